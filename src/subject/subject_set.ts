@@ -1,0 +1,87 @@
+/**
+ * A set of subject patterns for permission checks (allow/deny lists, the
+ * lifecycle ban, reply namespaces). Literal-subject verdicts go through the
+ * same Sublist trie that routes messages and are cached in a bounded map,
+ * because publish and delivery checks run per message. The wildcard questions
+ * (`covers`, `intersects`) are asked once per SUB and scan the few patterns.
+ */
+
+import { GatewayError } from "../errors.js";
+import { hasWildcard, isSubsetOf, isValidSubject, subjectsIntersect } from "./subject.js";
+import { Sublist, type SublistEntry } from "./sublist.js";
+
+const DEFAULT_VERDICT_CACHE_SIZE = 1024;
+
+export class SubjectSet {
+  // The trie's own cache stays off: the boolean verdict cache below is smaller.
+  private readonly trie = new Sublist<SublistEntry>({ cacheSize: 0 });
+  private readonly list: string[] = [];
+  private readonly known = new Set<string>();
+  private readonly verdicts = new Map<string, boolean>();
+  private readonly cacheSize: number;
+
+  constructor(patterns: Iterable<string> = [], opts: { cacheSize?: number } = {}) {
+    const size = opts.cacheSize ?? DEFAULT_VERDICT_CACHE_SIZE;
+    this.cacheSize = Number.isFinite(size) && size > 0 ? Math.floor(size) : 0;
+    for (const p of patterns) this.add(p);
+  }
+
+  /**
+   * Add a pattern. An invalid one throws (GW_ERR_INVALID_SUBJECT) instead of
+   * being dropped, so a bad grant becomes a visible deny rather than a silent gap.
+   */
+  add(pattern: string): void {
+    if (!isValidSubject(pattern)) {
+      throw new GatewayError("GW_ERR_INVALID_SUBJECT", `invalid subject pattern ${JSON.stringify(pattern)}`);
+    }
+    if (this.known.has(pattern)) return;
+    this.known.add(pattern);
+    this.list.push(pattern);
+    this.trie.insert({ subject: pattern, queue: undefined });
+    // Patterns are added while compiling permissions, so a full reset is cheap enough.
+    this.verdicts.clear();
+  }
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  /** The patterns in the order they were added (copy). */
+  patterns(): string[] {
+    return this.list.slice();
+  }
+
+  /** Some pattern matches this literal subject (cached, bounded). */
+  matches(literal: string): boolean {
+    if (this.cacheSize === 0) return this.trie.hasInterest(literal);
+    const cached = this.verdicts.get(literal);
+    if (cached !== undefined) return cached;
+    const verdict = this.trie.hasInterest(literal);
+    this.verdicts.set(literal, verdict);
+    if (this.verdicts.size > this.cacheSize) {
+      const oldest = this.verdicts.keys().next().value as string;
+      this.verdicts.delete(oldest);
+    }
+    return verdict;
+  }
+
+  /**
+   * Some pattern covers every literal `sub` can match — "may this (possibly
+   * wildcard) subscription be made". For a literal `sub` this is `matches`.
+   */
+  covers(sub: string): boolean {
+    if (!hasWildcard(sub)) return this.matches(sub);
+    for (const p of this.list) if (isSubsetOf(sub, p)) return true;
+    return false;
+  }
+
+  /**
+   * Some pattern intersects `sub` — "can this subscription ever receive a
+   * subject of this set" (e.g. a denied one). For a literal `sub` this is `matches`.
+   */
+  intersects(sub: string): boolean {
+    if (!hasWildcard(sub)) return this.matches(sub);
+    for (const p of this.list) if (subjectsIntersect(sub, p)) return true;
+    return false;
+  }
+}

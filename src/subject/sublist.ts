@@ -1,0 +1,323 @@
+/**
+ * The subscription trie: one level per subject token, with `*` and `>` held
+ * beside the literal children, plus a bounded cache of match results keyed by
+ * literal subject. Routing (match) and permission/interest checks (hasInterest)
+ * both use it, so there is a single wildcard implementation (style rule 5).
+ * The idea follows nats-server's sublist.go; the code is our own. Results are
+ * frozen and never touched after they are built: an insert or remove drops the
+ * cached literals its subject can match instead of editing them in place.
+ */
+
+import { subjectMatches } from "./subject.js";
+
+export interface SublistEntry {
+  readonly subject: string;
+  readonly queue: string | undefined;
+}
+
+/** Plain subscribers, and queue subscribers grouped by queue name (across patterns). */
+export interface MatchResult<T> {
+  readonly psubs: readonly T[];
+  readonly qsubs: readonly (readonly T[])[];
+}
+
+/** The one result every empty match returns, so a miss allocates nothing. */
+export const EMPTY_RESULT: MatchResult<never> = Object.freeze({
+  psubs: Object.freeze([]) as readonly never[],
+  qsubs: Object.freeze([]) as readonly (readonly never[])[],
+});
+
+const DEFAULT_CACHE_SIZE = 1024;
+
+class TrieNode<T> {
+  next: TrieLevel<T> | null = null;
+  psubs: Set<T> | null = null;
+  qsubs: Map<string, Set<T>> | null = null;
+
+  hasSubs(): boolean {
+    return (this.psubs !== null && this.psubs.size > 0) || (this.qsubs !== null && this.qsubs.size > 0);
+  }
+
+  isPrunable(): boolean {
+    return !this.hasSubs() && (this.next === null || this.next.isEmpty());
+  }
+}
+
+class TrieLevel<T> {
+  readonly literals = new Map<string, TrieNode<T>>();
+  /** Child for a `*` token. */
+  pwc: TrieNode<T> | null = null;
+  /** Child for a `>` token (always a leaf: `>` is last). */
+  fwc: TrieNode<T> | null = null;
+
+  isEmpty(): boolean {
+    return this.literals.size === 0 && this.pwc === null && this.fwc === null;
+  }
+
+  child(token: string): TrieNode<T> | undefined {
+    if (token === "*") return this.pwc ?? undefined;
+    if (token === ">") return this.fwc ?? undefined;
+    return this.literals.get(token);
+  }
+
+  childOrCreate(token: string): TrieNode<T> {
+    if (token === "*") return (this.pwc ??= new TrieNode<T>());
+    if (token === ">") return (this.fwc ??= new TrieNode<T>());
+    let node = this.literals.get(token);
+    if (node === undefined) {
+      node = new TrieNode<T>();
+      this.literals.set(token, node);
+    }
+    return node;
+  }
+
+  dropChild(token: string): void {
+    if (token === "*") this.pwc = null;
+    else if (token === ">") this.fwc = null;
+    else this.literals.delete(token);
+  }
+}
+
+/** Scratch accumulator for one uncached match. */
+interface Collector<T> {
+  psubs: T[];
+  groups: Map<string, T[]> | null;
+}
+
+export class Sublist<T extends SublistEntry> {
+  private readonly root = new TrieLevel<T>();
+  private readonly cache = new Map<string, MatchResult<T>>();
+  private readonly cacheSize: number;
+  private entryCount = 0;
+
+  constructor(opts: { cacheSize?: number } = {}) {
+    const size = opts.cacheSize ?? DEFAULT_CACHE_SIZE;
+    this.cacheSize = Number.isFinite(size) && size > 0 ? Math.floor(size) : 0;
+  }
+
+  /** Number of stored entries. */
+  get count(): number {
+    return this.entryCount;
+  }
+
+  /** Number of cached match results (for tests and monitoring). */
+  get cachedCount(): number {
+    return this.cache.size;
+  }
+
+  /**
+   * Add an entry. Precondition: the caller validated `item.subject`.
+   * Inserting the same object twice keeps one copy.
+   */
+  insert(item: T): void {
+    const tokens = item.subject.split(".");
+    let level = this.root;
+    let node: TrieNode<T> | undefined;
+    for (let i = 0; i < tokens.length; i++) {
+      node = level.childOrCreate(tokens[i]!);
+      if (i < tokens.length - 1) level = node.next ??= new TrieLevel<T>();
+    }
+    const leaf = node!;
+    let members: Set<T>;
+    if (item.queue === undefined) {
+      members = leaf.psubs ??= new Set<T>();
+    } else {
+      const groups = (leaf.qsubs ??= new Map<string, Set<T>>());
+      let group = groups.get(item.queue);
+      if (group === undefined) {
+        group = new Set<T>();
+        groups.set(item.queue, group);
+      }
+      members = group;
+    }
+    if (members.has(item)) return;
+    members.add(item);
+    this.entryCount++;
+    this.invalidate(item.subject);
+  }
+
+  /** Remove an entry by identity; false if it was not stored. */
+  remove(item: T): boolean {
+    const tokens = item.subject.split(".");
+    const levels: TrieLevel<T>[] = [];
+    const nodes: TrieNode<T>[] = [];
+    let level: TrieLevel<T> | null = this.root;
+    for (let i = 0; i < tokens.length; i++) {
+      if (level === null) return false;
+      const node = level.child(tokens[i]!);
+      if (node === undefined) return false;
+      levels.push(level);
+      nodes.push(node);
+      level = node.next;
+    }
+    const leaf = nodes[nodes.length - 1]!;
+    if (item.queue === undefined) {
+      if (leaf.psubs === null || !leaf.psubs.delete(item)) return false;
+      if (leaf.psubs.size === 0) leaf.psubs = null;
+    } else {
+      const group = leaf.qsubs?.get(item.queue);
+      if (group === undefined || !group.delete(item)) return false;
+      if (group.size === 0) {
+        leaf.qsubs!.delete(item.queue);
+        if (leaf.qsubs!.size === 0) leaf.qsubs = null;
+      }
+    }
+    this.entryCount--;
+    // Prune empty nodes bottom-up so long-lived lists do not keep dead branches.
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const node = nodes[i]!;
+      if (!node.isPrunable()) break;
+      levels[i]!.dropChild(tokens[i]!);
+      if (i > 0) {
+        const parent = nodes[i - 1]!;
+        if (parent.next !== null && parent.next.isEmpty()) parent.next = null;
+      }
+    }
+    this.invalidate(item.subject);
+    return true;
+  }
+
+  /**
+   * Everything stored that matches the literal subject. The result is frozen and
+   * may be shared with later callers; EMPTY_RESULT when nothing matches.
+   */
+  match(literal: string): MatchResult<T> {
+    if (this.cacheSize > 0) {
+      const hit = this.cache.get(literal);
+      if (hit !== undefined) return hit;
+    }
+    const result = hasEmptyToken(literal) ? EMPTY_RESULT : this.collect(literal);
+    if (this.cacheSize > 0) {
+      this.cache.set(literal, result);
+      if (this.cache.size > this.cacheSize) {
+        // Oldest first: Map keeps insertion order, so this is a FIFO bound.
+        const oldest = this.cache.keys().next().value as string;
+        this.cache.delete(oldest);
+      }
+    }
+    return result;
+  }
+
+  /** Does anything stored match the literal subject? Stops at the first hit. */
+  hasInterest(literal: string): boolean {
+    if (this.cacheSize > 0) {
+      const hit = this.cache.get(literal);
+      if (hit !== undefined) return hit !== EMPTY_RESULT;
+    }
+    return !hasEmptyToken(literal) && this.anyMatch(this.root, literal.split("."), 0);
+  }
+
+  /** All stored entries (interest replay, monitoring). Do not mutate while iterating. */
+  *entries(): IterableIterator<T> {
+    yield* this.walkLevel(this.root);
+  }
+
+  private *walkLevel(level: TrieLevel<T>): Generator<T> {
+    for (const node of level.literals.values()) yield* this.walkNode(node);
+    if (level.pwc !== null) yield* this.walkNode(level.pwc);
+    if (level.fwc !== null) yield* this.walkNode(level.fwc);
+  }
+
+  private *walkNode(node: TrieNode<T>): Generator<T> {
+    if (node.psubs !== null) yield* node.psubs;
+    if (node.qsubs !== null) for (const group of node.qsubs.values()) yield* group;
+    if (node.next !== null) yield* this.walkLevel(node.next);
+  }
+
+  /**
+   * Drop cached results that `subject` could change. A literal subject can only
+   * change its own entry; a wildcard one is checked against the cached literals
+   * that share its literal prefix (measured in bench/sublist_bench.ts).
+   */
+  private invalidate(subject: string): void {
+    if (this.cache.size === 0) return;
+    const wildcardAt = firstWildcardToken(subject);
+    if (wildcardAt < 0) {
+      this.cache.delete(subject);
+      return;
+    }
+    if (subject === ">") {
+      this.cache.clear();
+      return;
+    }
+    // startsWith is native and rejects most keys before the token walk.
+    const prefix = subject.slice(0, wildcardAt);
+    for (const literal of this.cache.keys()) {
+      if (literal.startsWith(prefix) && subjectMatches(subject, literal)) this.cache.delete(literal);
+    }
+  }
+
+  private collect(literal: string): MatchResult<T> {
+    const acc: Collector<T> = { psubs: [], groups: null };
+    this.collectLevel(this.root, literal.split("."), 0, acc);
+    if (acc.psubs.length === 0 && acc.groups === null) return EMPTY_RESULT;
+    const qsubs: (readonly T[])[] = [];
+    if (acc.groups !== null) for (const members of acc.groups.values()) qsubs.push(Object.freeze(members));
+    return Object.freeze({ psubs: Object.freeze(acc.psubs), qsubs: Object.freeze(qsubs) });
+  }
+
+  private collectLevel(level: TrieLevel<T>, tokens: string[], i: number, acc: Collector<T>): void {
+    const last = i === tokens.length - 1;
+    // `>` matches this token and everything after it.
+    if (level.fwc !== null) addNode(level.fwc, acc);
+    if (level.pwc !== null) {
+      if (last) addNode(level.pwc, acc);
+      else if (level.pwc.next !== null) this.collectLevel(level.pwc.next, tokens, i + 1, acc);
+    }
+    const node = level.literals.get(tokens[i]!);
+    if (node !== undefined) {
+      if (last) addNode(node, acc);
+      else if (node.next !== null) this.collectLevel(node.next, tokens, i + 1, acc);
+    }
+  }
+
+  private anyMatch(level: TrieLevel<T>, tokens: string[], i: number): boolean {
+    const last = i === tokens.length - 1;
+    if (level.fwc !== null && level.fwc.hasSubs()) return true;
+    const pwc = level.pwc;
+    if (pwc !== null) {
+      if (last ? pwc.hasSubs() : pwc.next !== null && this.anyMatch(pwc.next, tokens, i + 1)) return true;
+    }
+    const node = level.literals.get(tokens[i]!);
+    if (node === undefined) return false;
+    return last ? node.hasSubs() : node.next !== null && this.anyMatch(node.next, tokens, i + 1);
+  }
+}
+
+/** Index where the first `*`/`>` token starts, or -1 for a literal subject. */
+function firstWildcardToken(s: string): number {
+  const n = s.length;
+  let tokenStart = 0;
+  for (let i = 0; i <= n; i++) {
+    if (i === n || s.charCodeAt(i) === 0x2e) {
+      if (i - tokenStart === 1) {
+        const c = s.charCodeAt(tokenStart);
+        if (c === 0x2a || c === 0x3e) return tokenStart;
+      }
+      tokenStart = i + 1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * nats-server matches nothing for a subject with an empty token ("a..b", ".a",
+ * "a."); publish subjects are not validated, so match() must check.
+ */
+function hasEmptyToken(s: string): boolean {
+  return s.length === 0 || s.charCodeAt(0) === 0x2e || s.charCodeAt(s.length - 1) === 0x2e || s.includes("..");
+}
+
+function addNode<T>(node: TrieNode<T>, acc: Collector<T>): void {
+  if (node.psubs !== null) for (const s of node.psubs) acc.psubs.push(s);
+  if (node.qsubs === null) return;
+  const groups = (acc.groups ??= new Map<string, T[]>());
+  for (const [queue, members] of node.qsubs) {
+    let out = groups.get(queue);
+    if (out === undefined) {
+      out = [];
+      groups.set(queue, out);
+    }
+    for (const s of members) out.push(s);
+  }
+}
