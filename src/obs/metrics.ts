@@ -1,0 +1,252 @@
+/**
+ * Prometheus metrics, collected on scrape. The data path never touches
+ * prom-client: connections, the router and the upstream link keep plain
+ * counters, and each metric here has a `collect()` callback that copies the
+ * current value out of a `MetricSources` object when /metrics is read (the way
+ * go-choria copies nats-server's /varz into gauges). Choria's broker metric
+ * names are kept exactly (gauges with an `identity` label, as go-choria's
+ * broker/network/stats.go registers them) so existing dashboards work; the
+ * gateway's own facts (auth outcomes, permission violations, upstream buffer,
+ * WebSocket, login relay) live under `aaa_leafnode_`.
+ */
+import { hostname } from "node:os";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** One client connection as /connz shows it. */
+export interface ConnzEntry {
+  cid: number;
+  kind: string;
+  remote: string;
+  callerId: string | null;
+  authMethod: string | null;
+  subscriptions: number;
+  pendingBytes: number;
+  inMsgs: number;
+  outMsgs: number;
+  inBytes: number;
+  outBytes: number;
+  /** ISO 8601. */
+  connectedAt: string;
+  tokenExpiresAt: string | null;
+  name?: string;
+  lang?: string;
+  version?: string;
+  /** Only included in /connz with `?subs=1`. */
+  subjects?: string[];
+}
+
+/** State of the upstream leafnode link. Counters are cumulative across reconnects. */
+export interface LeafnodeStats {
+  /** Remotes configured (0 = standalone). */
+  configured: number;
+  /** Remotes currently connected (0 or 1). */
+  connected: number;
+  /** Last measured round trip; undefined before the first PONG. */
+  rttMs: number | undefined;
+  inMsgs: number;
+  outMsgs: number;
+  inBytes: number;
+  outBytes: number;
+  reconnects: number;
+  bufferedMsgs: number;
+  bufferedBytes: number;
+  droppedMsgs: number;
+  droppedBytes: number;
+  /** Current hub address and account, for the Choria leafnode labels (empty when unknown). */
+  host?: string;
+  port?: number;
+  account?: string;
+}
+
+/** Everything the metrics and the monitor read; wired by gateway.ts. Must not throw. */
+export interface MetricSources {
+  connections(): number;
+  totalConnections(): number;
+  inMsgs(): number;
+  outMsgs(): number;
+  inBytes(): number;
+  outBytes(): number;
+  slowConsumers(): number;
+  subscriptions(): number;
+  /** Close reason -> count. */
+  closeReasons(): Record<string, number>;
+  /** "ok" or a refusal code -> count. */
+  authOutcomes(): Record<string, number>;
+  /** "publish" | "subscribe" | "reply" -> count. */
+  permissionViolations(): Record<string, number>;
+  /** _INBOX subjects rewritten into reply namespaces. */
+  rewrittenInboxes(): number;
+  /** Lifecycle messages withheld from clients. */
+  lifecycleFiltered(): number;
+  leafnode(): LeafnodeStats;
+  websocket?(): { upgrades: number; rejected: Record<string, number> };
+  /** Outcome -> count. */
+  loginRelay?(): Record<string, number>;
+  connz(): ConnzEntry[];
+  ready(): boolean;
+  /** Why not ready, e.g. "upstream not connected". */
+  readyReason(): string;
+}
+
+export interface MetricsOptions {
+  /** Prefix of the gateway's own metrics (default "aaa_leafnode_"); Choria names never change. */
+  prefix?: string;
+  /** Value of the `identity` label on Choria metrics (default: the host name, as Choria's identity). */
+  identity?: string;
+  /** Register prom-client's process metrics (default true). */
+  defaultMetrics?: boolean;
+}
+
+export interface Metrics {
+  registry: Registry;
+  /** Time from CONNECT received to the auth verdict; once per connection. */
+  observeAuthSeconds(seconds: number): void;
+  /** Duration of one relayed login request, by outcome ("ok", "timeout", ...). */
+  observeRelaySeconds(outcome: string, seconds: number): void;
+}
+
+// Auth is local crypto (RSA/EdDSA verify): sub-millisecond to tens of ms.
+const authBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+// The login relay is an HTTPS round trip to the AAA service.
+const relayBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** Counters reject negative and non-finite values; a bad source value reads as 0 rather than failing the scrape. */
+function count(v: number): number {
+  return Number.isFinite(v) && v >= 0 ? v : 0;
+}
+
+/** Gauges accept any finite value. */
+function level(v: number): number {
+  return Number.isFinite(v) ? v : 0;
+}
+
+/**
+ * Copies a cumulative "label value -> count" record into a labelled counter.
+ * `always` label values are emitted as 0 so the series exist before the first event.
+ */
+function fillCounter(c: Counter<string>, label: string, record: Record<string, number>, always: readonly string[]): void {
+  c.reset();
+  for (const value of always) c.inc({ [label]: value }, 0);
+  for (const [value, n] of Object.entries(record)) c.inc({ [label]: value }, count(n));
+}
+
+export function createMetrics(sources: MetricSources, opts: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const p = opts.prefix ?? "aaa_leafnode_";
+  const identity = opts.identity ?? hostname();
+  const registers = [registry];
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  // Choria broker metrics: all gauges labelled with the broker identity.
+  const choriaGauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({
+      name, help, labelNames: ["identity"], registers,
+      collect() {
+        this.set({ identity }, level(read()));
+      },
+    });
+  };
+  choriaGauge("choria_network_connections", "Current connections on the network broker", () => sources.connections());
+  choriaGauge("choria_network_total_connections", "Total connections received since start", () => sources.totalConnections());
+  choriaGauge("choria_network_in_msgs", "Messages received by the network broker", () => sources.inMsgs());
+  choriaGauge("choria_network_out_msgs", "Messages sent by the network broker", () => sources.outMsgs());
+  choriaGauge("choria_network_in_bytes", "Total size of messages received by the network broker", () => sources.inBytes());
+  choriaGauge("choria_network_out_bytes", "Total size of messages sent by the network broker", () => sources.outBytes());
+  choriaGauge("choria_network_slow_consumers", "Total number of clients who were considered slow consumers", () => sources.slowConsumers());
+  choriaGauge("choria_network_subscriptions", "Number of active subscriptions to subjects on this broker", () => sources.subscriptions());
+  choriaGauge("choria_network_leafnode_remotes", "Current active connections to other leafnodes", () => sources.leafnode().connected);
+
+  // Per-link leafnode gauges carry Choria's host/port/account labels and exist
+  // only while an upstream is configured, as Choria emits them per leafz entry.
+  const linkLabels = ["identity", "host", "port", "account"] as const;
+  const leafGauge = (name: string, help: string, read: (l: LeafnodeStats) => number | undefined): void => {
+    new Gauge({
+      name, help, labelNames: linkLabels, registers,
+      collect() {
+        this.reset();
+        const l = sources.leafnode();
+        if (l.configured <= 0) return;
+        const v = read(l);
+        if (v === undefined || !Number.isFinite(v)) return;
+        this.set({ identity, host: l.host ?? "", port: l.port !== undefined ? String(l.port) : "", account: l.account ?? "" }, v);
+      },
+    });
+  };
+  leafGauge("choria_network_leafnode_rtt_ms", "RTT for the Leafnode connection", (l) => (l.connected > 0 ? l.rttMs : undefined));
+  leafGauge("choria_network_leafnode_in_msgs", "Messages received over the leafnode connection", (l) => l.inMsgs);
+  leafGauge("choria_network_leafnode_out_msgs", "Messages sent over the leafnode connection", (l) => l.outMsgs);
+  leafGauge("choria_network_leafnode_in_bytes", "Bytes received over the leafnode connection", (l) => l.inBytes);
+  leafGauge("choria_network_leafnode_out_bytes", "Total size of messages sent over the leafnode connection", (l) => l.outBytes);
+
+  // The gateway's own metrics.
+  const ownCounter = (name: string, help: string, read: () => number): void => {
+    new Counter({
+      name: p + name, help, registers,
+      collect() {
+        this.reset();
+        this.inc(count(read()));
+      },
+    });
+  };
+  const ownGauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({
+      name: p + name, help, registers,
+      collect() {
+        this.set(level(read()));
+      },
+    });
+  };
+  const ownLabelledCounter = (
+    name: string, help: string, label: string, read: () => Record<string, number> | undefined, always: readonly string[] = [],
+  ): void => {
+    new Counter({
+      name: p + name, help, labelNames: [label], registers,
+      collect() {
+        fillCounter(this, label, read() ?? {}, always);
+      },
+    });
+  };
+
+  ownLabelledCounter("auth_total", "Authentication attempts by outcome (ok or refusal code)", "outcome", () => sources.authOutcomes(), ["ok"]);
+  ownLabelledCounter("permission_violations_total", "Denied operations by kind", "kind", () => sources.permissionViolations(), ["publish", "subscribe", "reply"]);
+  ownLabelledCounter("closed_connections_total", "Closed client connections by close reason", "reason", () => sources.closeReasons());
+  ownCounter("rewritten_inboxes_total", "_INBOX reply subjects rewritten into private reply namespaces", () => sources.rewrittenInboxes());
+  ownCounter("lifecycle_filtered_total", "Lifecycle messages withheld from clients", () => sources.lifecycleFiltered());
+  ownGauge("ready", "1 when the gateway reports ready on /readyz", () => (sources.ready() ? 1 : 0));
+
+  ownGauge("upstream_configured", "Upstream leafnode remotes configured (0 = standalone)", () => sources.leafnode().configured);
+  ownGauge("upstream_connected", "1 while the upstream leafnode link is connected", () => sources.leafnode().connected);
+  ownCounter("upstream_reconnects_total", "Upstream leafnode reconnects", () => sources.leafnode().reconnects);
+  ownGauge("upstream_buffered_msgs", "Messages buffered for the upstream while it is down", () => sources.leafnode().bufferedMsgs);
+  ownGauge("upstream_buffered_bytes", "Bytes buffered for the upstream while it is down", () => sources.leafnode().bufferedBytes);
+  ownCounter("upstream_dropped_msgs_total", "Messages dropped because the upstream buffer was full", () => sources.leafnode().droppedMsgs);
+  ownCounter("upstream_dropped_bytes_total", "Bytes dropped because the upstream buffer was full", () => sources.leafnode().droppedBytes);
+
+  if (sources.websocket) {
+    const ws = sources.websocket.bind(sources);
+    ownCounter("websocket_upgrades_total", "Accepted WebSocket upgrades", () => ws().upgrades);
+    ownLabelledCounter("websocket_rejected_total", "Refused WebSocket upgrades by reason", "reason", () => ws().rejected);
+  }
+  if (sources.loginRelay) {
+    const relay = sources.loginRelay.bind(sources);
+    ownLabelledCounter("login_relay_requests_total", "Relayed AAA login requests by outcome", "outcome", () => relay(), ["ok"]);
+  }
+
+  const authSeconds = new Histogram({
+    name: p + "auth_duration_seconds", help: "Time from CONNECT to the authentication verdict", buckets: authBuckets, registers,
+  });
+  const relaySeconds = new Histogram({
+    name: p + "login_relay_duration_seconds", help: "Duration of relayed AAA login requests by outcome",
+    labelNames: ["outcome"], buckets: relayBuckets, registers,
+  });
+
+  return {
+    registry,
+    observeAuthSeconds(seconds: number): void {
+      if (Number.isFinite(seconds) && seconds >= 0) authSeconds.observe(seconds);
+    },
+    observeRelaySeconds(outcome: string, seconds: number): void {
+      if (Number.isFinite(seconds) && seconds >= 0) relaySeconds.observe({ outcome }, seconds);
+    },
+  };
+}
