@@ -1,0 +1,155 @@
+// Router and interest map alone: delivery to plain and queue subscribers, echo,
+// upstream forwarding with served queues, hub deliveries naming queue groups,
+// and the LS+/LS- transitions the interest map emits.
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { Router } from "../../../src/router/router.js";
+import type { Subscriber, Subscription, Upstream } from "../../../src/router/types.js";
+
+class Recorder implements Subscriber {
+  static next = 1;
+  readonly cid = Recorder.next++;
+  got: { sid: string; subject: string; reply?: string; data: string }[] = [];
+  accept = true;
+  deliver(sub: Subscription, subject: string, reply: string | undefined, _hdr: number, payload: Uint8Array): boolean {
+    if (!this.accept) return false;
+    this.got.push({ sid: sub.sid, subject, reply, data: Buffer.from(payload).toString() });
+    return true;
+  }
+  sub(subject: string, sid: string, queue?: string): Subscription {
+    return { subject, queue, sid, owner: this };
+  }
+}
+
+class FakeUpstream implements Upstream {
+  interest: string[] = [];
+  forwarded: { subject: string; served: string[] | null }[] = [];
+  hubHasInterest = true;
+  setInterest(subject: string, queue: string | undefined, weight: number): void {
+    this.interest.push(`${weight > 0 ? "LS+" : "LS-"} ${subject}${queue ? ` ${queue}` : ""}${queue && weight > 0 ? ` ${weight}` : ""}`);
+  }
+  forward(subject: string, _r: string | undefined, _h: number, _p: Uint8Array, served: ReadonlySet<string> | null): boolean {
+    this.forwarded.push({ subject, served: served ? [...served].sort() : null });
+    return this.hubHasInterest;
+  }
+}
+
+const data = Buffer.from("hi");
+
+describe("router", () => {
+  test("plain subscribers all receive; wildcards match", () => {
+    const r = new Router();
+    const a = new Recorder();
+    const b = new Recorder();
+    r.subscribe(a.sub("foo.bar", "1"));
+    r.subscribe(b.sub("foo.*", "2"));
+    r.subscribe(b.sub("foo.>", "3"));
+    const pub = new Recorder();
+    assert.equal(r.publish(pub, true, "foo.bar", undefined, -1, data), 3);
+    assert.deepEqual(a.got.map((m) => m.sid), ["1"]);
+    assert.deepEqual(b.got.map((m) => m.sid).sort(), ["2", "3"]);
+    assert.equal(r.publish(pub, true, "other", undefined, -1, data), 0);
+  });
+
+  test("echo false keeps a publisher's own messages away from it", () => {
+    const r = new Router();
+    const a = new Recorder();
+    r.subscribe(a.sub("x", "1"));
+    assert.equal(r.publish(a, false, "x", undefined, -1, data), 0);
+    assert.equal(r.publish(a, true, "x", undefined, -1, data), 1);
+  });
+
+  test("one member per queue group, distributed, and a refusing member is skipped", () => {
+    const r = new Router();
+    const members = [new Recorder(), new Recorder(), new Recorder()];
+    members.forEach((m, i) => r.subscribe(m.sub("work", String(i), "q")));
+    const other = new Recorder();
+    r.subscribe(other.sub("work", "9", "q2"));
+    const pub = new Recorder();
+    for (let i = 0; i < 300; i++) assert.equal(r.publish(pub, true, "work", undefined, -1, data), 2);
+    assert.equal(members.reduce((n, m) => n + m.got.length, 0), 300);
+    for (const m of members) assert.ok(m.got.length > 30, "each member gets a share");
+    assert.equal(other.got.length, 300);
+    members[0]!.accept = false;
+    members[1]!.accept = false;
+    const before = members[2]!.got.length;
+    r.publish(pub, true, "work", undefined, -1, data);
+    assert.equal(members[2]!.got.length, before + 1);
+  });
+
+  test("upstream gets every publish with the queue groups served locally", () => {
+    const r = new Router();
+    const up = new FakeUpstream();
+    r.setUpstream(up);
+    const m = new Recorder();
+    r.subscribe(m.sub("work", "1", "q"));
+    const pub = new Recorder();
+    assert.equal(r.publish(pub, true, "work", undefined, -1, data), 2);
+    assert.equal(r.publish(pub, true, "none", undefined, -1, data), 1);
+    up.hubHasInterest = false;
+    assert.equal(r.publish(pub, true, "none", undefined, -1, data), 0);
+    assert.deepEqual(up.forwarded[0], { subject: "work", served: ["q"] });
+    assert.deepEqual(up.forwarded[1], { subject: "none", served: null });
+  });
+
+  test("hub messages reach queue subscribers only when the group is named", () => {
+    const r = new Router();
+    const plain = new Recorder();
+    const q = new Recorder();
+    r.subscribe(plain.sub("job", "1"));
+    r.subscribe(q.sub("job", "2", "workers"));
+    assert.equal(r.deliverFromUpstream("job", undefined, null, -1, data), 1);
+    assert.equal(q.got.length, 0);
+    assert.equal(r.deliverFromUpstream("job", "rep", ["workers"], -1, data), 2);
+    assert.equal(q.got.length, 1);
+    assert.equal(q.got[0]!.reply, "rep");
+    assert.equal(r.deliverFromUpstream("job", undefined, ["others"], -1, data), 1);
+  });
+
+  test("interest is aggregated: LS+ on first, LS- on last, queue weights on change", () => {
+    const r = new Router();
+    const up = new FakeUpstream();
+    r.setUpstream(up);
+    const subs: Subscription[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const s = new Recorder().sub("same.subject", "1");
+      subs.push(s);
+      r.subscribe(s);
+    }
+    assert.deepEqual(up.interest, ["LS+ same.subject"]);
+    const q1 = new Recorder().sub("w", "1", "q");
+    const q2 = new Recorder().sub("w", "1", "q");
+    r.subscribe(q1);
+    r.subscribe(q2);
+    r.unsubscribe(q1);
+    r.unsubscribe(q2);
+    for (const s of subs) r.unsubscribe(s);
+    assert.deepEqual(up.interest, ["LS+ same.subject", "LS+ w q 1", "LS+ w q 2", "LS+ w q 1", "LS- w q", "LS- same.subject"]);
+    assert.deepEqual(r.interestSnapshot(), []);
+  });
+
+  test("unsubscribing twice does not drive interest negative", () => {
+    const r = new Router();
+    const up = new FakeUpstream();
+    r.setUpstream(up);
+    const a = new Recorder().sub("a", "1");
+    const b = new Recorder().sub("a", "1");
+    r.subscribe(a);
+    r.subscribe(b);
+    r.unsubscribe(a);
+    r.unsubscribe(a);
+    assert.deepEqual(up.interest, ["LS+ a"]);
+    assert.deepEqual(r.interestSnapshot(), [{ subject: "a", queue: undefined, weight: 1 }]);
+  });
+
+  test("findOwnSubscription finds the owner's plain subscription only", () => {
+    const r = new Router();
+    const a = new Recorder();
+    const b = new Recorder();
+    r.subscribe(b.sub("reply.>", "7"));
+    assert.equal(r.findOwnSubscription(a, "reply.x"), undefined);
+    const mine = a.sub("reply.*", "3");
+    r.subscribe(mine);
+    assert.equal(r.findOwnSubscription(a, "reply.x"), mine);
+  });
+});
