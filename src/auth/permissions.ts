@@ -5,7 +5,7 @@
  * per message. Allow-list semantics: what no policy grants is denied. Two hard
  * restrictions sit above every grant and cannot be lifted by any policy or
  * claim (design.md): no subscription may intersect `choria.lifecycle.>`, and no
- * subscription may intersect `*.reply.>` unless it lies inside the caller's own
+ * subscription may intersect `*.reply.*.>` unless it lies inside the caller's own
  * `*.reply.<md5|sha256>.>`. If compiling fails the caller gets deny-all.
  */
 import { isSubsetOf, isValidLiteralSubject, isValidSubject, subjectsIntersect } from "../subject/subject.js";
@@ -16,7 +16,8 @@ import type { ClientClaims, Permissions } from "./types.js";
 
 export const LIFECYCLE_PATTERN = "choria.lifecycle.>";
 const LIFECYCLE_PREFIX = "choria.lifecycle.";
-export const ALL_REPLIES_PATTERN = "*.reply.>";
+/** Every reply namespace: `<collective>.reply.<hash>.<id…>` has at least four tokens. */
+export const ALL_REPLIES_PATTERN = "*.reply.*.>";
 const DEFAULT_ACCOUNT = "choria";
 const DEFAULT_OU = "choria";
 const DEFAULT_VERDICT_CACHE = 2048;

@@ -1,0 +1,67 @@
+/**
+ * The `aaa-leafnode` command line: one entry per subcommand, each with its
+ * own --help. Commands return an exit code; nothing here knows how they work.
+ */
+import { VERSION } from "../version.js";
+import { runCommand, runHelp } from "./run.js";
+import type { CliIo } from "./io.js";
+
+interface Command {
+  summary: string;
+  help: string;
+  run(argv: string[], io: CliIo): Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  run: { summary: "start the gateway", help: runHelp, run: runCommand },
+};
+
+/** Register a subcommand (lets optional modules add theirs). */
+export function registerCommand(name: string, cmd: Command): void {
+  commands[name] = cmd;
+}
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(16)} ${c.summary}`);
+  return `aaa-leafnode ${VERSION}: AAA client-leafnode gateway for Choria networks
+
+Usage: aaa-leafnode <command> [options]
+
+Commands:
+${lines.join("\n")}
+
+Options: --help (also per command), --version`;
+}
+
+export async function main(argv: string[], io: CliIo = process): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    io.stdout.write(usage() + "\n");
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-v") {
+    io.stdout.write(`aaa-leafnode ${VERSION}\n`);
+    return 0;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    io.stderr.write(`aaa-leafnode: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.stdout.write(cmd.help + "\n");
+    return 0;
+  }
+  return cmd.run(rest, io);
+}
+
+const isEntry = process.argv[1] && /aaa-leafnode(\.js)?$|cli[\\/]main\.js$/.test(process.argv[1]);
+if (isEntry) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`aaa-leafnode: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

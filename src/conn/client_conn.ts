@@ -1,0 +1,507 @@
+/**
+ * One client connection, whatever its transport (anonymous TLS or WebSocket):
+ * AWAIT_CONNECT → AUTHENTICATING → OPEN → CLOSED. It sends INFO with a fresh
+ * nonce, hands CONNECT to the authenticator (and nothing else: no op is
+ * processed before the caller is verified), then applies the caller's
+ * permissions and reply namespace to every PUB, SUB and delivery, keeps the
+ * PING/PONG and token-expiry clocks, and closes with a named reason. The
+ * router sees it only as a Subscriber.
+ */
+import { randomBytes } from "node:crypto";
+import { AuthError, ProtocolError } from "../errors.js";
+import type { AuthInput, Identity } from "../auth/types.js";
+import { ClientParser, type ClientOpSink } from "../protocol/client_parser.js";
+import { encodeErr, encodeInfo, NO_RESPONDERS_HEADER, OK, PING, PONG } from "../protocol/encode.js";
+import { WireText, pubViolation, replyViolation, subViolation } from "../protocol/wire_text.js";
+import type { Subscriber, Subscription } from "../router/types.js";
+import { isValidLiteralSubject, isValidSubject } from "../subject/subject.js";
+import type { Transport } from "../transport/transport.js";
+import type { Logger } from "../obs/log.js";
+import { CloseReasons, type CloseReason } from "./close_reason.js";
+import type { ConnContext } from "./context.js";
+import { Outbound } from "./outbound.js";
+import { parseConnectOptions, type ConnectOptions } from "./connect_options.js";
+
+export const ConnState = { AwaitConnect: 0, Authenticating: 1, Open: 2, Closed: 3 } as const;
+export type ConnState = (typeof ConnState)[keyof typeof ConnState];
+
+/** A subscription as a connection keeps it (router fields plus delivery bookkeeping). */
+interface ClientSubscription extends Subscription {
+  /** Subject as the client wrote it (before reply-namespace mapping). */
+  readonly clientSubject: string;
+  /** Deliveries must map the subject back (`<ns>._INBOX.x` → `_INBOX.x`). */
+  readonly rewritten: boolean;
+  delivered: number;
+  max: number;
+}
+
+/** Reply prefixes clients may not use (nats-server reserves them, §1.6). */
+const RESERVED_REPLY = ["_R_.", "$JS.ACK.", "_GR_."];
+const LIFECYCLE_PREFIX = "choria.lifecycle.";
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+let nextCid = 1;
+
+export class ClientConn implements Subscriber, ClientOpSink {
+  readonly cid = nextCid++;
+  readonly connectedAt = new Date();
+  readonly nonce = randomBytes(11).toString("base64url");
+  state: ConnState = ConnState.AwaitConnect;
+  identity: Identity | null = null;
+  options: ConnectOptions | null = null;
+  inMsgs = 0;
+  inBytes = 0;
+
+  private readonly parser: ClientParser;
+  private readonly out: Outbound;
+  private readonly subs = new Map<string, ClientSubscription>();
+  private log: Logger;
+  private stash: Uint8Array[] = [];
+  private authInput: AuthInput | null = null;
+  private authTimer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private pingsOut = 0;
+  private closeReason: CloseReason | null = null;
+
+  constructor(
+    readonly transport: Transport,
+    private readonly ctx: ConnContext,
+  ) {
+    const s = ctx.settings;
+    this.log = ctx.log.child({ cid: this.cid, remote: transport.remoteAddress, transport: transport.kind });
+    this.parser = new ClientParser(this, {
+      maxControlLine: s.maxControlLine,
+      maxConnectLine: s.maxConnectLine,
+      maxPayload: s.maxPayload,
+    });
+    this.out = new Outbound(transport, {
+      maxPending: s.maxPending,
+      writeDeadline: s.writeDeadline,
+      onSlowConsumer: (why) =>
+        this.close(why === "pending_bytes" ? CloseReasons.SlowConsumerPending : CloseReasons.SlowConsumerDeadline),
+    });
+    ctx.counters.totalConnections++;
+    transport.onData((chunk) => this.onData(chunk));
+    transport.onClose((err) => {
+      if (err) this.log.debug("transport closed with error", { error: err });
+      this.close(err ? CloseReasons.TransportError : CloseReasons.ClientClosed);
+    });
+    this.out.writeRaw(encodeInfo(this.infoObject()));
+    this.out.flush();
+    this.authTimer = setTimeout(() => this.close(CloseReasons.AuthTimeout), s.authTimeout);
+  }
+
+  /** Refuse a connection over the limit: INFO was sent, then the nats-server text. */
+  rejectMaxConnections(): void {
+    this.close(CloseReasons.MaxConnections);
+  }
+
+  get callerId(): string | null {
+    return this.identity?.callerId ?? null;
+  }
+
+  get pendingBytes(): number {
+    return this.out.pendingBytes;
+  }
+
+  get outMsgs(): number {
+    return this.out.outMsgs;
+  }
+
+  get outBytes(): number {
+    return this.out.outBytes;
+  }
+
+  get subscriptionCount(): number {
+    return this.subs.size;
+  }
+
+  /** Client-side subjects of the live subscriptions (for /connz). */
+  subscriptionSubjects(): string[] {
+    return [...this.subs.values()].map((s) => (s.queue ? `${s.clientSubject} ${s.queue}` : s.clientSubject));
+  }
+
+  // ---- inbound bytes ----
+
+  private onData(chunk: Uint8Array): void {
+    if (this.state === ConnState.Closed) return;
+    if (this.state === ConnState.Authenticating) {
+      this.stash.push(chunk);
+      return;
+    }
+    this.parseChunk(chunk);
+  }
+
+  private parseChunk(chunk: Uint8Array): void {
+    let offset = 0;
+    try {
+      while (offset < chunk.length && this.state !== ConnState.Closed) {
+        offset += this.parser.parse(offset === 0 ? chunk : chunk.subarray(offset));
+        if (this.state === ConnState.Authenticating) {
+          // CONNECT stops the parser: keep the rest until the caller is verified.
+          if (offset < chunk.length) this.stash.push(Buffer.from(chunk.subarray(offset)));
+          return;
+        }
+      }
+    } catch (err) {
+      this.onProtocolError(err);
+    }
+  }
+
+  private onProtocolError(err: unknown): void {
+    if (!(err instanceof ProtocolError)) {
+      this.log.error("internal error while processing client data", { error: err });
+      this.close(CloseReasons.ParseError);
+      return;
+    }
+    this.log.debug("protocol error", { error: err.message, code: err.code });
+    switch (err.code) {
+      case "GW_ERR_MAX_CONTROL_LINE":
+        return this.close(CloseReasons.MaxControlLine);
+      case "GW_ERR_MAX_PAYLOAD":
+        return this.close(CloseReasons.MaxPayload);
+      case "GW_ERR_BAD_ARGS":
+        return this.close(CloseReasons.BadArguments);
+      case "GW_ERR_FOREIGN_PROTOCOL":
+        this.refuse("GW_ERR_FOREIGN_PROTOCOL", "route/gateway/leafnode protocol on the client port");
+        return this.close(CloseReasons.ForeignProtocol);
+      case "GW_ERR_CLIENT_ERR":
+        return this.close(CloseReasons.ClientError);
+      default:
+        return this.close(CloseReasons.ParseError);
+    }
+  }
+
+  // ---- ClientOpSink: called by the parser, synchronously ----
+
+  connect(json: string): void {
+    if (this.state !== ConnState.AwaitConnect) return; // a second CONNECT changes nothing
+    const parsed = parseConnectOptions(json);
+    if (!parsed.ok) {
+      this.refuse(parsed.code, parsed.reason);
+      return this.close(parsed.close);
+    }
+    const o = parsed.options;
+    this.options = o;
+    this.log = this.log.child({ name: o.name || undefined, lang: o.lang || undefined });
+    this.authInput = {
+      authToken: o.authToken,
+      jwt: o.jwt,
+      sig: o.sig,
+      nonce: this.nonce,
+      secure: this.transport.secure,
+      remote: this.transport.remoteAddress,
+      user: o.user,
+      name: o.name,
+    };
+    this.state = ConnState.Authenticating;
+    this.transport.pause();
+    const started = process.hrtime.bigint();
+    this.ctx.authenticator.authenticate(this.authInput).then(
+      (identity) => {
+        this.ctx.observeAuthSeconds?.(Number(process.hrtime.bigint() - started) / 1e9);
+        this.onAuthenticated(identity);
+      },
+      (err) => {
+        this.ctx.observeAuthSeconds?.(Number(process.hrtime.bigint() - started) / 1e9);
+        if (this.state === ConnState.Closed) return;
+        const code = err instanceof AuthError ? err.code : "GW_ERR_AUTH_INTERNAL";
+        const reason = err instanceof AuthError ? err.reason : `internal error: ${String(err)}`;
+        if (!(err instanceof AuthError)) this.log.error("authenticator failed", { error: err });
+        this.refuse(code, reason);
+        this.close(CloseReasons.AuthViolation);
+      },
+    );
+  }
+
+  pub(subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): void {
+    if (!this.requireOpen()) return;
+    const id = this.identity!;
+    const o = this.options!;
+    this.inMsgs++;
+    this.inBytes += payload.length;
+    if (hdrLen >= 0 && !o.headers) return this.close(CloseReasons.HeadersNotNegotiated);
+    // A malformed or wildcard publish subject is never routed (stricter than
+    // nats-server, on purpose: a wildcard must never slip past permission checks).
+    if (!isValidLiteralSubject(subject) || subject.startsWith("_GR_.") || !id.permissions.canPublish(subject)) {
+      return this.violation("publish", subject, pubViolation(subject));
+    }
+    let routedReply = reply;
+    if (reply !== undefined) {
+      const mapped = isValidLiteralSubject(reply) && !isReservedReply(reply) ? id.replies.mapPublishReply(reply) : null;
+      if (mapped === null) return this.violation("reply", reply, replyViolation(reply));
+      if (mapped !== reply) this.ctx.counters.rewrittenInboxes++;
+      routedReply = mapped;
+    }
+    if (o.verbose) this.out.writeRaw(OK);
+    const delivered = this.ctx.router.publish(this, o.echo, subject, routedReply, hdrLen, payload);
+    if (delivered === 0 && routedReply !== undefined && o.noResponders) this.sendNoResponders(routedReply);
+  }
+
+  sub(subject: string, queue: string | undefined, sid: string): void {
+    if (!this.requireOpen()) return;
+    const id = this.identity!;
+    if (!isValidSubject(subject)) return this.sendErr(WireText.InvalidSubject);
+    if (this.subs.has(sid)) return this.ackVerbose(); // nats-server ignores a reused sid
+    const max = this.ctx.settings.maxSubscriptions;
+    if (max > 0 && this.subs.size >= max) return this.sendErr(WireText.MaxSubscriptions);
+    const routed = id.replies.mapSubscribe(subject);
+    if (!id.permissions.canSubscribe(routed, queue)) {
+      return this.violation("subscribe", subject, subViolation(subject, queue), queue);
+    }
+    const rewritten = routed !== subject;
+    if (rewritten) this.ctx.counters.rewrittenInboxes++;
+    const s: ClientSubscription = { subject: routed, queue, sid, owner: this, clientSubject: subject, rewritten, delivered: 0, max: 0 };
+    this.subs.set(sid, s);
+    this.ctx.router.subscribe(s);
+    this.ackVerbose();
+  }
+
+  unsub(sid: string, max: number | undefined): void {
+    if (!this.requireOpen()) return;
+    const s = this.subs.get(sid);
+    if (s) {
+      if (max !== undefined && max > 0 && s.delivered < max) s.max = max;
+      else this.removeSub(s);
+    }
+    this.ackVerbose();
+  }
+
+  ping(): void {
+    if (!this.requireOpen()) return;
+    this.out.writeRaw(PONG);
+  }
+
+  pong(): void {
+    if (!this.requireOpen()) return;
+    this.pingsOut = 0;
+  }
+
+  // ---- Subscriber: called by the router ----
+
+  deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean {
+    if (this.state !== ConnState.Open) return false;
+    const s = sub as ClientSubscription;
+    if (!this.identity!.permissions.canDeliver(subject)) {
+      if (subject.startsWith(LIFECYCLE_PREFIX)) this.ctx.counters.lifecycleFiltered++;
+      return false;
+    }
+    let body = payload;
+    let hdr = hdrLen;
+    if (hdr >= 0 && !this.options!.headers) {
+      body = payload.subarray(hdr);
+      hdr = -1;
+    }
+    const shown = s.rewritten ? this.identity!.replies.unmapDelivered(subject) : subject;
+    if (!this.out.writeMsg(shown, s.sid, reply, hdr, body)) return false;
+    s.delivered++;
+    if (s.max > 0 && s.delivered >= s.max) this.removeSub(s);
+    return true;
+  }
+
+  // ---- lifecycle ----
+
+  private onAuthenticated(identity: Identity): void {
+    if (this.state === ConnState.Closed) return;
+    this.identity = identity;
+    this.state = ConnState.Open;
+    this.clearTimer("authTimer");
+    this.log = this.log.child({ caller: identity.callerId });
+    this.ctx.counters.bump(this.ctx.counters.authOutcomes, "ok");
+    this.ctx.audit.connect({
+      cid: this.cid,
+      remote: this.transport.remoteAddress,
+      callerId: identity.callerId,
+      method: identity.method,
+      expiresAt: Number.isFinite(identity.expiresAt) ? new Date(identity.expiresAt).toISOString() : null,
+      transport: this.transport.kind,
+    });
+    this.armExpiry();
+    this.pingTimer = setInterval(() => this.onPingTick(), this.ctx.settings.pingInterval);
+    this.pingTimer.unref?.();
+    if (this.options!.verbose) this.out.writeRaw(OK);
+    const pending = this.stash;
+    this.stash = [];
+    for (const chunk of pending) {
+      if (this.state !== ConnState.Open) break;
+      this.parseChunk(chunk);
+    }
+    if (this.state === ConnState.Open) this.transport.resume();
+  }
+
+  /**
+   * Re-check this caller after a reload: re-run authentication on the same
+   * CONNECT (same nonce), and close if the token no longer verifies or a live
+   * subscription is no longer allowed. Only meaningful in OPEN.
+   */
+  async reauthenticate(): Promise<void> {
+    if (this.state !== ConnState.Open || !this.authInput) return;
+    let identity: Identity;
+    try {
+      identity = await this.ctx.authenticator.authenticate(this.authInput);
+    } catch (err) {
+      if (this.state !== ConnState.Open) return;
+      this.refuse(err instanceof AuthError ? err.code : "GW_ERR_AUTH_INTERNAL", `after reload: ${err instanceof Error ? err.message : String(err)}`);
+      return this.close(CloseReasons.PermissionsRevoked);
+    }
+    if (this.state !== ConnState.Open) return;
+    for (const s of this.subs.values()) {
+      if (!identity.permissions.canSubscribe(s.subject, s.queue)) {
+        this.refuse("GW_ERR_PERMISSIONS_SHRANK", `after reload: subscription to "${s.clientSubject}" no longer allowed`);
+        return this.close(CloseReasons.PermissionsRevoked);
+      }
+    }
+    this.identity = identity;
+    this.clearTimer("expiryTimer");
+    this.armExpiry();
+  }
+
+  /** Lame duck mode: tell protocol-1 clients (INFO ldm) so they can move early. */
+  sendLameDuckInfo(): void {
+    if (this.state !== ConnState.Open || (this.options?.protocol ?? 0) < 1) return;
+    this.out.writeRaw(encodeInfo({ ...this.infoObject(), nonce: undefined, ldm: true }));
+  }
+
+  /** Close with a reason: send its `-ERR` text if any, flush unless told not to, release everything. */
+  close(reason: CloseReason): void {
+    if (this.state === ConnState.Closed) return;
+    const wasOpen = this.state === ConnState.Open;
+    this.state = ConnState.Closed;
+    this.closeReason = reason;
+    this.clearTimer("authTimer");
+    this.clearTimer("expiryTimer");
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+    for (const s of this.subs.values()) this.ctx.router.unsubscribe(s);
+    this.subs.clear();
+    this.stash = [];
+    if (reason.wire) this.out.writeRaw(encodeErr(reason.wire));
+    if (reason.flush) this.out.flush();
+    this.out.close();
+    if (reason.flush) this.transport.end();
+    else this.transport.destroy();
+    const c = this.ctx.counters;
+    c.bump(c.closeReasons, reason.label);
+    if (reason === CloseReasons.SlowConsumerPending || reason === CloseReasons.SlowConsumerDeadline) {
+      c.slowConsumers++;
+      this.log.warn("slow consumer closed", { reason: reason.label, pending: this.out.pendingBytes });
+    }
+    if (reason === CloseReasons.AuthTimeout) this.refuse("GW_ERR_AUTH_TIMEOUT", "no CONNECT within the auth timeout");
+    c.closedInMsgs += this.inMsgs;
+    c.closedInBytes += this.inBytes;
+    c.closedOutMsgs += this.out.outMsgs;
+    c.closedOutBytes += this.out.outBytes;
+    if (wasOpen || this.identity) {
+      this.ctx.audit.disconnect({
+        cid: this.cid,
+        remote: this.transport.remoteAddress,
+        callerId: this.callerId,
+        reason: reason.label,
+        inMsgs: this.inMsgs,
+        outMsgs: this.out.outMsgs,
+        durationMs: Date.now() - this.connectedAt.getTime(),
+      });
+    }
+    this.ctx.onClosed(this);
+  }
+
+  get closedBecause(): string | null {
+    return this.closeReason?.label ?? null;
+  }
+
+  // ---- helpers ----
+
+  private requireOpen(): boolean {
+    if (this.state === ConnState.Open) return true;
+    if (this.state === ConnState.AwaitConnect) {
+      // Auth is always required: any first op other than CONNECT is refused (nats-server).
+      this.refuse("GW_ERR_AUTH_NO_CONNECT", "operation before CONNECT");
+      this.close(CloseReasons.AuthViolation);
+    }
+    return false;
+  }
+
+  private ackVerbose(): void {
+    if (this.options?.verbose) this.out.writeRaw(OK);
+  }
+
+  private sendErr(text: string): void {
+    this.out.writeRaw(encodeErr(text));
+  }
+
+  private violation(kind: "publish" | "subscribe" | "reply", subject: string, text: string, queue?: string): void {
+    const c = this.ctx.counters;
+    c.violations[kind] = (c.violations[kind] ?? 0) + 1;
+    this.ctx.audit.violation({ cid: this.cid, remote: this.transport.remoteAddress, callerId: this.callerId ?? "", kind, subject, queue });
+    this.sendErr(text);
+  }
+
+  private refuse(code: string, reason: string): void {
+    this.ctx.counters.bump(this.ctx.counters.authOutcomes, code);
+    this.ctx.audit.refused({ cid: this.cid, remote: this.transport.remoteAddress, reason, code, callerId: this.callerId ?? undefined });
+  }
+
+  private removeSub(s: ClientSubscription): void {
+    this.subs.delete(s.sid);
+    this.ctx.router.unsubscribe(s);
+  }
+
+  /** No-responders (§1.8): a 503 status to the publisher's own subscription matching the reply. */
+  private sendNoResponders(reply: string): void {
+    const own = this.ctx.router.findOwnSubscription(this, reply) as ClientSubscription | undefined;
+    if (!own) return;
+    const shown = own.rewritten ? this.identity!.replies.unmapDelivered(reply) : reply;
+    this.out.writeMsg(shown, own.sid, undefined, NO_RESPONDERS_HEADER.length, NO_RESPONDERS_HEADER);
+  }
+
+  private onPingTick(): void {
+    if (this.state !== ConnState.Open) return;
+    if (this.pingsOut + 1 > this.ctx.settings.pingMax) return this.close(CloseReasons.StaleConnection);
+    this.pingsOut++;
+    this.out.writeRaw(PING);
+  }
+
+  private armExpiry(): void {
+    const at = this.identity!.expiresAt;
+    if (!Number.isFinite(at)) return;
+    const wait = at - Date.now();
+    if (wait <= 0) return this.close(CloseReasons.AuthExpired);
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = null;
+      if (Date.now() >= at) this.close(CloseReasons.AuthExpired);
+      else this.armExpiry();
+    }, Math.min(wait, MAX_TIMER_MS));
+    this.expiryTimer.unref?.();
+  }
+
+  private clearTimer(name: "authTimer" | "expiryTimer"): void {
+    const t = this[name];
+    if (t) clearTimeout(t);
+    this[name] = null;
+  }
+
+  private infoObject(): Record<string, unknown> {
+    const srv = this.ctx.server;
+    return {
+      server_id: srv.serverId,
+      server_name: srv.serverName,
+      version: srv.version,
+      proto: 1,
+      host: srv.host,
+      port: srv.port,
+      headers: true,
+      auth_required: true,
+      tls_required: this.transport.kind === "tls" ? true : undefined,
+      max_payload: this.ctx.settings.maxPayload,
+      client_id: this.cid,
+      client_ip: this.transport.remoteAddress,
+      nonce: this.nonce,
+    };
+  }
+}
+
+function isReservedReply(reply: string): boolean {
+  for (const p of RESERVED_REPLY) if (reply.startsWith(p)) return true;
+  return false;
+}

@@ -1,0 +1,46 @@
+/**
+ * Why a client connection ended. Every close goes through one of these, so the
+ * audit log, the close-reason metric and the `-ERR` text (if any) always agree
+ * (nats-server ClosedState). `wire` is null where nats-server closes silently.
+ */
+import { WireText } from "../protocol/wire_text.js";
+
+export interface CloseReason {
+  /** Metric label and audit field. */
+  readonly label: string;
+  /** `-ERR` text sent before closing, or null for a silent close. */
+  readonly wire: string | null;
+  /** Flush pending data before closing (false: drop it, e.g. slow consumer). */
+  readonly flush: boolean;
+}
+
+function reason(label: string, wire: string | null, flush = true): CloseReason {
+  return Object.freeze({ label, wire, flush });
+}
+
+export const CloseReasons = {
+  ClientClosed: reason("client_closed", null),
+  ServerShutdown: reason("server_shutdown", null),
+  LameDuck: reason("lame_duck", null),
+  AuthTimeout: reason("auth_timeout", WireText.AuthTimeout),
+  AuthViolation: reason("auth_violation", WireText.AuthViolation),
+  AuthExpired: reason("auth_expired", WireText.AuthExpired),
+  ForeignProtocol: reason("foreign_protocol", WireText.AuthViolation),
+  ParseError: reason("parse_error", WireText.UnknownOp),
+  BadArguments: reason("bad_arguments", null),
+  BadConnect: reason("bad_connect", null),
+  InvalidProtocol: reason("invalid_protocol", WireText.InvalidProtocol),
+  NoRespondersNeedsHeaders: reason("no_responders_needs_headers", WireText.NoRespondersNeedsHeaders),
+  HeadersNotNegotiated: reason("headers_not_negotiated", null),
+  MaxPayload: reason("max_payload", WireText.MaxPayload),
+  MaxControlLine: reason("max_control_line", WireText.MaxControlLine),
+  MaxConnections: reason("max_connections", WireText.MaxConnections),
+  StaleConnection: reason("stale_connection", WireText.StaleConnection),
+  SlowConsumerPending: reason("slow_consumer_pending_bytes", null, false),
+  SlowConsumerDeadline: reason("slow_consumer_write_deadline", null, false),
+  ClientError: reason("client_sent_err", null),
+  TransportError: reason("transport_error", null, false),
+  PermissionsRevoked: reason("permissions_revoked", WireText.AuthViolation),
+} as const;
+
+export type CloseReasonName = keyof typeof CloseReasons;

@@ -1,0 +1,360 @@
+/**
+ * The composition root (go-choria network.go): builds the router, the
+ * authenticator, the upstream leafnode, the client listeners and the monitor
+ * from one GatewayConfig, in a fixed order, and tears them down in reverse.
+ * Start: policies and signers (a bad one stops the start) → router → upstream →
+ * listeners → monitor. Stop: listeners stop accepting → clients flushed and
+ * closed → upstream closed → monitor. Nothing else knows how the parts connect.
+ */
+import { BlockList } from "node:net";
+import { hostname } from "node:os";
+import { createServer as createServerKeys } from "nkeys.js";
+import type { GatewayConfig } from "./config/types.js";
+import type { Authenticator } from "./auth/types.js";
+import { buildAuthenticator } from "./auth/build.js";
+import { ClientConn, ConnState } from "./conn/client_conn.js";
+import { CloseReasons } from "./conn/close_reason.js";
+import { ConnCounters, type ConnContext, type ConnSettings } from "./conn/context.js";
+import { createLogger, LevelControl, stderrSink, type Logger } from "./obs/log.js";
+import { createAuditLog } from "./obs/audit.js";
+import { createMetrics, type ConnzEntry, type MetricSources } from "./obs/metrics.js";
+import { startMonitor } from "./obs/monitor.js";
+import { Router } from "./router/router.js";
+import { startTlsListener, type TlsListener } from "./transport/tls_listener.js";
+import { startWsListener } from "./transport/ws_listener.js";
+import type { Transport } from "./transport/transport.js";
+import { LeafConn } from "./upstream/leaf_conn.js";
+import { VERSION } from "./version.js";
+
+export interface GatewayOptions {
+  /** Main log (default: JSON lines on stderr at config.logLevel). */
+  log?: Logger;
+  /** Audit log (default: the main log, or config.auditFile). */
+  audit?: Logger;
+  /** Replace the configured authenticator (tests). */
+  authenticator?: Authenticator;
+}
+
+type WsListener = Awaited<ReturnType<typeof startWsListener>>;
+type Monitor = Awaited<ReturnType<typeof startMonitor>>;
+
+export class Gateway {
+  readonly serverId = createServerKeys().getPublicKey();
+  readonly router = new Router();
+  readonly counters = new ConnCounters();
+  readonly conns = new Set<ClientConn>();
+  readonly levels: LevelControl;
+  readonly log: Logger;
+  upstream: LeafConn | null = null;
+  private listener: TlsListener | null = null;
+  private ws: WsListener | null = null;
+  private monitor: Monitor | null = null;
+  private ctx!: ConnContext;
+  private accepting = true;
+  private lameDuck = false;
+  private readonly startedAt = new Date();
+
+  private constructor(
+    public config: GatewayConfig,
+    private readonly opts: GatewayOptions,
+  ) {
+    this.levels = new LevelControl(config.logLevel);
+    this.log = opts.log ?? createLogger(stderrSink, this.levels, { component: "aaa-leafnode" });
+  }
+
+  static async start(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
+    const gw = new Gateway(config, opts);
+    try {
+      await gw.startParts();
+    } catch (err) {
+      await gw.stop().catch(() => {});
+      throw err;
+    }
+    return gw;
+  }
+
+  get clientPort(): number {
+    return this.listener?.port ?? 0;
+  }
+
+  get websocketPort(): number {
+    return this.ws?.port ?? 0;
+  }
+
+  get monitorPort(): number {
+    return this.monitor?.port ?? 0;
+  }
+
+  /** Ready while the upstream leafnode is connected (always, standalone). */
+  get ready(): boolean {
+    return this.upstream ? this.upstream.connected : true;
+  }
+
+  private async startParts(): Promise<void> {
+    const c = this.config;
+    const authenticator = this.opts.authenticator ?? (await buildAuthenticator(c, this.log));
+    const audit = createAuditLog(this.opts.audit ?? this.log.child({ log: "audit" }));
+    const metrics = createMetrics(this.metricSources());
+    this.ctx = {
+      router: this.router,
+      authenticator,
+      settings: connSettings(c),
+      server: { serverId: this.serverId, serverName: c.serverName || hostname(), version: VERSION, host: c.listenAddress, port: c.clientPort },
+      log: this.log.child({ component: "client" }),
+      audit,
+      counters: this.counters,
+      observeAuthSeconds: (s) => metrics.observeAuthSeconds(s),
+      onClosed: (conn) => this.conns.delete(conn as ClientConn),
+    };
+
+    const remote = c.leafRemotes[0];
+    if (remote) {
+      if (c.leafRemotes.length > 1) this.log.warn("only the first leafnode remote is used", { used: remote.name });
+      const upstream = new LeafConn({
+        remote,
+        serverName: this.ctx.server.serverName,
+        version: VERSION,
+        bufferBytes: c.upstreamBufferBytes,
+        reconnectBaseDelay: c.reconnectBaseDelay,
+        reconnectMaxDelay: c.reconnectMaxDelay,
+        pingInterval: c.pingInterval,
+        pingMax: c.pingMax,
+        log: this.log.child({ component: "upstream", remote: remote.name }),
+        interestSnapshot: () => this.router.interestSnapshot(),
+        onMessage: (subject, reply, queues, hdrLen, payload) =>
+          this.router.deliverFromUpstream(subject, reply, queues, hdrLen, payload),
+        onStateChange: (connected) => this.log.info(connected ? "upstream connected" : "upstream disconnected"),
+      });
+      this.upstream = upstream;
+      this.router.setUpstream(upstream);
+      upstream.start();
+    }
+
+    this.listener = await startTlsListener({
+      host: c.listenAddress,
+      port: c.clientPort,
+      tls: { cert: c.clientTls.cert, key: c.clientTls.key },
+      tlsTimeout: c.tlsTimeout,
+      allowHosts: buildBlockList(c.clientHosts),
+      log: this.log.child({ component: "listener" }),
+      onAccept: (t) => this.accept(t),
+    });
+    // The INFO advertises the port actually bound (port 0 in tests).
+    this.ctx.server.port = this.listener.port;
+
+    if (c.websocketPort !== 0) {
+      this.ws = await startWsListener({
+        host: c.listenAddress,
+        port: c.websocketPort < 0 ? 0 : c.websocketPort,
+        tls: c.websocketInsecure ? null : { cert: c.clientTls.cert, key: c.clientTls.key },
+        compression: c.websocketCompression,
+        allowedOrigins: c.websocketAllowedOrigins,
+        handshakeTimeout: c.tlsTimeout,
+        maxFrameBytes: c.limits.maxPayload + c.limits.maxConnectLine + 4096,
+        log: this.log.child({ component: "websocket" }),
+        onAccept: (t) => this.accept(t),
+      });
+    }
+
+    if (c.statsPort !== 0) {
+      this.monitor = await startMonitor({
+        host: c.statsAddress,
+        port: c.statsPort < 0 ? 0 : c.statsPort,
+        registry: metrics.registry,
+        sources: this.metricSources(),
+        log: this.log.child({ component: "monitor" }),
+        info: () => this.varz(),
+      });
+    }
+    this.log.info("aaa-leafnode started", {
+      version: VERSION,
+      client_port: this.clientPort,
+      websocket_port: this.websocketPort || undefined,
+      stats_port: this.monitorPort || undefined,
+      upstream: remote ? remote.urls : "standalone",
+    });
+  }
+
+  /** One accepted transport becomes a client connection (or a refusal over the limit). */
+  private accept(t: Transport): void {
+    if (!this.accepting) {
+      t.destroy();
+      return;
+    }
+    const conn = new ClientConn(t, this.ctx);
+    const max = this.config.limits.maxConnections;
+    if (max > 0 && this.conns.size >= max) {
+      conn.rejectMaxConnections();
+      return;
+    }
+    if (conn.state !== ConnState.Closed) this.conns.add(conn);
+  }
+
+  /** SIGTERM: stop accepting, flush and close every client, close the upstream. */
+  async stop(): Promise<void> {
+    this.accepting = false;
+    await this.listener?.close();
+    await this.ws?.close();
+    for (const conn of [...this.conns]) conn.close(CloseReasons.ServerShutdown);
+    await waitUntil(() => this.conns.size === 0, this.config.softShutdownTimeout);
+    await this.upstream?.stop();
+    await this.monitor?.close();
+    this.log.info("aaa-leafnode stopped");
+  }
+
+  /**
+   * SIGUSR2, lame duck mode as nats-server does it: stop accepting, tell
+   * protocol-1 clients (INFO ldm), wait the grace period, then close clients
+   * spread over the rest of the window so they reconnect elsewhere gradually.
+   */
+  async enterLameDuck(): Promise<void> {
+    if (this.lameDuck) return;
+    this.lameDuck = true;
+    this.accepting = false;
+    this.log.warn("entering lame duck mode", { clients: this.conns.size });
+    await this.listener?.close();
+    await this.ws?.close();
+    for (const conn of this.conns) conn.sendLameDuckInfo();
+    const { lameDuckDuration: window, lameDuckGracePeriod: grace } = this.config;
+    await sleep(Math.min(grace, window));
+    const conns = [...this.conns];
+    const spread = Math.max(window - grace, 0);
+    const step = conns.length > 0 ? spread / conns.length : 0;
+    for (const conn of conns) {
+      conn.close(CloseReasons.LameDuck);
+      if (step > 0) await sleep(step);
+    }
+  }
+
+  /**
+   * SIGHUP: apply a new configuration without dropping valid connections. The
+   * new authenticator (signers, policies) is built first; if that fails the old
+   * configuration stays and the error is thrown to the caller to log.
+   */
+  async reload(next: GatewayConfig): Promise<void> {
+    const authenticator = this.opts.authenticator ?? (await buildAuthenticator(next, this.log));
+    this.config = next;
+    this.levels.level = next.logLevel;
+    this.ctx.authenticator = authenticator;
+    this.ctx.settings = connSettings(next);
+    this.listener?.reloadCertificate({ cert: next.clientTls.cert, key: next.clientTls.key });
+    await Promise.all([...this.conns].map((conn) => conn.reauthenticate()));
+    this.log.info("configuration reloaded", { clients: this.conns.size });
+  }
+
+  private metricSources(): MetricSources {
+    const live = () => [...this.conns];
+    const sum = (f: (c: ClientConn) => number) => live().reduce((n, c) => n + f(c), 0);
+    const k = this.counters;
+    return {
+      connections: () => this.conns.size,
+      totalConnections: () => k.totalConnections,
+      inMsgs: () => k.closedInMsgs + sum((c) => c.inMsgs),
+      outMsgs: () => k.closedOutMsgs + sum((c) => c.outMsgs),
+      inBytes: () => k.closedInBytes + sum((c) => c.inBytes),
+      outBytes: () => k.closedOutBytes + sum((c) => c.outBytes),
+      slowConsumers: () => k.slowConsumers,
+      subscriptions: () => this.router.subscriptionCount,
+      closeReasons: () => k.closeReasons,
+      authOutcomes: () => k.authOutcomes,
+      permissionViolations: () => k.violations,
+      rewrittenInboxes: () => k.rewrittenInboxes,
+      lifecycleFiltered: () => k.lifecycleFiltered,
+      leafnode: () => {
+        const u = this.upstream;
+        const s = u?.stats;
+        return {
+          configured: this.config.leafRemotes.length > 0 ? 1 : 0,
+          connected: u?.connected ? 1 : 0,
+          rttMs: u?.rttMs,
+          inMsgs: s?.inMsgs ?? 0,
+          outMsgs: s?.outMsgs ?? 0,
+          inBytes: s?.inBytes ?? 0,
+          outBytes: s?.outBytes ?? 0,
+          reconnects: s?.reconnects ?? 0,
+          bufferedMsgs: s?.bufferedMsgs ?? 0,
+          bufferedBytes: s?.bufferedBytes ?? 0,
+          droppedMsgs: s?.droppedMsgs ?? 0,
+          droppedBytes: s?.droppedBytes ?? 0,
+        };
+      },
+      websocket: () => ({ upgrades: this.ws?.stats.upgrades ?? 0, rejected: this.ws?.stats.rejected ?? {} }),
+      connz: () => live().map((c) => connzEntry(c)),
+      ready: () => this.ready,
+      readyReason: () => (this.ready ? "ok" : "upstream leafnode not connected"),
+    };
+  }
+
+  private varz(): Record<string, unknown> {
+    return {
+      server_id: this.serverId,
+      server_name: this.ctx?.server.serverName,
+      version: VERSION,
+      start: this.startedAt.toISOString(),
+      uptime_seconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      client_port: this.clientPort,
+      websocket_port: this.websocketPort,
+      connections: this.conns.size,
+      upstream_connected: this.upstream?.connected ?? null,
+      lame_duck: this.lameDuck,
+    };
+  }
+}
+
+function connSettings(c: GatewayConfig): ConnSettings {
+  return {
+    authTimeout: c.authTimeout + c.tlsTimeout,
+    pingInterval: c.pingInterval,
+    pingMax: c.pingMax,
+    maxSubscriptions: c.limits.maxSubscriptions,
+    maxPending: c.limits.maxPending,
+    writeDeadline: c.writeDeadline,
+    maxPayload: c.limits.maxPayload,
+    maxControlLine: c.limits.maxControlLine,
+    maxConnectLine: c.limits.maxConnectLine,
+  };
+}
+
+function connzEntry(c: ClientConn): ConnzEntry {
+  const id = c.identity;
+  return {
+    cid: c.cid,
+    kind: c.transport.kind,
+    remote: `${c.transport.remoteAddress}:${c.transport.remotePort}`,
+    callerId: id?.callerId ?? null,
+    authMethod: id?.method ?? null,
+    subscriptions: c.subscriptionCount,
+    pendingBytes: c.pendingBytes,
+    inMsgs: c.inMsgs,
+    outMsgs: c.outMsgs,
+    inBytes: c.inBytes,
+    outBytes: c.outBytes,
+    connectedAt: c.connectedAt.toISOString(),
+    tokenExpiresAt: id && Number.isFinite(id.expiresAt) ? new Date(id.expiresAt).toISOString() : null,
+    name: c.options?.name || undefined,
+    lang: c.options?.lang || undefined,
+    version: c.options?.version || undefined,
+    subjects: c.subscriptionSubjects(),
+  };
+}
+
+function buildBlockList(cidrs: string[]): BlockList | null {
+  if (cidrs.length === 0) return null;
+  const list = new BlockList();
+  for (const entry of cidrs) {
+    const [addr, bits] = entry.split("/");
+    const type = addr!.includes(":") ? "ipv6" : "ipv4";
+    if (bits === undefined) list.addAddress(addr!, type);
+    else list.addSubnet(addr!, Number(bits), type);
+  }
+  return list;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond() && Date.now() < deadline) await sleep(20);
+}
