@@ -1,0 +1,470 @@
+/**
+ * The NATS client-protocol parser: a byte-level state machine (states named for
+ * the bytes read so far, as in nats-server parser.go) that turns the bytes a
+ * client sends into calls on a ClientOpSink. It carries its state across reads,
+ * so ops and payloads may be split at any byte and many ops may share a read.
+ * It does no I/O, starts no timers and logs nothing; every violation is a
+ * ProtocolError carrying the exact nats-server 2.9.10 wire text (or null where
+ * nats-server closes silently). Rules: shared/reference/nats-wire.md §1.1, §1.5.
+ *
+ * Hot path: a PUB whose line and payload are both in the current read costs one
+ * native LF search, one JS pass over the line, a string per subject (often from
+ * a small shared cache) and reply, and a zero-copy payload view. Bytes are
+ * copied only when a line or payload straddles two reads. bench/parser_bench.ts
+ * measures it; each shortcut below was kept only for a measured gain.
+ */
+
+import { ARG_STATE_AFTER, BLANK, parserError, SPELL_EXPECT, SPELL_NEXT, State } from "./ops.js";
+import type { ClientOpSink, ParserLimits } from "./ops.js";
+
+export type { ClientOpSink, ParserLimits } from "./ops.js";
+export { DEFAULT_PARSER_LIMITS } from "./ops.js";
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
+
+/** Scratch buffers above this size are dropped after use rather than kept per connection. */
+const RETAINED_SCRATCH_BYTES = 16 * 1024;
+const EMPTY = Buffer.alloc(0) as FastSliceBuffer;
+
+/** HPUB has the most arguments (4); one more slot tells "too many" apart. */
+const MAX_ARGS = 5;
+
+/** Node's unexported-but-stable slice methods: ~30% faster than toString(enc, s, e) on short strings. */
+interface FastSliceBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+function asBuffer(buf: Uint8Array): FastSliceBuffer {
+  return (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)) as FastSliceBuffer;
+}
+
+/**
+ * Publish subjects repeat a lot (across messages and across connections), so
+ * one small cache, shared by all parsers, maps recent ASCII subject bytes to
+ * their string and saves a native slice call and a string per hit. Direct-
+ * mapped on a cheap hash; a hit is confirmed byte by byte, so it is never wrong.
+ */
+const SUBJECT_CACHE_SLOTS = 64;
+const SUBJECT_CACHE_MAX = 64;
+const subjectCacheBytes = new Uint8Array(SUBJECT_CACHE_SLOTS * SUBJECT_CACHE_MAX);
+const subjectCacheLen = new Int32Array(SUBJECT_CACHE_SLOTS);
+const subjectCacheStr: string[] = new Array<string>(SUBJECT_CACHE_SLOTS).fill("");
+
+function cachedAsciiString(src: FastSliceBuffer, start: number, end: number): string {
+  const len = end - start;
+  if (len > SUBJECT_CACHE_MAX) return src.latin1Slice(start, end);
+  const slot = (len * 31 + src[start] * 7 + src[end - 1] * 13 + src[start + (len >> 1)]) & (SUBJECT_CACHE_SLOTS - 1);
+  const base = slot * SUBJECT_CACHE_MAX;
+  if (subjectCacheLen[slot] === len) {
+    let k = 0;
+    while (k < len && subjectCacheBytes[base + k] === src[start + k]) k++;
+    if (k === len) return subjectCacheStr[slot];
+  }
+  const str = src.latin1Slice(start, end);
+  for (let k = 0; k < len; k++) subjectCacheBytes[base + k] = src[start + k];
+  subjectCacheLen[slot] = len;
+  subjectCacheStr[slot] = str;
+  return str;
+}
+
+/**
+ * Decimal size as nats-server parseSize reads it: 1 to 9 ASCII digits, no sign.
+ * Anything else is -1, which callers turn into a silent close.
+ */
+function parseSize(src: Uint8Array, start: number, end: number): number {
+  const len = end - start;
+  if (len === 0 || len > 9) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const d = src[i] - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+function isLetter(b: number, lower: number): boolean {
+  // (b | 0x20) equals a lower-case letter only for that letter in either case.
+  return (b | 0x20) === lower;
+}
+
+export class ClientParser {
+  /** Mutable: a config reload may change them between reads. */
+  limits: ParserLimits;
+  private readonly sink: ClientOpSink;
+  private state: number = State.OP_START;
+
+  // A control line that straddles reads is gathered here (bounded by the limits).
+  private argBuf: FastSliceBuffer = EMPTY;
+  private argLen = 0;
+
+  // The PUB/HPUB whose payload is being read.
+  private pubSubject = "";
+  private pubReply: string | undefined = undefined;
+  private pubHdr = -1;
+  private pubSize = 0;
+  // A payload that straddles reads is gathered here; reused, since views die after pub().
+  private payloadBuf: Buffer = EMPTY;
+  private payloadHave = 0;
+
+  private readonly argStart = new Int32Array(MAX_ARGS);
+  private readonly argEnd = new Int32Array(MAX_ARGS);
+  private argsAscii = true;
+
+  constructor(sink: ClientOpSink, limits: ParserLimits) {
+    this.sink = sink;
+    this.limits = limits;
+  }
+
+  /**
+   * Parses one read. Returns the number of bytes consumed: buf.length, except
+   * right after a CONNECT, where it stops so the caller can authenticate before
+   * anything else is processed and later calls parse() with the rest.
+   * Throws ProtocolError; the parser is unusable afterwards (the connection closes).
+   */
+  parse(input: Uint8Array): number {
+    const buf = asBuffer(input);
+    const n = buf.length;
+    const sink = this.sink;
+    let state = this.state;
+    let i = 0;
+    try {
+      while (i < n) {
+        const b = buf[i];
+        switch (state) {
+          case State.OP_START:
+            // Shortcut for the commonest op: a whole "PUB " skips three spelling states.
+            if (isLetter(b, 0x70) && i + 3 < n && isLetter(buf[i + 1], 0x75) && isLetter(buf[i + 2], 0x62)) {
+              const blank = buf[i + 3];
+              if (blank === SPACE || blank === TAB) {
+                state = State.OP_PUB_SPC;
+                i += 4;
+                break;
+              }
+            }
+            if (isLetter(b, 0x70)) state = State.OP_P;
+            else if (isLetter(b, 0x73)) state = State.OP_S;
+            else if (isLetter(b, 0x75)) state = State.OP_U;
+            else if (isLetter(b, 0x68)) state = State.OP_H;
+            else if (isLetter(b, 0x63)) state = State.OP_C;
+            else if (isLetter(b, 0x69)) state = State.OP_I;
+            else if (b === 0x2b) state = State.OP_PLUS;
+            else if (b === 0x2d) state = State.OP_MINUS;
+            else if (isLetter(b, 0x72)) state = State.OP_R;
+            else if (isLetter(b, 0x6c)) state = State.OP_L;
+            else if (isLetter(b, 0x61)) state = State.OP_A;
+            // Anything else, including MSG/HMSG, leading whitespace and empty lines (§1.1).
+            else throw parserError.unknownOp(state, buf, i);
+            i++;
+            break;
+
+          // PUB, PING, PONG branch here; the rest of every op name is spelled by SPELL_NEXT below.
+          case State.OP_P:
+            if (isLetter(b, 0x75)) state = State.OP_PU;
+            else if (isLetter(b, 0x69)) state = State.OP_PI;
+            else if (isLetter(b, 0x6f)) state = State.OP_PO;
+            else throw parserError.unknownOp(state, buf, i);
+            i++;
+            break;
+          case State.OP_PING:
+          case State.OP_PONG:
+          case State.OP_PLUS_OK: {
+            // Everything after the op name up to LF is ignored (§1.1: `pingxyz` is a PING).
+            const lf = buf.indexOf(LF, i);
+            if (lf < 0) {
+              i = n;
+              break;
+            }
+            i = lf + 1;
+            if (state === State.OP_PING) sink.ping();
+            else if (state === State.OP_PONG) sink.pong();
+            state = State.OP_START;
+            break;
+          }
+
+          // Blanks between an op and its arguments; the argument part starts at the first other byte.
+          case State.OP_PUB_SPC:
+          case State.OP_HPUB_SPC:
+          case State.OP_SUB_SPC:
+          case State.OP_UNSUB_SPC:
+          case State.OP_MINUS_ERR_SPC:
+          case State.OP_CONNECT:
+          case State.OP_INFO:
+            if (b === SPACE || b === TAB) i++;
+            else state = ARG_STATE_AFTER[state];
+            break;
+
+          case State.PUB_ARG:
+          case State.HPUB_ARG:
+          case State.SUB_ARG:
+          case State.UNSUB_ARG:
+          case State.CONNECT_ARG:
+          case State.INFO_ARG:
+          case State.MINUS_ERR_ARG: {
+            // Native memchr beats a JS byte loop by far here (bytes are ~4 ns each in JS).
+            const lf = buf.indexOf(LF, i);
+            if (lf < 0) {
+              this.gatherPartialLine(state, buf, i, n);
+              i = n;
+              break;
+            }
+            let src = buf;
+            let start = i;
+            let end = lf;
+            if (this.argLen > 0) {
+              // The line began in an earlier read: finish it in argBuf and parse it there.
+              this.appendArg(buf, i, lf);
+              src = this.argBuf;
+              start = 0;
+              end = this.argLen;
+              this.argLen = 0;
+              if (this.argBuf.length > RETAINED_SCRATCH_BYTES) {
+                // Parse from a private copy so the large buffer can go (long CONNECT lines).
+                src = this.argBuf.subarray(0, end) as FastSliceBuffer;
+                this.argBuf = EMPTY;
+              }
+            }
+            i = lf + 1;
+            if (end > start && src[end - 1] === CR) end--;
+            this.checkControlLine(state, src, start, end);
+            state = this.processLine(state, src, start, end);
+            if (state === State.CONNECT_ARG) {
+              // Stop after CONNECT so the caller authenticates before anything else runs.
+              state = State.OP_START;
+              return i;
+            }
+            break;
+          }
+
+          case State.MSG_PAYLOAD: {
+            const size = this.pubSize;
+            if (this.payloadHave === 0 && n - i >= size + 2) {
+              // Whole payload and terminator in this read: hand out a view, copy nothing.
+              if (buf[i + size] !== CR) throw parserError.unknownOp(State.MSG_END_R, buf, i + size);
+              if (buf[i + size + 1] !== LF) throw parserError.unknownOp(State.MSG_END_N, buf, i + size + 1);
+              // A plain Uint8Array view: measurably cheaper to make than Buffer#subarray.
+              sink.pub(this.pubSubject, this.pubReply, this.pubHdr, new Uint8Array(buf.buffer, buf.byteOffset + i, size));
+              i += size + 2;
+              state = State.OP_START;
+              break;
+            }
+            if (this.payloadHave === 0 && this.payloadBuf.length < size) {
+              this.payloadBuf = Buffer.allocUnsafe(Math.max(size, this.payloadBuf.length * 2));
+            }
+            const take = Math.min(size - this.payloadHave, n - i);
+            this.payloadBuf.set(buf.subarray(i, i + take), this.payloadHave);
+            this.payloadHave += take;
+            i += take;
+            if (this.payloadHave === size) state = State.MSG_END_R;
+            break;
+          }
+          case State.MSG_END_R:
+            // §1.1: after exactly <size> bytes the next two must be CRLF.
+            if (b !== CR) throw parserError.unknownOp(state, buf, i);
+            state = State.MSG_END_N;
+            i++;
+            break;
+          case State.MSG_END_N:
+            if (b !== LF) throw parserError.unknownOp(state, buf, i);
+            i++;
+            state = State.OP_START;
+            this.payloadHave = 0;
+            sink.pub(this.pubSubject, this.pubReply, this.pubHdr, new Uint8Array(this.payloadBuf.buffer, this.payloadBuf.byteOffset, this.pubSize));
+            // Do not pin a large scratch buffer to an idle connection.
+            if (this.payloadBuf.length > RETAINED_SCRATCH_BYTES) this.payloadBuf = EMPTY;
+            break;
+
+          // Route (RS+ RS- RMSG), leafnode (LS+ LS- LMSG) and gateway (A+ A-) ops: refused by name.
+          case State.OP_R:
+          case State.OP_L:
+            if (isLetter(b, 0x73)) state = state === State.OP_R ? State.OP_RS : State.OP_LS;
+            else if (isLetter(b, 0x6d)) state = state === State.OP_R ? State.OP_RM : State.OP_LM;
+            else throw parserError.unknownOp(state, buf, i);
+            i++;
+            break;
+          case State.OP_RM:
+          case State.OP_LM:
+            if (isLetter(b, 0x73)) state = state === State.OP_RM ? State.OP_RMS : State.OP_LMS;
+            else throw parserError.unknownOp(state, buf, i);
+            i++;
+            break;
+          case State.OP_RMS:
+          case State.OP_LMS:
+            if (isLetter(b, 0x67)) throw parserError.foreignOp(state, buf, i);
+            throw parserError.unknownOp(state, buf, i);
+          case State.OP_RS:
+          case State.OP_LS:
+          case State.OP_A:
+            if (b === 0x2b || b === 0x2d) throw parserError.foreignOp(state, buf, i);
+            throw parserError.unknownOp(state, buf, i);
+
+          default: {
+            // Spelling of op names (HMSG from a client fails here, at the M). PUB, HPUB,
+            // SUB, UNSUB and -ERR need a blank after the name; CONNECT and INFO do not (§1.1).
+            const next = SPELL_NEXT[state];
+            const expect = SPELL_EXPECT[state];
+            if (next < 0 || (expect === BLANK ? b !== SPACE && b !== TAB : (b | 0x20) !== expect)) {
+              throw parserError.unknownOp(state, buf, i);
+            }
+            state = next;
+            i++;
+          }
+        }
+      }
+      return n;
+    } finally {
+      this.state = state;
+    }
+  }
+
+  private lineLimit(state: number): number {
+    return state === State.CONNECT_ARG || state === State.INFO_ARG ? this.limits.maxConnectLine : this.limits.maxControlLine;
+  }
+
+  /** The limit is on the argument part and holds for lines still being received (§1.1). */
+  private checkControlLine(state: number, src: Uint8Array, start: number, end: number): void {
+    const limit = this.lineLimit(state);
+    if (end - start > limit) throw parserError.maxControlLine(state, end - start, limit, src, start, end);
+  }
+
+  private gatherPartialLine(state: number, buf: Uint8Array, from: number, to: number): void {
+    let len = this.argLen + (to - from);
+    // A CR at the very end may be the line's own terminator, which the limit does not count.
+    if (to > from && buf[to - 1] === CR) len--;
+    const limit = this.lineLimit(state);
+    if (len > limit) {
+      if (this.argLen > 0) throw parserError.maxControlLine(state, len, limit, this.argBuf, 0, this.argLen);
+      throw parserError.maxControlLine(state, len, limit, buf, from, to);
+    }
+    this.appendArg(buf, from, to);
+  }
+
+  private appendArg(buf: Uint8Array, from: number, to: number): void {
+    const need = this.argLen + (to - from);
+    if (need > this.argBuf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, 256, this.argBuf.length * 2)) as FastSliceBuffer;
+      grown.set(this.argBuf.subarray(0, this.argLen));
+      this.argBuf = grown;
+    }
+    this.argBuf.set(buf.subarray(from, to), this.argLen);
+    this.argLen = need;
+  }
+
+  /**
+   * Splits src[start, end) on runs of blanks (space, tab, CR, as nats-server
+   * splitArg); returns the count. One pass, which also notes whether any byte
+   * needs UTF-8 decoding, so ASCII arguments skip a second scan.
+   */
+  private splitArgs(src: Uint8Array, start: number, end: number): number {
+    let count = 0;
+    let high = 0;
+    let tokenStart = -1;
+    for (let i = start; i < end; i++) {
+      const b = src[i];
+      high |= b;
+      if (b === SPACE || b === TAB || b === CR) {
+        if (tokenStart >= 0) {
+          if (count < MAX_ARGS) {
+            this.argStart[count] = tokenStart;
+            this.argEnd[count] = i;
+          }
+          count++;
+          tokenStart = -1;
+        }
+      } else if (tokenStart < 0) {
+        tokenStart = i;
+      }
+    }
+    if (tokenStart >= 0) {
+      if (count < MAX_ARGS) {
+        this.argStart[count] = tokenStart;
+        this.argEnd[count] = end;
+      }
+      count++;
+    }
+    this.argsAscii = high < 0x80;
+    return count;
+  }
+
+  /** One argument found by the last splitArgs as a string. */
+  private arg(src: FastSliceBuffer, index: number): string {
+    const start = this.argStart[index];
+    const end = this.argEnd[index];
+    return this.argsAscii ? src.latin1Slice(start, end) : src.utf8Slice(start, end);
+  }
+
+  /** Acts on one complete control line; returns the next state. */
+  private processLine(state: number, src: FastSliceBuffer, start: number, end: number): number {
+    switch (state) {
+      case State.PUB_ARG:
+      case State.HPUB_ARG:
+        return this.processPub(state, src, start, end);
+      case State.SUB_ARG: {
+        const count = this.splitArgs(src, start, end);
+        if (count !== 2 && count !== 3) throw parserError.badArgs(state, src, start, end, `SUB needs 2 or 3 arguments, got ${count}`);
+        const subject = this.arg(src, 0);
+        const queue = count === 3 ? this.arg(src, 1) : undefined;
+        this.sink.sub(subject, queue, this.arg(src, count - 1));
+        return State.OP_START;
+      }
+      case State.UNSUB_ARG: {
+        const count = this.splitArgs(src, start, end);
+        if (count !== 1 && count !== 2) throw parserError.badArgs(state, src, start, end, `UNSUB needs 1 or 2 arguments, got ${count}`);
+        let max: number | undefined;
+        if (count === 2) {
+          max = parseSize(src, this.argStart[1], this.argEnd[1]);
+          if (max < 0) throw parserError.badArgs(state, src, start, end, "bad UNSUB max");
+        }
+        this.sink.unsub(this.arg(src, 0), max);
+        return State.OP_START;
+      }
+      case State.CONNECT_ARG:
+        // The JSON is judged by the connection layer (bad JSON closes silently there).
+        this.sink.connect(src.utf8Slice(start, end));
+        return State.CONNECT_ARG;
+      case State.INFO_ARG:
+        return State.OP_START; // A client's INFO is ignored, as nats-server does.
+      case State.MINUS_ERR_ARG:
+        throw parserError.clientErr(state, src, start, end);
+      default:
+        throw parserError.unknownOp(state, src, start);
+    }
+  }
+
+  /** PUB <subject> [reply] <size> / HPUB <subject> [reply] <hdr> <total> (§1.5). */
+  private processPub(state: number, src: FastSliceBuffer, start: number, end: number): number {
+    const count = this.splitArgs(src, start, end);
+    const as = this.argStart;
+    const ae = this.argEnd;
+    let hdr = -1;
+    let size: number;
+    let hasReply: boolean;
+    if (state === State.PUB_ARG) {
+      if (count !== 2 && count !== 3) throw parserError.badArgs(state, src, start, end, `PUB needs 2 or 3 arguments, got ${count}`);
+      hasReply = count === 3;
+      size = parseSize(src, as[count - 1], ae[count - 1]);
+      if (size < 0) throw parserError.badArgs(state, src, start, end, "bad PUB size");
+    } else {
+      if (count !== 3 && count !== 4) throw parserError.badArgs(state, src, start, end, `HPUB needs 3 or 4 arguments, got ${count}`);
+      hasReply = count === 4;
+      hdr = parseSize(src, as[count - 2], ae[count - 2]);
+      size = parseSize(src, as[count - 1], ae[count - 1]);
+      if (hdr < 0 || size < 0) throw parserError.badArgs(state, src, start, end, "bad HPUB sizes");
+      if (hdr > size) throw parserError.badArgs(state, src, start, end, "HPUB header size exceeds total size");
+    }
+    // Checked on the line, before any payload byte is read (§1.1); HPUB compares the total.
+    if (size > this.limits.maxPayload) {
+      throw parserError.maxPayload(state, size, this.limits.maxPayload, src, start, end);
+    }
+    this.pubSubject = this.argsAscii ? cachedAsciiString(src, as[0], ae[0]) : this.arg(src, 0);
+    this.pubReply = hasReply ? this.arg(src, 1) : undefined;
+    this.pubHdr = hdr;
+    this.pubSize = size;
+    this.payloadHave = 0;
+    return State.MSG_PAYLOAD;
+  }
+}

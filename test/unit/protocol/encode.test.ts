@@ -1,0 +1,111 @@
+/**
+ * Byte-exact tests for the encoders against the nats-server 2.9.10 formats in
+ * nats-wire.md (§1.2 INFO with its space before CRLF, §1.5 MSG/HMSG, §1.8 the
+ * no-responders message, §1.11 -ERR), including the MSG/HMSG writer's bounds:
+ * it must never write past the buffer and must say -1 when the line does not fit.
+ */
+
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  encodeErr,
+  encodeInfo,
+  msgHeaderMaxBytes,
+  NO_RESPONDERS_HEADER,
+  OK,
+  PING,
+  PONG,
+  writeMsgHeader,
+} from "../../../src/protocol/encode.js";
+import { pubViolation, WireText } from "../../../src/protocol/wire_text.js";
+
+const text = (b: Uint8Array) => Buffer.from(b).toString("utf8");
+
+describe("fixed encoders", () => {
+  test("PING, PONG, +OK", () => {
+    assert.equal(text(PING), "PING\r\n");
+    assert.equal(text(PONG), "PONG\r\n");
+    assert.equal(text(OK), "+OK\r\n");
+  });
+
+  test("INFO has a space before CRLF and keeps key order", () => {
+    const info = { server_id: "NABC", server_name: "gw", version: "2.9.10", proto: 1, headers: true, max_payload: 1048576 };
+    assert.equal(
+      text(encodeInfo(info)),
+      'INFO {"server_id":"NABC","server_name":"gw","version":"2.9.10","proto":1,"headers":true,"max_payload":1048576} \r\n',
+    );
+  });
+
+  test("INFO escapes <, >, & and U+2028/9 as Go's encoding/json does", () => {
+    assert.equal(text(encodeInfo({ s: "<a&b>\u2028\u2029é" })), 'INFO {"s":"\\u003ca\\u0026b\\u003e\\u2028\\u2029é"} \r\n');
+  });
+
+  test("-ERR wraps the text in single quotes", () => {
+    const cases: Array<[string, string]> = [
+      [WireText.UnknownOp, "-ERR 'Unknown Protocol Operation'\r\n"],
+      [WireText.MaxControlLine, "-ERR 'maximum control line exceeded'\r\n"],
+      [pubViolation("bar"), "-ERR 'Permissions Violation for Publish to \"bar\"'\r\n"],
+    ];
+    for (const [wire, expected] of cases) assert.equal(text(encodeErr(wire)), expected);
+  });
+
+  test("no-responders header block is the 16 bytes of §1.8", () => {
+    assert.equal(NO_RESPONDERS_HEADER.length, 16);
+    assert.equal(text(NO_RESPONDERS_HEADER), "NATS/1.0 503\r\n\r\n");
+  });
+});
+
+describe("writeMsgHeader", () => {
+  const cases: Array<[name: string, args: [string, string, string | undefined, number, number], line: string]> = [
+    ["MSG", ["foo", "1", undefined, -1, 5], "MSG foo 1 5\r\n"],
+    ["MSG with reply", ["up.y", "3", "reply.here", -1, 2], "MSG up.y 3 reply.here 2\r\n"],
+    ["MSG empty payload", ["foo.a", "3", "$GNR.x", -1, 0], "MSG foo.a 3 $GNR.x 0\r\n"],
+    ["HMSG", ["foo", "1", undefined, 18, 23], "HMSG foo 1 18 23\r\n"],
+    ["HMSG no-responders", ["reply.x", "9", undefined, 16, 16], "HMSG reply.x 9 16 16\r\n"],
+    ["HMSG with reply, zero header", ["a", "b", "c", 0, 0], "HMSG a b c 0 0\r\n"],
+    ["sizes with many digits", ["s", "10", undefined, -1, 1048576], "MSG s 10 1048576\r\n"],
+    ["large sizes", ["s", "10", undefined, 9999999, 1234567890], "HMSG s 10 9999999 1234567890\r\n"],
+    ["UTF-8 subject and reply", ["héllo.日本", "7", "r.ü", -1, 3], "MSG héllo.日本 7 r.ü 3\r\n"],
+    ["long ASCII subject", ["a.".repeat(60) + "z", "1", undefined, -1, 1], `MSG ${"a.".repeat(60)}z 1 1\r\n`],
+    ["long UTF-8 subject", ["ü.".repeat(50) + "z", "1", undefined, -1, 1], `MSG ${"ü.".repeat(50)}z 1 1\r\n`],
+  ];
+  for (const [name, [subject, sid, reply, hdr, total], line] of cases) {
+    test(name, () => {
+      const buf = Buffer.alloc(512, 0xee);
+      const end = writeMsgHeader(buf, 7, subject, sid, reply, hdr, total);
+      const expected = Buffer.from(line, "utf8");
+      assert.equal(end, 7 + expected.length);
+      assert.deepEqual(buf.subarray(7, end), expected);
+      assert.ok(buf.subarray(0, 7).every((b) => b === 0xee), "bytes before offset untouched");
+      assert.ok(buf.subarray(end).every((b) => b === 0xee), "bytes after the line untouched");
+      assert.ok(msgHeaderMaxBytes(subject, sid, reply) >= expected.length, "bound holds");
+    });
+  }
+
+  test("the no-responders message matches the 2.9.10 transcript byte for byte", () => {
+    const buf = Buffer.alloc(64);
+    let o = writeMsgHeader(buf, 0, "reply.x", "9", undefined, 16, 16);
+    buf.set(NO_RESPONDERS_HEADER, o);
+    o += NO_RESPONDERS_HEADER.length;
+    o += buf.write("\r\n", o);
+    assert.equal(buf.subarray(0, o).toString(), "HMSG reply.x 9 16 16\r\nNATS/1.0 503\r\n\r\n\r\n");
+  });
+
+  test("returns -1 when the line does not fit, without writing past the buffer", () => {
+    const backing = Buffer.alloc(40, 0xee);
+    const buf = backing.subarray(0, 20);
+    assert.equal(writeMsgHeader(buf, 0, "a.long.subject.name", "1", "reply.subject", -1, 100), -1);
+    assert.ok(backing.subarray(20).every((b) => b === 0xee));
+    assert.equal(writeMsgHeader(Buffer.alloc(10), 8, "foo", "1", undefined, -1, 5), -1);
+  });
+
+  test("a line that fits exactly is written even though the cheap bound says no", () => {
+    const line = "HMSG héllo 12 r 100 2000\r\n";
+    const need = Buffer.byteLength(line);
+    assert.ok(msgHeaderMaxBytes("héllo", "12", "r") > need);
+    const buf = Buffer.alloc(need + 3);
+    assert.equal(writeMsgHeader(buf, 3, "héllo", "12", "r", 100, 2000), need + 3);
+    assert.equal(buf.subarray(3).toString(), line);
+    assert.equal(writeMsgHeader(Buffer.alloc(need + 2), 3, "héllo", "12", "r", 100, 2000), -1);
+  });
+});
