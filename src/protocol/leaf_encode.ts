@@ -1,0 +1,90 @@
+/**
+ * Encoders for the leaf→hub half of the NATS leafnode protocol: CONNECT (the
+ * leaf fields only; never `lang`, which makes the hub refuse us as a client on
+ * the wrong port), LS+/LS- interest with byte-identical keys, LMSG/HMSG with the
+ * queue groups the hub must serve, and PING/PONG. Pure functions returning bytes;
+ * the message encoder writes control line, payload and CRLF into one buffer so
+ * that a frame is a single write. Grammar: shared/reference/nats-wire.md §3.3–3.4.
+ */
+
+export const PING = new Uint8Array([0x50, 0x49, 0x4e, 0x47, 0x0d, 0x0a]);
+export const PONG = new Uint8Array([0x50, 0x4f, 0x4e, 0x47, 0x0d, 0x0a]);
+
+/** The CONNECT fields a soliciting leaf sends to a 2.9.10 hub (nats-wire.md §3.3). */
+export interface LeafConnectFields {
+  /** Stable, unique server name: the hub evicts an older leaf with the same name. */
+  name: string;
+  version: string;
+  tls_required: boolean;
+  headers: boolean;
+  /** User JWT and nonce signature (operator mode, from a .creds file). */
+  jwt?: string;
+  sig?: string;
+  user?: string;
+  pass?: string;
+}
+
+export function encodeConnect(fields: LeafConnectFields): Uint8Array {
+  // Explicit key list: nothing a client CONNECT would carry (lang, account, …) slips in.
+  const obj: Record<string, unknown> = {
+    version: fields.version,
+    tls_required: fields.tls_required,
+    name: fields.name,
+    headers: fields.headers,
+  };
+  if (fields.jwt !== undefined) obj.jwt = fields.jwt;
+  if (fields.sig !== undefined) obj.sig = fields.sig;
+  if (fields.user !== undefined) obj.user = fields.user;
+  if (fields.pass !== undefined) obj.pass = fields.pass;
+  return Buffer.from(`CONNECT ${JSON.stringify(obj)}\r\n`, "utf8");
+}
+
+/**
+ * The interest key exactly as the hub stores it: `subject` or `subject queue`
+ * with one space. LS- must repeat it byte for byte (nats-wire.md §3.4).
+ */
+export function interestKey(subject: string, queue: string | undefined): string {
+  return queue === undefined ? subject : `${subject} ${queue}`;
+}
+
+/** `LS+ subject` or `LS+ subject queue weight`. */
+export function encodeLsPlus(subject: string, queue: string | undefined, weight: number): Uint8Array {
+  const line = queue === undefined ? `LS+ ${subject}\r\n` : `LS+ ${subject} ${queue} ${weight}\r\n`;
+  return Buffer.from(line, "utf8");
+}
+
+/** `LS- subject` or `LS- subject queue` (no weight). */
+export function encodeLsMinus(subject: string, queue: string | undefined): Uint8Array {
+  return Buffer.from(`LS- ${interestKey(subject, queue)}\r\n`, "utf8");
+}
+
+/**
+ * One LMSG (hdrLen <= 0) or HMSG frame, control line + payload + CRLF in one
+ * buffer. Forms: `subj [reply] size`, `subj + reply q… size`, `subj | q… size`;
+ * HMSG puts `hdr total` where LMSG has `size`.
+ */
+export function encodeLeafMsg(
+  subject: string,
+  reply: string | undefined,
+  queues: readonly string[] | null,
+  hdrLen: number,
+  payload: Uint8Array,
+): Uint8Array {
+  const headers = hdrLen > 0;
+  let line = headers ? "HMSG " : "LMSG ";
+  line += subject;
+  if (queues !== null && queues.length > 0) {
+    line += reply !== undefined ? ` + ${reply}` : " |";
+    for (const q of queues) line += " " + q;
+  } else if (reply !== undefined) {
+    line += " " + reply;
+  }
+  line += headers ? ` ${hdrLen} ${payload.length}\r\n` : ` ${payload.length}\r\n`;
+  const lineLen = Buffer.byteLength(line, "utf8");
+  const frame = Buffer.allocUnsafe(lineLen + payload.length + 2);
+  frame.write(line, 0, "utf8");
+  frame.set(payload, lineLen);
+  frame[lineLen + payload.length] = 0x0d;
+  frame[lineLen + payload.length + 1] = 0x0a;
+  return frame;
+}

@@ -1,0 +1,220 @@
+/**
+ * The hub→leaf parser: every op form of nats-wire.md §3.4 from a table, the
+ * same stream split at every byte offset and fed byte by byte, zero-copy
+ * payload views, violations with their stable codes, and encoder round trips.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { LeafParser, LeafState, LeafParserErrorCode, type LeafOpSink } from "../../../src/protocol/leaf_parser.js";
+import { encodeConnect, encodeLeafMsg, encodeLsMinus, encodeLsPlus } from "../../../src/protocol/leaf_encode.js";
+import { ProtocolError } from "../../../src/errors.js";
+
+type Op =
+  | { op: "INFO"; json: string }
+  | { op: "LS+"; subject: string; queue: string | undefined; weight: number }
+  | { op: "LS-"; subject: string; queue: string | undefined }
+  | { op: "MSG"; subject: string; reply: string | undefined; queues: string[] | null; hdrLen: number; payload: string }
+  | { op: "PING" } | { op: "PONG" } | { op: "+OK" } | { op: "-ERR"; text: string };
+
+class Recorder implements LeafOpSink {
+  readonly ops: Op[] = [];
+  readonly views: Uint8Array[] = [];
+  info(json: string): void { this.ops.push({ op: "INFO", json }); }
+  lsPlus(subject: string, queue: string | undefined, weight: number): void { this.ops.push({ op: "LS+", subject, queue, weight }); }
+  lsMinus(subject: string, queue: string | undefined): void { this.ops.push({ op: "LS-", subject, queue }); }
+  msg(subject: string, reply: string | undefined, queues: string[] | null, hdrLen: number, payload: Uint8Array): void {
+    this.views.push(payload);
+    this.ops.push({ op: "MSG", subject, reply, queues, hdrLen, payload: Buffer.from(payload).toString("utf8") });
+  }
+  ping(): void { this.ops.push({ op: "PING" }); }
+  pong(): void { this.ops.push({ op: "PONG" }); }
+  ok(): void { this.ops.push({ op: "+OK" }); }
+  err(text: string): void { this.ops.push({ op: "-ERR", text }); }
+}
+
+const b = (s: string): Uint8Array => Buffer.from(s, "utf8");
+const msg = (subject: string, reply: string | undefined, queues: string[] | null, hdrLen: number, payload: string): Op =>
+  ({ op: "MSG", subject, reply, queues, hdrLen, payload });
+
+const HDR = "NATS/1.0\r\nX-Probe: 1\r\n\r\n"; // 24 bytes
+
+const valid: [string, string, Op[]][] = [
+  ["INFO with the trailing space", 'INFO {"server_id":"N1","client_id":3} \r\n', [{ op: "INFO", json: '{"server_id":"N1","client_id":3}' }]],
+  ["INFO without separator", 'INFO{"a":1}\r\n', [{ op: "INFO", json: '{"a":1}' }]],
+  ["LS+ plain", "LS+ foo.>\r\n", [{ op: "LS+", subject: "foo.>", queue: undefined, weight: 1 }]],
+  ["LS+ queue with weight", "LS+ bar qgrp 3\r\n", [{ op: "LS+", subject: "bar", queue: "qgrp", weight: 3 }]],
+  ["LS- plain", "LS- late\r\n", [{ op: "LS-", subject: "late", queue: undefined }]],
+  ["LS- queue", "LS- work wq\r\n", [{ op: "LS-", subject: "work", queue: "wq" }]],
+  ["LMSG subject size", "LMSG foo 5\r\nhello\r\n", [msg("foo", undefined, null, -1, "hello")]],
+  ["LMSG subject reply size", "LMSG svc.echo _INBOX.probe.1 4\r\nping\r\n", [msg("svc.echo", "_INBOX.probe.1", null, -1, "ping")]],
+  ["LMSG + reply queues", "LMSG work + _INBOX.c.9 wq q2 1\r\n9\r\n", [msg("work", "_INBOX.c.9", ["wq", "q2"], -1, "9")]],
+  ["LMSG | queues", "LMSG work | wq 3\r\njob\r\n", [msg("work", undefined, ["wq"], -1, "job")]],
+  ["LMSG empty payload", "LMSG foo 0\r\n\r\n", [msg("foo", undefined, null, -1, "")]],
+  ["HMSG subject hdr total", `HMSG foo 24 26\r\n${HDR}hi\r\n`, [msg("foo", undefined, null, 24, HDR + "hi")]],
+  ["HMSG subject reply hdr total", `HMSG foo rep.1 24 26\r\n${HDR}hi\r\n`, [msg("foo", "rep.1", null, 24, HDR + "hi")]],
+  ["HMSG + reply queues", `HMSG hh + rep.1 q2 q1 24 26\r\n${HDR}hi\r\n`, [msg("hh", "rep.1", ["q2", "q1"], 24, HDR + "hi")]],
+  ["HMSG | queues", `HMSG hh | q1 24 24\r\n${HDR}\r\n`, [msg("hh", undefined, ["q1"], 24, HDR)]],
+  ["PING PONG +OK", "PING\r\nPONG\r\n+OK\r\n", [{ op: "PING" }, { op: "PONG" }, { op: "+OK" }]],
+  ["-ERR strips quotes", "-ERR 'Loop detected for leafnode account=\"$G\". Delaying attempt to reconnect for 30s'\r\n",
+    [{ op: "-ERR", text: 'Loop detected for leafnode account="$G". Delaying attempt to reconnect for 30s' }]],
+  ["ops are case-insensitive", "lmsg foo 1\r\nx\r\nls+ a\r\nLs- a\r\npInG\r\ninfo {}\r\nhmsg f 12 12\r\nNATS/1.0\r\n\r\n\r\n+ok\r\n-err 'x'\r\n",
+    [msg("foo", undefined, null, -1, "x"), { op: "LS+", subject: "a", queue: undefined, weight: 1 }, { op: "LS-", subject: "a", queue: undefined },
+      { op: "PING" }, { op: "INFO", json: "{}" }, msg("f", undefined, null, 12, "NATS/1.0\r\n\r\n"), { op: "+OK" }, { op: "-ERR", text: "x" }]],
+  ["LF-only control lines", "LS+ a\nLMSG a 2\nhi\r\nPING\n", [{ op: "LS+", subject: "a", queue: undefined, weight: 1 }, msg("a", undefined, null, -1, "hi"), { op: "PING" }]],
+  ["tabs and runs of spaces", "LMSG\t foo \t r  3 \r\nabc\r\nLS+  bar\tq 2  \r\n",
+    [msg("foo", "r", null, -1, "abc"), { op: "LS+", subject: "bar", queue: "q", weight: 2 }]],
+  ["UTF-8 subject", "LMSG grüße 2\r\nok\r\n", [msg("grüße", undefined, null, -1, "ok")]],
+  ["payload containing CRLF and op text", "LMSG a 13\r\nPING\r\nLS+ x\r\n\r\n", [msg("a", undefined, null, -1, "PING\r\nLS+ x\r\n")]],
+];
+
+function parseAll(chunks: Uint8Array[]): Recorder {
+  const rec = new Recorder();
+  const p = new LeafParser(rec);
+  for (const c of chunks) p.parse(c);
+  return rec;
+}
+
+describe("leaf parser: op forms", () => {
+  for (const [name, input, expected] of valid) {
+    test(name, () => {
+      assert.deepEqual(parseAll([b(input)]).ops, expected);
+    });
+  }
+});
+
+describe("leaf parser: split reads", () => {
+  const stream = valid.map(([, input]) => input).join("");
+  const expected = valid.flatMap(([, , ops]) => ops);
+  const bytes = b(stream);
+
+  test("the whole stream in one chunk", () => {
+    assert.deepEqual(parseAll([bytes]).ops, expected);
+  });
+
+  test("split into two chunks at every offset", () => {
+    for (let k = 1; k < bytes.length; k++) {
+      const ops = parseAll([bytes.slice(0, k), bytes.slice(k)]).ops;
+      assert.deepEqual(ops, expected, `split at ${k}`);
+    }
+  });
+
+  test("split into three chunks at pairs of offsets", () => {
+    const sample = b("LMSG work + _INBOX.c.9 wq 1\r\n9\r\nHMSG foo rep.1 24 26\r\n" + HDR + "hi\r\nLS+ bar qgrp 3\r\n");
+    const want = parseAll([sample]).ops;
+    for (let i = 1; i < sample.length - 1; i++) {
+      for (let j = i + 1; j < sample.length; j++) {
+        assert.deepEqual(parseAll([sample.slice(0, i), sample.slice(i, j), sample.slice(j)]).ops, want, `split at ${i},${j}`);
+      }
+    }
+  });
+
+  test("byte by byte", () => {
+    const chunks = Array.from(bytes, (x) => Uint8Array.of(x));
+    assert.deepEqual(parseAll(chunks).ops, expected);
+  });
+
+  test("state names the bytes read so far", () => {
+    const p = new LeafParser(new Recorder());
+    p.parse(b("LM"));
+    assert.equal(p.currentState, LeafState.OP_LM);
+    p.parse(b("SG foo 5\r\nhe"));
+    assert.equal(p.currentState, LeafState.MSG_PAYLOAD);
+    p.parse(b("llo\r"));
+    assert.equal(p.currentState, LeafState.MSG_END_N);
+  });
+});
+
+describe("leaf parser: payload views", () => {
+  test("a payload whole in its chunk is a view into it (zero-copy)", () => {
+    const input = b("LMSG a 5\r\nhello\r\n");
+    const rec = parseAll([input]);
+    assert.equal(rec.views[0]!.buffer, input.buffer);
+    assert.equal(rec.views[0]!.byteOffset, input.byteOffset + 10);
+  });
+
+  test("a payload split across chunks is assembled into its own buffer", () => {
+    const input = b("LMSG a 5\r\nhello\r\n");
+    const first = input.slice(0, 12);
+    const rec = parseAll([first, input.slice(12)]);
+    assert.notEqual(rec.views[0]!.buffer, first.buffer);
+    assert.equal(Buffer.from(rec.views[0]!).toString(), "hello");
+  });
+});
+
+describe("leaf parser: violations", () => {
+  const cases: [string, string, string, string | null][] = [
+    ["HLMSG does not exist on 2.9.10", "HLMSG foo 12 14\r\n", LeafParserErrorCode.UnknownOp, "Unknown Protocol Operation"],
+    ["leading whitespace", "  PING\r\n", LeafParserErrorCode.UnknownOp, "Unknown Protocol Operation"],
+    ["empty line", "\r\n", LeafParserErrorCode.UnknownOp, "Unknown Protocol Operation"],
+    ["client op SUB", "SUB foo 1\r\n", LeafParserErrorCode.UnknownOp, "Unknown Protocol Operation"],
+    ["LS+ without separator", "LS+foo\r\n", LeafParserErrorCode.UnknownOp, "Unknown Protocol Operation"],
+    ["payload not ended by CRLF", "LMSG foo 2\r\nabc\r\n", LeafParserErrorCode.UnknownOp, "Unknown Protocol Operation"],
+    ["split payload not ended by CRLF", "LMSG foo 2\r\nab", LeafParserErrorCode.UnknownOp, "Unknown Protocol Operation"],
+    ["LMSG second token neither + nor |", "LMSG foo x y 1\r\na\r\n", LeafParserErrorCode.BadArgs, null],
+    ["LMSG without size", "LMSG foo\r\n", LeafParserErrorCode.BadArgs, null],
+    ["LMSG bad size", "LMSG foo 1x\r\n", LeafParserErrorCode.BadArgs, null],
+    ["HMSG header larger than total", "HMSG foo 5 4\r\n", LeafParserErrorCode.BadArgs, null],
+    ["LS+ with two arguments", "LS+ foo q\r\n", LeafParserErrorCode.BadArgs, null],
+    ["LS+ queue weight zero", "LS+ foo q 0\r\n", LeafParserErrorCode.BadArgs, null],
+    ["LS- without subject", "LS- \r\n", LeafParserErrorCode.BadArgs, null],
+  ];
+  for (const [name, input, code, wire] of cases) {
+    test(name, () => {
+      const p = new LeafParser(new Recorder());
+      const bytes = b(input);
+      // The split payload case only fails once the terminator bytes arrive.
+      const feed = (): void => { p.parse(bytes); if (input.endsWith("ab")) p.parse(b("x\r\n")); };
+      assert.throws(feed, (err: unknown) => {
+        assert.ok(err instanceof ProtocolError);
+        assert.equal(err.code, code);
+        assert.equal(err.wire, wire);
+        assert.equal(err.closes, true);
+        return true;
+      });
+    });
+  }
+
+  test("announced payload above the limit", () => {
+    const p = new LeafParser(new Recorder(), { maxPayload: 10 });
+    assert.throws(() => p.parse(b("LMSG foo 11\r\n")), { code: LeafParserErrorCode.MaxPayload });
+  });
+
+  test("control line above the limit, also while still partial", () => {
+    const whole = new LeafParser(new Recorder(), { maxControlLine: 16 });
+    assert.throws(() => whole.parse(b("INFO " + "x".repeat(40) + "\r\n")), { code: LeafParserErrorCode.MaxControlLine });
+    const partial = new LeafParser(new Recorder(), { maxControlLine: 16 });
+    partial.parse(b("INFO " + "x".repeat(10)));
+    assert.throws(() => partial.parse(b("y".repeat(10))), { code: LeafParserErrorCode.MaxControlLine });
+  });
+});
+
+describe("leaf encoder", () => {
+  const frames: [string, Uint8Array, string][] = [
+    ["plain", encodeLeafMsg("foo", undefined, null, -1, b("hi")), "LMSG foo 2\r\nhi\r\n"],
+    ["reply", encodeLeafMsg("foo", "r.1", [], -1, b("hi")), "LMSG foo r.1 2\r\nhi\r\n"],
+    ["reply + queues", encodeLeafMsg("work", "_INBOX.x", ["wq", "q2"], 0, b("9")), "LMSG work + _INBOX.x wq q2 1\r\n9\r\n"],
+    ["queues only", encodeLeafMsg("work", undefined, ["wq"], -1, b("job")), "LMSG work | wq 3\r\njob\r\n"],
+    ["headers", encodeLeafMsg("up.h", undefined, null, 24, b(HDR + "hi")), `HMSG up.h 24 26\r\n${HDR}hi\r\n`],
+    ["headers + reply + queue", encodeLeafMsg("hh", "rep.1", ["q1"], 24, b(HDR + "hi")), `HMSG hh + rep.1 q1 24 26\r\n${HDR}hi\r\n`],
+    ["LS+ plain", encodeLsPlus("foo.>", undefined, 1), "LS+ foo.>\r\n"],
+    ["LS+ queue", encodeLsPlus("work", "wq", 3), "LS+ work wq 3\r\n"],
+    ["LS- plain", encodeLsMinus("foo.>", undefined), "LS- foo.>\r\n"],
+    ["LS- queue has no weight", encodeLsMinus("work", "wq"), "LS- work wq\r\n"],
+  ];
+  for (const [name, frame, want] of frames) {
+    test(name, () => assert.equal(Buffer.from(frame).toString("utf8"), want));
+  }
+
+  test("CONNECT carries leaf fields and never lang", () => {
+    const line = Buffer.from(encodeConnect({ name: "gw1", version: "0.1.0", tls_required: true, headers: true, jwt: "a.b.c", sig: "s" })).toString();
+    assert.match(line, /^CONNECT \{.*\}\r\n$/);
+    const json = JSON.parse(line.slice(8)) as Record<string, unknown>;
+    assert.deepEqual(json, { version: "0.1.0", tls_required: true, name: "gw1", headers: true, jwt: "a.b.c", sig: "s" });
+    assert.equal("lang" in json, false);
+  });
+
+  test("encoded messages parse back to the same values", () => {
+    const rec = parseAll([encodeLeafMsg("hh", "rep.1", ["q1", "q2"], 24, b(HDR + "body")), encodeLeafMsg("a.b", undefined, ["q"], -1, b(""))]);
+    assert.deepEqual(rec.ops, [msg("hh", "rep.1", ["q1", "q2"], 24, HDR + "body"), msg("a.b", undefined, ["q"], -1, "")]);
+  });
+});
