@@ -4,6 +4,10 @@
  */
 import { VERSION } from "../version.js";
 import { runCommand, runHelp } from "./run.js";
+import { checkCommand, checkHelp } from "./check.js";
+import { demoCommand, demoHelp } from "./demo.js";
+import { loginCommand, loginHelp } from "./login.js";
+import { tokenCommand, tokenHelp } from "./token.js";
 import type { CliIo } from "./io.js";
 
 interface Command {
@@ -14,6 +18,10 @@ interface Command {
 
 const commands: Record<string, Command> = {
   run: { summary: "start the gateway", help: runHelp, run: runCommand },
+  check: { summary: "validate a broker.conf and print the effective settings", help: checkHelp, run: checkCommand },
+  token: { summary: "inspect a client token; mint development tokens", help: tokenHelp, run: tokenCommand },
+  login: { summary: "log in to the Choria AAA service (saves token and seed)", help: loginHelp, run: loginCommand },
+  demo: { summary: "run the gateway end to end with a local hub and fleet", help: demoHelp, run: demoCommand },
 };
 
 /** Register a subcommand (lets optional modules add theirs). */

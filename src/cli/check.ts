@@ -1,0 +1,149 @@
+/**
+ * `aaa-leafnode check --config FILE`: everything `run` would refuse, found
+ * without starting anything. It loads the broker.conf with the file checks,
+ * then loads what the authenticator would load at start (signer keys, org
+ * issuers, policy files), and prints the warnings, the effective settings as
+ * broker.conf lines, and what the permission policies grant and under which
+ * conditions, plus the hard restrictions no policy can lift. Exit 0 when
+ * valid, 1 with every error (each naming file, line and key), 2 on bad usage.
+ */
+import { ConfigError } from "../errors.js";
+import { assertSignersOrIssuers, loadIssuers, loadPolicies, loadSigners, type Policy, type PolicyCondition } from "../auth/index.js";
+import { LIFECYCLE_PATTERN } from "../auth/permissions.js";
+import { CLIENT_SIGNER_KEY } from "../auth/signers.js";
+import { isSubsetOf } from "../subject/subject.js";
+import { configProblems, describeConfig, formatWarning, loadConfig } from "../config/load.js";
+import type { GatewayConfig } from "../config/types.js";
+import type { CliIo } from "./io.js";
+import { flagValue } from "./io.js";
+
+export const checkHelp = `Usage: aaa-leafnode check --config FILE
+
+Validate a broker.conf without starting the gateway: the keys and values, the
+files it names, the AAA signer keys or org issuers, and the permission policies.
+Prints warnings (file:line: key: message), the effective settings, and what each
+policy grants. Exit status: 0 valid, 1 invalid (every error names file, line, key).`;
+
+/** The restrictions every caller is under, whatever its token and the policies say. */
+export const HARD_RESTRICTIONS: readonly string[] = [
+  "nobody may subscribe to Choria lifecycle events: no subscription may intersect choria.lifecycle.>",
+  "nobody may subscribe to another caller's replies: subscriptions intersecting *.reply.> must lie inside the caller's own *.reply.<md5|sha256 of callerid>.>",
+  "_INBOX. subscriptions and reply subjects are rewritten into <collective>.reply.<md5 of callerid>._INBOX.",
+  "publishing with a reply subject in another caller's reply namespace is refused",
+  "clients need anonymous TLS, a valid AAA JWT and the signed connection nonce; Choria Servers (server and provisioning tokens) are denied",
+  "no cluster, super cluster or accepted leafnodes: keys that would enable them are refused",
+];
+
+export async function checkCommand(argv: string[], io: CliIo): Promise<number> {
+  const path = flagValue(argv, "--config");
+  if (!path) {
+    io.stderr.write(`check: --config FILE is required\n\n${checkHelp}\n`);
+    return 2;
+  }
+  let config: GatewayConfig;
+  try {
+    const loaded = loadConfig(path);
+    config = loaded.config;
+    for (const w of loaded.warnings) io.stderr.write(`warning: ${formatWarning(w)}\n`);
+  } catch (err) {
+    return reportErrors(err, path, io);
+  }
+
+  let policies: Policy[] = [];
+  const authErrors: ConfigError[] = [];
+  const authLines: string[] = [];
+  const attempt = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      authErrors.push(err);
+    }
+  };
+  attempt(() => {
+    policies = loadPolicies(config.policiesDir);
+  });
+  attempt(() => {
+    const signers = loadSigners(config.clientSigners);
+    const issuers = loadIssuers(config.issuers);
+    assertSignersOrIssuers(signers.length, issuers.size);
+    if (config.authenticator === "aaa" && signers.length === 0 && issuers.size === 0) {
+      throw new ConfigError(`no client signers or org issuers configured (set ${CLIENT_SIGNER_KEY} or plugin.security.issuer.names)`, {
+        file: config.source,
+        key: CLIENT_SIGNER_KEY,
+      });
+    }
+    for (const s of signers) authLines.push(`  signer ${s.source} (${s.type})`);
+    for (const i of issuers.values()) authLines.push(`  org issuer ${i.name}: ${i.publicHex}`);
+  });
+  if (authErrors.length > 0) return reportErrors(authErrors, path, io);
+
+  const out: string[] = [`${config.source}: configuration is valid`, ""];
+  out.push(describeConfig(config).trimEnd(), "");
+  out.push(`authentication: ${config.authenticator === "development" ? "DEVELOPMENT (any client is admitted; never use in production)" : "AAA JWT"}`);
+  out.push(...authLines, "");
+  out.push(`permission policies (${config.policiesDir}), applied additively; what none grants is denied:`);
+  for (const p of policies) out.push(...describePolicy(p));
+  out.push("", "hard restrictions (apply to every caller; no policy or token claim lifts them):");
+  for (const r of HARD_RESTRICTIONS) out.push(`  - ${r}`);
+  io.stdout.write(out.join("\n") + "\n");
+  return 0;
+}
+
+function reportErrors(err: unknown, path: string, io: CliIo): number {
+  const list = Array.isArray(err) ? (err as ConfigError[]) : err instanceof ConfigError ? configProblems(err) : null;
+  if (list === null) {
+    io.stderr.write(`error: ${path}: ${err instanceof Error ? err.message : String(err)}\n`);
+  } else {
+    for (const p of list) io.stderr.write(`error: ${p.message}\n`);
+  }
+  io.stderr.write(`${path}: configuration is invalid (${list?.length ?? 1} error${list?.length === 1 ? "" : "s"})\n`);
+  return 1;
+}
+
+/** A condition as words: "permission fleet_management or permission signed_fleet_management". */
+export function describeCondition(c: PolicyCondition, nested = false): string {
+  if (c.always) return "always";
+  if (c.permission !== undefined) return `permission ${c.permission}`;
+  if (c.account !== undefined) return `account ${c.account}`;
+  const [parts, joiner] = c.all ? [c.all, " and "] : c.any ? [c.any, " or "] : [[], ""];
+  const text = parts.map((x) => describeCondition(x, true)).join(joiner);
+  return nested && parts.length > 1 ? `(${text})` : text;
+}
+
+function describePolicy(p: Policy): string[] {
+  const lines = [`  ${p.name}: when ${describeCondition(p.when)}`];
+  const list = (label: string, subjects: string[], blockable = false) => {
+    if (subjects.length === 0) return;
+    const shown = subjects.map((s) => (blockable && isBlockedForever(s) ? `${s} [never: hard restriction]` : s));
+    wrap(shown).forEach((text, i) => lines.push(`    ${(i === 0 ? label : "").padEnd(16)} ${text}`));
+  };
+  list("publish:", p.publish);
+  list("subscribe:", p.subscribe, true);
+  list("deny publish:", p.deny.publish);
+  list("deny subscribe:", p.deny.subscribe);
+  if (p.tokenSubjects) lines.push(`    ${"publish:".padEnd(16)} the token's pub_subjects`, `    ${"subscribe:".padEnd(16)} the token's sub_subjects`);
+  if (lines.length === 1) lines.push("    (grants nothing)");
+  return lines;
+}
+
+/** A granted subscription that the lifecycle restriction refuses whatever the caller. */
+function isBlockedForever(subject: string): boolean {
+  return !subject.includes("{{") && isSubsetOf(subject, LIFECYCLE_PATTERN);
+}
+
+/** Comma-joined subjects in lines of at most ~90 characters. */
+function wrap(items: string[], width = 90): string[] {
+  const lines: string[] = [];
+  let cur = "";
+  for (const item of items) {
+    if (cur !== "" && cur.length + item.length + 2 > width) {
+      lines.push(cur + ",");
+      cur = item;
+    } else {
+      cur = cur === "" ? item : `${cur}, ${item}`;
+    }
+  }
+  if (cur !== "") lines.push(cur);
+  return lines;
+}

@@ -1,0 +1,105 @@
+/**
+ * A throwaway PKI made with openssl (EC P-256, well under a second): a CA, the
+ * hub's server certificate, the leaf's client certificate, a server
+ * certificate for the gateway's own listeners, and an untrusted CA with a
+ * client certificate of its own for refusal tests. Written into a folder the
+ * caller chooses (`generatePki`) or a per-process temp folder removed at exit
+ * (`getPki`). For demos, tests and benchmarks only: keys are unencrypted and
+ * valid for two days.
+ */
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { DevkitError, DevkitErrorCode } from "./errors.js";
+
+const execFileAsync = promisify(execFile);
+
+export interface CertFiles {
+  cert: string;
+  key: string;
+}
+
+export interface Pki {
+  dir: string;
+  /** The trusted CA (PEM path). */
+  ca: string;
+  /** Hub server certificate (SAN 127.0.0.1, localhost). */
+  hub: CertFiles;
+  /** Leaf client certificate (clientAuth), signed by the CA. */
+  leaf: CertFiles;
+  /** Server certificate for the gateway's client/WebSocket listeners (SAN 127.0.0.1, localhost). */
+  gateway: CertFiles;
+  /** A CA nobody trusts, and a client certificate it signed. */
+  untrustedCa: string;
+  untrustedClient: CertFiles;
+}
+
+const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
+async function openssl(args: string[]): Promise<void> {
+  try {
+    await execFileAsync("openssl", args);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    const why = e.code === "ENOENT" ? "openssl is not installed" : `openssl ${args[0]} failed: ${(e.stderr ?? e.message).trim()}`;
+    throw new DevkitError(DevkitErrorCode.Openssl, why, { cause: err });
+  }
+}
+
+async function makeCa(dir: string, name: string): Promise<CertFiles> {
+  const cert = join(dir, `${name}.pem`);
+  const key = join(dir, `${name}.key`);
+  await openssl([
+    "req", "-x509", ...EC, "-keyout", key, "-out", cert, "-days", "2", "-subj", `/CN=${name}`,
+    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
+  return { cert, key };
+}
+
+async function makeLeafCert(dir: string, name: string, ca: CertFiles, usage: "server" | "client"): Promise<CertFiles> {
+  const cert = join(dir, `${name}.pem`);
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const ext = join(dir, `${name}.ext`);
+  const lines = ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment"];
+  if (usage === "server") {
+    lines.push("extendedKeyUsage=serverAuth,clientAuth", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+  } else {
+    lines.push("extendedKeyUsage=clientAuth", `subjectAltName=DNS:${name}.test`);
+  }
+  writeFileSync(ext, lines.join("\n") + "\n");
+  await openssl(["req", ...EC, "-keyout", key, "-out", csr, "-subj", `/CN=${name}`]);
+  await openssl([
+    "x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial",
+    "-out", cert, "-days", "2", "-extfile", ext,
+  ]);
+  return { cert, key };
+}
+
+/** Generate the whole PKI into `dir` (created 0700 if missing). */
+export async function generatePki(dir: string): Promise<Pki> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const [ca, untrusted] = await Promise.all([makeCa(dir, "ca"), makeCa(dir, "untrusted-ca")]);
+  // One certificate at a time per CA: concurrent -CAcreateserial runs race on the serial file.
+  const hub = await makeLeafCert(dir, "hub", ca, "server");
+  const [leaf, untrustedClient] = await Promise.all([
+    makeLeafCert(dir, "leaf", ca, "client"),
+    makeLeafCert(dir, "untrusted-client", untrusted, "client"),
+  ]);
+  const gateway = await makeLeafCert(dir, "gateway", ca, "server");
+  return { dir, ca: ca.cert, hub, leaf, gateway, untrustedCa: untrusted.cert, untrustedClient };
+}
+
+let cached: Promise<Pki> | null = null;
+
+/** The process-wide PKI in a temp folder removed at exit (generated on first use). */
+export function getPki(): Promise<Pki> {
+  if (cached === null) {
+    const dir = mkdtempSync(join(tmpdir(), "aaa-leaf-pki-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    cached = generatePki(dir);
+  }
+  return cached;
+}

@@ -1,0 +1,114 @@
+/**
+ * `aaa-leafnode check` run as a child process against broker.conf files
+ * written at test time (devkit PKI and signer): a valid configuration prints
+ * the effective settings, the policy summary and the hard restrictions with
+ * exit 0; each kind of broken configuration exits 1 with a message naming the
+ * file, the line and the key.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createSigner, writeSignerFiles } from "../../src/auth/mint.js";
+import { runCli } from "../../src/devkit/cli_process.js";
+import { getPki, type Pki } from "../../src/devkit/pki.js";
+import { gatewayConfText } from "../../src/devkit/world.js";
+
+describe("aaa-leafnode check", () => {
+  let dir: string;
+  let pki: Pki;
+  let signerPublic: string;
+  let base: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "aaa-cli-check-"));
+    pki = await getPki();
+    signerPublic = writeSignerFiles(createSigner("ed25519"), dir, "signer").publicKeyPath;
+    base = gatewayConfText({ dir, pki, signers: [signerPublic] });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Write `base` plus `extra` lines; returns the file and the line number of the first extra line. */
+  function conf(name: string, extra: string[] = [], text = base): { file: string; line: number } {
+    const file = join(dir, name);
+    writeFileSync(file, text + extra.map((l) => l + "\n").join(""));
+    return { file, line: text.split("\n").length };
+  }
+
+  test("a valid configuration: exit 0, settings, policies and hard restrictions", async () => {
+    const { file } = conf("valid.conf");
+    const r = await runCli(["check", "--config", file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /configuration is valid/);
+    assert.match(r.stdout, /^plugin\.choria\.network\.client_port = 0$/m);
+    assert.match(r.stdout, /^plugin\.choria\.network\.listen_address = 127\.0\.0\.1$/m);
+    assert.match(r.stdout, /^main_collective = choria$/m);
+    assert.ok(r.stdout.includes(`signer ${signerPublic} (ed25519)`), r.stdout);
+    assert.match(r.stdout, /^ {2}fleet_management: when permission fleet_management or permission signed_fleet_management$/m);
+    assert.match(r.stdout, /^ {4}publish: +\*\.broadcast\.agent\.>, \*\.broadcast\.service\.>, \*\.node\.>/m);
+    assert.match(r.stdout, /^ {2}minimal: when always$/m);
+    assert.match(r.stdout, /no subscription may intersect choria\.lifecycle\.>/);
+    assert.equal(r.stderr, "");
+  });
+
+  test("an unknown key is a warning naming file, line and key; still valid", async () => {
+    const { file, line } = conf("unknown.conf", ["plugin.choria.network.no_such_thing = 1"]);
+    const r = await runCli(["check", "--config", file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stderr.includes(`warning: ${file}:${line}: plugin.choria.network.no_such_thing: unknown key`), r.stderr);
+  });
+
+  const broken: { name: string; extra: string[]; key: string; text: RegExp }[] = [
+    { name: "a refused cluster key", extra: ["plugin.choria.network.peers = nats://127.0.0.1:4223"], key: "plugin.choria.network.peers", text: /refused: this gateway forms no cluster/ },
+    { name: "a refused leafnode listener", extra: ["plugin.choria.network.leafnode_port = 7422"], key: "plugin.choria.network.leafnode_port", text: /refused: this gateway accepts no leafnodes/ },
+    { name: "a bad value", extra: ["plugin.choria.network.auth_timeout = soon"], key: "plugin.choria.network.auth_timeout", text: /not a duration/ },
+  ];
+  for (const c of broken) {
+    test(`${c.name}: exit 1 naming file, line and key`, async () => {
+      const { file, line } = conf(`broken-${c.key}.conf`, c.extra);
+      const r = await runCli(["check", "--config", file]);
+      assert.equal(r.code, 1);
+      assert.ok(r.stderr.includes(`error: ${file}:${line}: ${c.key}: `), r.stderr);
+      assert.match(r.stderr, c.text);
+      assert.match(r.stderr, /configuration is invalid \(1 error\)/);
+      assert.equal(r.stdout, "");
+    });
+  }
+
+  test("several problems are all reported at once", async () => {
+    const { file, line } = conf("many.conf", ["plugin.choria.network.peers = nats://x:1", "plugin.choria.network.gateway_port = 7222"]);
+    const r = await runCli(["check", "--config", file]);
+    assert.equal(r.code, 1);
+    assert.ok(r.stderr.includes(`${file}:${line}: plugin.choria.network.peers`), r.stderr);
+    assert.ok(r.stderr.includes(`${file}:${line + 1}: plugin.choria.network.gateway_port`), r.stderr);
+    assert.match(r.stderr, /\(2 errors\)/);
+  });
+
+  test("a signer file that holds no key is an error naming the key", async () => {
+    const garbage = join(dir, "garbage.public");
+    writeFileSync(garbage, "not a key\n");
+    const { file } = conf("bad-signer.conf", [], gatewayConfText({ dir, pki, signers: [garbage] }));
+    const r = await runCli(["check", "--config", file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /plugin\.choria\.network\.client_signer_cert: invalid signer .*garbage\.public/);
+  });
+
+  test("a missing signer file is an error naming line and key", async () => {
+    const { file } = conf("missing-signer.conf", [], gatewayConfText({ dir, pki, signers: [join(dir, "absent.public")] }));
+    const line = base.split("\n").findIndex((l) => l.startsWith("plugin.choria.network.client_signer_cert")) + 1;
+    const r = await runCli(["check", "--config", file]);
+    assert.equal(r.code, 1);
+    assert.ok(r.stderr.includes(`${file}:${line}: plugin.choria.network.client_signer_cert: AAA signer file`), r.stderr);
+    assert.match(r.stderr, /not found/);
+  });
+
+  test("usage: --config is required (exit 2); an unreadable file exits 1", async () => {
+    const none = await runCli(["check"]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /--config FILE is required/);
+    const missing = await runCli(["check", "--config", join(dir, "nope.conf")]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /cannot read the configuration file: ENOENT/);
+  });
+});
