@@ -1,0 +1,311 @@
+/**
+ * `npm run bench`: measures the gateway against its peer, a nats-server leaf
+ * configured the same way (design.md, "Performance, measured against the
+ * peer"). It starts a hub nats-server with an mTLS leafnode port, the peer
+ * leaf and the gateway (each its own process, same certificates), waits until
+ * the hub's /leafz shows both, then runs every scenario against the peer and
+ * the gateway alternately (A B A B …) for a number of rounds, with all client
+ * load in forked worker processes. It prints medians and gateway/peer ratios
+ * and writes every raw figure to bench/results/latest.json. A failed run is
+ * recorded, never fatal; whatever it started is stopped at the end, on error
+ * and on SIGINT. Everything listens on 127.0.0.1 on ephemeral ports.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { signerFromPrivateKey } from "../src/auth/mint.js";
+import { WorkerPool } from "./proc/pool.js";
+import {
+  getPki, killServersSync, NATS_SERVER, readCpuMs, readRssKiB, startGateway, startHub, startPeerLeaf, waitForLeafs,
+  type Hub, type LeafServer,
+} from "./proc/servers.js";
+import { fanIn } from "./scenarios/fanin.js";
+import { latency } from "./scenarios/latency.js";
+import { storm } from "./scenarios/storm.js";
+import { subscribers } from "./scenarios/subscribers.js";
+import { renderTable, summarize, type RunRecord } from "./scenarios/summary.js";
+import { makeTarget } from "./scenarios/targets.js";
+import { throughput } from "./scenarios/throughput.js";
+import type { Scenario, Target, TargetKind } from "./scenarios/types.js";
+
+const ALL_SCENARIOS: readonly Scenario[] = [throughput, fanIn, latency, storm, subscribers];
+const RESULTS_DIR = fileURLToPath(new URL("../../bench/results/", import.meta.url));
+const SETTLE_MS = 1_000;
+
+const USAGE = `Usage: node build/bench/run.js [options]
+
+  --rounds N           rounds of A B (peer, gateway) per scenario (default 3)
+  --only peer|gateway  measure one leaf only (no ratios)
+  --scenarios a,b      subset of: ${ALL_SCENARIOS.map((s) => s.id).join(", ")}
+  --scale X            multiply message and client counts (default 1)
+  --profile            run the gateway with --cpu-prof; .cpuprofile files go to bench/results/
+  --out FILE           results JSON (default bench/results/latest.json)
+  --gateway-bin FILE   run this launcher instead of bin/aaa-leafnode.js (compare builds)`;
+
+interface Options {
+  rounds: number;
+  only: TargetKind | null;
+  scenarios: Scenario[];
+  scale: number;
+  profile: boolean;
+  out: string;
+  gatewayBin: string | undefined;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      rounds: { type: "string", default: "3" },
+      only: { type: "string" },
+      scenarios: { type: "string" },
+      scale: { type: "string", default: "1" },
+      profile: { type: "boolean", default: false },
+      out: { type: "string" },
+      "gateway-bin": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + "\n");
+    process.exit(0);
+  }
+  const rounds = Number(values.rounds);
+  const scale = Number(values.scale);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error(`--rounds must be an integer 1..50`);
+  if (!(scale > 0 && scale <= 10)) throw new Error(`--scale must be in (0, 10]`);
+  if (values.only !== undefined && values.only !== "peer" && values.only !== "gateway") throw new Error(`--only must be peer or gateway`);
+  let scenarios = [...ALL_SCENARIOS];
+  if (values.scenarios) {
+    const ids = values.scenarios.split(",").map((s) => s.trim()).filter(Boolean);
+    const unknown = ids.filter((id) => !ALL_SCENARIOS.some((s) => s.id === id));
+    if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(", ")}`);
+    scenarios = ALL_SCENARIOS.filter((s) => ids.includes(s.id));
+  }
+  return {
+    rounds, scale, scenarios, profile: values.profile ?? false,
+    only: (values.only as TargetKind | undefined) ?? null,
+    out: values.out ?? join(RESULTS_DIR, "latest.json"),
+    gatewayBin: values["gateway-bin"],
+  };
+}
+
+function machineFacts(): Record<string, unknown> {
+  let natsServer = "unknown";
+  try {
+    natsServer = execFileSync(NATS_SERVER, ["--version"], { encoding: "utf8" }).trim();
+  } catch { /* reported as unknown */ }
+  return {
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    memoryMiB: Math.round(totalmem() / 2 ** 20),
+    node: process.version,
+    natsServer,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms); });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** The processes of one benchmark run, and how to put them all away. */
+class Bench {
+  hub: Hub | null = null;
+  peer: LeafServer | null = null;
+  gateway: LeafServer | null = null;
+  gatewayRestarts = 0;
+  readonly notes: string[] = [];
+  private readonly dir = mkdtempSync(join(tmpdir(), "aaa-leaf-bench-"));
+  // An ed25519 AAA signer from a random seed (see targets.ts on generateKeyPairSync).
+  private readonly signer = signerFromPrivateKey(randomBytes(32).toString("hex"));
+
+  constructor(private readonly opts: Options) {}
+
+  get wanted(): TargetKind[] {
+    return this.opts.only ? [this.opts.only] : ["peer", "gateway"];
+  }
+
+  async start(): Promise<void> {
+    const pki = await getPki();
+    this.hub = await startHub({ pki });
+    log(`hub nats-server pid ${this.hub.pid}, leafnode port ${this.hub.leafPort} (mTLS)`);
+    if (this.wanted.includes("peer")) {
+      this.peer = await startPeerLeaf(pki, this.hub, this.dir);
+      log(`peer leaf nats-server pid ${this.peer.pid} at ${this.peer.url}`);
+    }
+    if (this.wanted.includes("gateway")) await this.startGateway();
+    await waitForLeafs(this.hub, this.wanted.length);
+    log(`hub /leafz shows ${this.wanted.length} leaf connection(s)`);
+  }
+
+  private async startGateway(): Promise<void> {
+    const pki = await getPki();
+    let profileDir: string | undefined;
+    if (this.opts.profile) {
+      profileDir = join(RESULTS_DIR, `profiles-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+      mkdirSync(profileDir, { recursive: true });
+    }
+    this.gateway = await startGateway({ pki, hub: this.hub!, dir: this.dir, signerPublicHex: this.signer.publicHex!, profileDir, bin: this.opts.gatewayBin });
+    log(`gateway pid ${this.gateway.pid} at ${this.gateway.url}${profileDir ? ` (CPU profiles to ${profileDir})` : ""}`);
+  }
+
+  /** The target for `kind`; restarts the gateway if it died in an earlier run. */
+  async target(kind: TargetKind): Promise<Target> {
+    if (kind === "gateway" && this.gateway !== null && !this.gateway.alive) {
+      const tail = this.gateway.logs().trim().split("\n").slice(-5).join(" | ");
+      this.notes.push(`gateway process died; restarted (log tail: ${tail})`);
+      log(`gateway died, restarting. Log tail:\n${this.gateway.logs().slice(-2000)}`);
+      this.gatewayRestarts++;
+      await this.startGateway();
+      await waitForLeafs(this.hub!, this.wanted.length);
+    }
+    const leaf = kind === "peer" ? this.peer : this.gateway;
+    if (leaf === null) throw new Error(`${kind} is not running`);
+    return makeTarget({ kind, url: leaf.url, pid: leaf.pid, signer: kind === "gateway" ? this.signer : undefined });
+  }
+
+  async runOnce(scenario: Scenario, kind: TargetKind, round: number): Promise<RunRecord> {
+    const record: RunRecord = { scenario: scenario.id, target: kind, round, ok: false, notes: [], metrics: {}, wallMs: 0, windowMs: 0, leafCpuMs: 0 };
+    const pool = new WorkerPool();
+    let target: Target | null = null;
+    const t0 = performance.now();
+    // The measured phase: [time, leaf CPU] at its start and end.
+    let from: [number, number] | null = null;
+    let to: [number, number] | null = null;
+    const mark = (): [number, number] => [performance.now(), target === null ? 0 : readCpuMs(target.pid)];
+    try {
+      target = await this.target(kind);
+      from = mark();
+      const hubUrl = this.hub!.clientUrl;
+      const runId = `${scenario.id}${round}${kind[0]}${Date.now().toString(36)}`;
+      record.metrics = await withTimeout(scenario.run({
+        target, pool, runId, scale: this.opts.scale, readRssKiB,
+        measureStart: () => { from = mark(); },
+        measureEnd: () => { to = mark(); },
+        note: (text) => { record.notes.push(text); },
+        hubClient: (name) => ({ url: hubUrl, name, inboxPrefix: `bench.hubinbox.${name}` }),
+      }), scenario.timeoutMs, `${scenario.id} on ${kind}`);
+      record.ok = true;
+    } catch (err) {
+      record.error = errText(err);
+      const leaf = kind === "peer" ? this.peer : this.gateway;
+      if (leaf !== null && !leaf.alive) record.error += ` [the ${kind} process exited; log tail: ${leaf.logs().slice(-600).trim()}]`;
+    } finally {
+      record.wallMs = performance.now() - t0;
+      if (from !== null) {
+        const [t1, cpu1] = to ?? mark();
+        record.windowMs = t1 - from[0];
+        record.leafCpuMs = cpu1 - from[1];
+      }
+      await pool.stopAll();
+    }
+    return record;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.gateway?.stop(), this.peer?.stop()]);
+    await this.hub?.stop().catch(() => {});
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+function describeRun(r: RunRecord): string {
+  if (!r.ok) return `FAILED: ${r.error}`;
+  const notes = r.notes.length > 0 ? `\n    note: ${r.notes.join("\n    note: ")}` : "";
+  const figures = Object.entries(r.metrics).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`).join(" ");
+  return `${figures} (wall ${(r.wallMs / 1000).toFixed(1)} s; measured ${(r.windowMs / 1000).toFixed(1)} s, leaf CPU ${(r.leafCpuMs / 1000).toFixed(1)} s)${notes}`;
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions(process.argv.slice(2));
+  const machine = machineFacts();
+  log(`machine: ${machine["cpus"]} CPU(s) (${machine["cpuModel"]}), node ${machine["node"]}, ${machine["natsServer"]}`);
+  log(`${machine["cpus"]} cores shared by hub, leaf, and 2–3 client worker processes per scenario: figures are relative, compare the ratios`);
+  const bench = new Bench(opts);
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log("interrupted: stopping everything (Ctrl-C again to force)");
+    // The run under way fails at once instead of running to its time limit.
+    WorkerPool.killAllSync();
+  };
+  process.on("SIGINT", onSigint);
+  process.on("exit", () => {
+    WorkerPool.killAllSync();
+    killServersSync();
+    if (bench.hub !== null && bench.hub.pid > 0) bench.hub.kill().catch(() => {});
+  });
+
+  const runs: RunRecord[] = [];
+  const startedAt = new Date().toISOString();
+  try {
+    await bench.start();
+    outer: for (const scenario of opts.scenarios) {
+      for (let round = 1; round <= opts.rounds; round++) {
+        for (const kind of bench.wanted) {
+          if (interrupted) break outer;
+          log(`${scenario.id} round ${round}/${opts.rounds} on ${kind} …`);
+          const r = await bench.runOnce(scenario, kind, round);
+          runs.push(r);
+          log(`  ${describeRun(r)}`);
+          await sleep(SETTLE_MS);
+        }
+      }
+    }
+  } catch (err) {
+    log(`setup failed: ${errText(err)}`);
+    bench.notes.push(`setup failed: ${errText(err)}`);
+  } finally {
+    await bench.stop();
+  }
+
+  const rows = summarize(opts.scenarios, runs);
+  const failures = runs.filter((r) => !r.ok);
+  const report = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine,
+    options: { rounds: opts.rounds, only: opts.only, scale: opts.scale, scenarios: opts.scenarios.map((s) => s.id), profile: opts.profile, gatewayBin: opts.gatewayBin ?? null },
+    notes: [...bench.notes, "client load runs in separate worker processes on the same cores as the servers"],
+    gatewayRestarts: bench.gatewayRestarts,
+    summary: rows,
+    runs,
+    interrupted,
+  };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const ignore = join(RESULTS_DIR, ".gitignore");
+  if (!existsSync(ignore)) writeFileSync(ignore, "# benchmark output, not committed\n*\n");
+  writeFileSync(opts.out, JSON.stringify(report, null, 2) + "\n");
+
+  process.stdout.write(`\naaa-leafnode vs nats-server leaf — medians of ${opts.rounds} round(s), scale ${opts.scale}\n`);
+  process.stdout.write(`machine: ${machine["cpus"]} CPU(s), node ${machine["node"]}, ${machine["natsServer"]}\n\n`);
+  process.stdout.write(renderTable(opts.scenarios, rows, failures) + "\n");
+  for (const n of bench.notes) process.stdout.write(`note: ${n}\n`);
+  process.stdout.write(`\nraw figures: ${opts.out}\n`);
+  return interrupted ? 130 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
+    WorkerPool.killAllSync();
+    killServersSync();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,68 @@
+/**
+ * Scenario 4, connection storm: 2,000 TLS clients (two worker processes with
+ * 1,000 each) connect to the leaf at once — to the gateway each with its own
+ * AAA token and its own nonce signature — each does one request to an echo
+ * responder on the hub, and only then do all disconnect. Figures:
+ * connections/s (first connect attempt to last connection established),
+ * time until every request was answered, and the leaf's resident memory per
+ * connected client (VmRSS while all are connected minus VmRSS before). The
+ * per-client figure is only clean in the first round (later ones start from
+ * memory that neither Go nor V8 has handed back yet), so the table shows the
+ * first round's; the absolute RSS with all connected is reported alongside.
+ */
+import { scaled, split, type RunContext, type Scenario } from "./types.js";
+
+const CLIENT_PROCESSES = 2;
+
+export const storm: Scenario = {
+  id: "storm",
+  title: "Connection storm: 2,000 TLS clients, one request each",
+  metrics: [
+    { key: "connsPerSec", label: "connections/s", unit: "conn/s", better: "higher" },
+    { key: "allAnsweredMs", label: "start → every request answered", unit: "ms", better: "lower" },
+    { key: "rssPerClientKiB", label: "leaf RSS per client (first round)", unit: "KiB", better: "lower", aggregate: "first" },
+    { key: "rssConnectedMiB", label: "leaf RSS, all connected", unit: "MiB", better: "lower" },
+    { key: "failed", label: "failed connects/requests", unit: "clients", better: "lower" },
+  ],
+  timeoutMs: 300_000,
+  async run(ctx: RunContext) {
+    const total = scaled(2_000, ctx.scale, 10);
+    const subject = `bench.echo.${ctx.runId}`;
+    await ctx.pool.spawn("hub responder").call("echo", { client: ctx.hubClient("storm-echo"), subject }, 30_000);
+    // Interest must have crossed before the storm starts: one probe client answers for it.
+    const probe = ctx.pool.spawn("leaf probe");
+    await probe.call("latency", { client: ctx.target.client("up=bench-storm-probe"), subject, count: 1, size: 1, timeoutMs: 5_000 }, 60_000);
+    await probe.call("closeAll", {}, 10_000);
+
+    let index = 0;
+    const groups = split(total, CLIENT_PROCESSES).map((n) => Array.from({ length: n }, () => {
+      const i = index++;
+      return { ...ctx.target.client(`up=bench-storm-${i}`), name: `storm-${i}` };
+    }));
+    const workers = groups.map((_, i) => ctx.pool.spawn(`leaf storm ${i}`));
+    const rssBefore = ctx.readRssKiB(ctx.target.pid);
+    ctx.measureStart();
+    const results = await Promise.all(workers.map((w, i) => w.call("stormConnect", {
+      clients: groups[i]!, subject, size: 64, timeoutMs: 60_000,
+    }, 240_000)));
+    const rssDuring = ctx.readRssKiB(ctx.target.pid);
+    ctx.measureEnd();
+    await Promise.all(workers.map((w) => w.call("closeAll", {}, 60_000)));
+
+    const startAt = Math.min(...results.map((r) => r.startAt));
+    const connected = results.reduce((n, r) => n + r.connected, 0);
+    const failed = results.reduce((n, r) => n + r.failed, 0);
+    const connectedAt = Math.max(...results.map((r) => r.connectedAt));
+    const answeredAt = Math.max(...results.map((r) => r.requestsDoneAt));
+    const errors = results.map((r) => r.firstError).filter(Boolean);
+    if (failed > 0) ctx.note(`${failed} of ${total} clients failed to connect or get an answer; first error(s): ${errors.join("; ")}`);
+    if (connected === 0) throw new Error(`no client connected: ${results.map((r) => r.firstError).filter(Boolean).join("; ")}`);
+    return {
+      connsPerSec: connected / (Math.max(connectedAt - startAt, 1) / 1000),
+      allAnsweredMs: answeredAt - startAt,
+      rssPerClientKiB: (rssDuring - rssBefore) / connected,
+      rssConnectedMiB: rssDuring / 1024,
+      failed,
+    };
+  },
+};

@@ -1,0 +1,93 @@
+/**
+ * Turns the raw runs into the comparison: per scenario and metric, the median
+ * over the successful rounds on each leaf (or the first successful round's
+ * figure, for metrics that ask for it) and the ratio gateway / peer, and
+ * renders it as a fixed-width text table. A ratio is only a ratio: whether
+ * above 1 is good depends on the metric, so the table says which way is better.
+ */
+import type { MetricSpec, Scenario, TargetKind } from "./types.js";
+
+export interface RunRecord {
+  scenario: string;
+  target: TargetKind;
+  round: number;
+  ok: boolean;
+  error?: string;
+  notes: string[];
+  metrics: Record<string, number>;
+  /** Wall time of the whole run, ms. */
+  wallMs: number;
+  /** The measured phase (see RunContext.measureStart) and the leaf's CPU time during it, ms. */
+  windowMs: number;
+  leafCpuMs: number;
+}
+
+export interface SummaryRow {
+  scenario: string;
+  metric: string;
+  label: string;
+  unit: string;
+  better: MetricSpec["better"];
+  peer: number | null;
+  gateway: number | null;
+  /** gateway / peer, null when either side has no successful run. */
+  ratio: number | null;
+  okRuns: { peer: number; gateway: number };
+}
+
+export function median(values: readonly number[]): number | null {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+export function summarize(scenarios: readonly Scenario[], runs: readonly RunRecord[]): SummaryRow[] {
+  const rows: SummaryRow[] = [];
+  for (const s of scenarios) {
+    const of = (t: TargetKind) => runs.filter((r) => r.scenario === s.id && r.target === t && r.ok);
+    const peerRuns = of("peer"), gatewayRuns = of("gateway");
+    const extra: MetricSpec[] = [{ key: "leafCpuShare", label: "leaf CPU / measured time", unit: "cores", better: "lower" }];
+    for (const m of [...s.metrics, ...extra]) {
+      const value = (r: RunRecord) => (m.key === "leafCpuShare" ? r.leafCpuMs / Math.max(r.windowMs, 1) : r.metrics[m.key] ?? NaN);
+      const pick = (rs: RunRecord[]) => median((m.aggregate === "first" ? rs.slice(0, 1) : rs).map(value));
+      const peer = pick(peerRuns), gateway = pick(gatewayRuns);
+      const ratio = peer !== null && gateway !== null && peer !== 0 ? gateway / peer : null;
+      rows.push({ scenario: s.id, metric: m.key, label: m.label, unit: m.unit, better: m.better, peer, gateway, ratio,
+        okRuns: { peer: peerRuns.length, gateway: gatewayRuns.length } });
+    }
+  }
+  return rows;
+}
+
+function fmt(v: number | null): string {
+  if (v === null) return "—";
+  const a = Math.abs(v);
+  if (a >= 1000) return Math.round(v).toLocaleString("en-US");
+  if (a >= 100) return v.toFixed(0);
+  if (a >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+export function renderTable(scenarios: readonly Scenario[], rows: readonly SummaryRow[], failures: readonly RunRecord[]): string {
+  const header = ["metric", "unit", "peer leaf", "gateway", "gw/peer", "better"];
+  const body: string[][] = [];
+  for (const s of scenarios) {
+    const mine = rows.filter((r) => r.scenario === s.id);
+    if (mine.length === 0) continue;
+    const ok = mine[0]!.okRuns;
+    body.push([`[${s.id}] ${s.title} (ok runs: peer ${ok.peer}, gateway ${ok.gateway})`]);
+    for (const r of mine) {
+      body.push([`  ${r.label}`, r.unit, fmt(r.peer), fmt(r.gateway), r.ratio === null ? "—" : `${r.ratio.toFixed(2)}×`, r.better]);
+    }
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...body.filter((b) => b.length > 1).map((b) => (b[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const out = [line(header), widths.map((w) => "-".repeat(w)).join("  ")];
+  for (const b of body) out.push(b.length === 1 ? b[0]! : line(b));
+  if (failures.length > 0) {
+    out.push("", "Failed runs:");
+    for (const f of failures) out.push(`  ${f.scenario} / ${f.target} / round ${f.round}: ${f.error ?? "failed"}`);
+  }
+  return out.join("\n");
+}

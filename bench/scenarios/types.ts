@@ -1,0 +1,76 @@
+/**
+ * What a benchmark scenario is, and what it gets to run against one leaf.
+ * A scenario starts its own client workers (through the run's WorkerPool,
+ * which the runner stops afterwards whatever happens), drives them, and
+ * returns named figures; the runner runs it against the peer leaf and the
+ * gateway alternately and compares medians. A scenario must bound every wait
+ * with a time limit and may throw: the runner records the failure and moves on.
+ */
+import type { ClientSpec } from "../proc/protocol.js";
+import type { WorkerPool } from "../proc/pool.js";
+
+export type TargetKind = "peer" | "gateway";
+
+/** The leaf a scenario run measures. */
+export interface Target {
+  readonly kind: TargetKind;
+  readonly url: string;
+  /** The leaf's process id (for RSS / CPU readings). */
+  readonly pid: number;
+  /**
+   * A client of this leaf for caller `callerid`: for the gateway with its own
+   * AAA token (fleet_management, pub `bench.>`, sub `bench.sub.>`,
+   * `bench.shared.>`, `bench.ready.>`) and key; inbox prefix
+   * `choria.reply.<md5 of callerid>` on both leaves.
+   */
+  client(callerid: string): ClientSpec;
+  /** `choria.reply.<md5 of callerid>`: the caller's private reply prefix. */
+  replyPrefix(callerid: string): string;
+}
+
+export interface RunContext {
+  readonly target: Target;
+  readonly pool: WorkerPool;
+  /** A plain client of the hub (the simulated fleet side). */
+  hubClient(name: string): ClientSpec;
+  /** Unique per run; put it in subjects so runs never see each other's traffic. */
+  readonly runId: string;
+  /** Multiplies message and client counts (1 = the figures of issue 6). */
+  readonly scale: number;
+  /** Resident memory of a process in KiB. */
+  readRssKiB(pid: number): number;
+  /** Mark the measured phase (the leaf's CPU share is taken over it; default: the whole run). */
+  measureStart(): void;
+  measureEnd(): void;
+  /** Record a remark on this run (e.g. the first error of a partial failure); kept in the JSON. */
+  note(text: string): void;
+}
+
+export interface MetricSpec {
+  key: string;
+  label: string;
+  unit: string;
+  better: "higher" | "lower";
+  /** "first": summarize by the earliest successful round only (figures later rounds distort, e.g. memory). */
+  aggregate?: "median" | "first";
+}
+
+export interface Scenario {
+  readonly id: string;
+  readonly title: string;
+  readonly metrics: readonly MetricSpec[];
+  /** Time limit of one run, ms. */
+  readonly timeoutMs: number;
+  run(ctx: RunContext): Promise<Record<string, number>>;
+}
+
+/** Round a count scaled by `scale` to at least `min`. */
+export function scaled(base: number, scale: number, min = 1): number {
+  return Math.max(min, Math.round(base * scale));
+}
+
+/** Split `total` into `parts` near-equal positive shares. */
+export function split(total: number, parts: number): number[] {
+  const n = Math.max(1, Math.min(parts, total));
+  return Array.from({ length: n }, (_, i) => Math.floor(total / n) + (i < total % n ? 1 : 0));
+}
