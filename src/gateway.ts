@@ -193,10 +193,11 @@ export class Gateway {
   /** SIGTERM: stop accepting, flush and close every client, close the upstream. */
   async stop(): Promise<void> {
     this.accepting = false;
-    await this.listener?.close();
-    await this.ws?.close();
+    // Stop accepting first; server.close() resolves only once every socket is gone, so await it last.
+    const listenersClosed = Promise.all([this.listener?.close(), this.ws?.close()]);
     for (const conn of [...this.conns]) conn.close(CloseReasons.ServerShutdown);
     await waitUntil(() => this.conns.size === 0, this.config.softShutdownTimeout);
+    await Promise.race([listenersClosed, sleep(this.config.softShutdownTimeout)]);
     await this.upstream?.stop();
     await this.monitor?.close();
     this.log.info("aaa-leafnode stopped");
@@ -212,8 +213,8 @@ export class Gateway {
     this.lameDuck = true;
     this.accepting = false;
     this.log.warn("entering lame duck mode", { clients: this.conns.size });
-    await this.listener?.close();
-    await this.ws?.close();
+    void this.listener?.close();
+    void this.ws?.close();
     for (const conn of this.conns) conn.sendLameDuckInfo();
     const { lameDuckDuration: window, lameDuckGracePeriod: grace } = this.config;
     await sleep(Math.min(grace, window));

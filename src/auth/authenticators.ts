@@ -120,7 +120,7 @@ export class DevelopmentAuthenticator implements Authenticator {
       callerId,
       publicKey: "",
       expiresAt: Infinity,
-      permissions: developmentPermissions(callerId),
+      permissions: developmentPermissions(callerId, this.collective),
       replies: createReplyNamespace(this.collective, callerId),
       method: "development",
     };

@@ -5,8 +5,12 @@
  * per message. Allow-list semantics: what no policy grants is denied. Two hard
  * restrictions sit above every grant and cannot be lifted by any policy or
  * claim (design.md): no subscription may intersect `choria.lifecycle.>`, and no
- * subscription may intersect `*.reply.*.>` unless it lies inside the caller's own
- * `*.reply.<md5|sha256>.>`. If compiling fails the caller gets deny-all.
+ * subscription may intersect `<collective>.reply.*.>` unless it lies inside the
+ * caller's own `*.reply.<md5|sha256>.>`. Wildcards that only overlap other
+ * collectives' reply subjects (`ops.>` may match `ops.reply.<hash>.x`) are
+ * allowed but filtered at delivery: no caller is ever delivered a
+ * `<any>.reply.<hash>.…` message whose hash is not its own. If compiling fails
+ * the caller gets deny-all.
  */
 import { isSubsetOf, isValidLiteralSubject, isValidSubject, subjectsIntersect } from "../subject/subject.js";
 import { SubjectSet } from "../subject/subject_set.js";
@@ -16,10 +20,13 @@ import type { ClientClaims, Permissions } from "./types.js";
 
 export const LIFECYCLE_PATTERN = "choria.lifecycle.>";
 const LIFECYCLE_PREFIX = "choria.lifecycle.";
-/** Every reply namespace: `<collective>.reply.<hash>.<id…>` has at least four tokens. */
-export const ALL_REPLIES_PATTERN = "*.reply.*.>";
+/** The main collective's reply namespaces: `<collective>.reply.<hash>.<id…>`, four tokens or more. */
+export function replyNamespacesPattern(collective: string): string {
+  return `${collective}.reply.*.>`;
+}
 const DEFAULT_ACCOUNT = "choria";
 const DEFAULT_OU = "choria";
+const DEFAULT_COLLECTIVE = "choria";
 const DEFAULT_VERDICT_CACHE = 2048;
 
 export interface PermissionOptions {
@@ -80,12 +87,13 @@ class CompiledPermissions implements Permissions {
   private readonly subDeny: SubjectSet;
   private readonly ownReplies: readonly string[];
   private readonly ownHashes: readonly string[];
+  private readonly foreignReplies: string;
   private readonly pubVerdicts = new Map<string, boolean>();
   private readonly subVerdicts = new Map<string, boolean>();
   private readonly deliverVerdicts = new Map<string, boolean>();
   private readonly cacheSize: number;
 
-  constructor(callerId: string, grants: PermissionGrants, cacheSize: number) {
+  constructor(callerId: string, grants: PermissionGrants, cacheSize: number, collective: string) {
     // Each SubjectSet keeps its own verdict cache off; ours below sit one level up.
     const setOpts = { cacheSize: 0 };
     this.pubAllow = new SubjectSet(grants.publish.allow, setOpts);
@@ -96,6 +104,7 @@ class CompiledPermissions implements Permissions {
     this.ownHashes = [md5, sha256];
     this.ownReplies = [`*.reply.${md5}.>`, `*.reply.${sha256}.>`];
     this.cacheSize = cacheSize;
+    this.foreignReplies = replyNamespacesPattern(collective);
   }
 
   canPublish(subject: string): boolean {
@@ -117,7 +126,9 @@ class CompiledPermissions implements Permissions {
     // Hard restriction (a): lifecycle events are never subscribable, whatever the grants.
     if (subjectsIntersect(subject, LIFECYCLE_PATTERN)) return false;
     // Hard restriction (b): another caller's replies are never subscribable.
-    if (subjectsIntersect(subject, ALL_REPLIES_PATTERN) && !this.ownReplies.some((own) => isSubsetOf(subject, own))) return false;
+    // Generic inboxes are reachable only through the reply-namespace mapping (the connection maps `_INBOX.` first).
+    if (subject.startsWith("_INBOX.") || subject === "_INBOX") return false;
+    if (subjectsIntersect(subject, this.foreignReplies) && !this.ownReplies.some((own) => isSubsetOf(subject, own))) return false;
     // A subscription wholly inside a deny is refused; one that merely overlaps is filtered at delivery.
     if (this.subDeny.covers(subject)) return false;
     return this.subAllow.covers(subject);
@@ -150,7 +161,7 @@ class CompiledPermissions implements Permissions {
       publish: { allow: this.pubAllow.patterns(), deny: this.pubDeny.patterns() },
       subscribe: {
         allow: this.subAllow.patterns(),
-        deny: [...this.subDeny.patterns(), LIFECYCLE_PATTERN, `${ALL_REPLIES_PATTERN} (other callers' reply namespaces)`],
+        deny: [...this.subDeny.patterns(), LIFECYCLE_PATTERN, `${this.foreignReplies} (other callers' reply namespaces)`],
       },
     };
   }
@@ -169,13 +180,18 @@ export function denyAllPermissions(): Permissions {
 }
 
 /** Compile explicit grants for `callerId` (hard restrictions added). Throws on an invalid subject. */
-export function permissionsFromGrants(callerId: string, grants: PermissionGrants, cacheSize = DEFAULT_VERDICT_CACHE): Permissions {
-  return new CompiledPermissions(callerId, grants, cacheSize);
+export function permissionsFromGrants(
+  callerId: string,
+  grants: PermissionGrants,
+  cacheSize = DEFAULT_VERDICT_CACHE,
+  collective = DEFAULT_COLLECTIVE,
+): Permissions {
+  return new CompiledPermissions(callerId, grants, cacheSize, collective);
 }
 
 /** Compile the permissions of a verified caller. Throws when anything is in doubt. */
 export function compilePermissions(claims: ClientClaims, policies: readonly Policy[], opts: PermissionOptions): Permissions {
-  return permissionsFromGrants(claims.callerid, evaluatePolicies(claims, policies, opts), opts.cacheSize ?? DEFAULT_VERDICT_CACHE);
+  return permissionsFromGrants(claims.callerid, evaluatePolicies(claims, policies, opts), opts.cacheSize ?? DEFAULT_VERDICT_CACHE, opts.collective);
 }
 
 /** compilePermissions, but deny-all (with `onError` told why) instead of throwing. */
@@ -194,10 +210,11 @@ export function compilePermissionsOrDenyAll(
 }
 
 /** Development mode: pub/sub `>`, minus the hard restrictions that bind everyone. */
-export function developmentPermissions(callerId: string): Permissions {
-  return permissionsFromGrants(callerId, {
-    publish: { allow: [">"], deny: [] },
-    subscribe: { allow: [">"], deny: [] },
-    policies: ["development"],
-  });
+export function developmentPermissions(callerId: string, collective = DEFAULT_COLLECTIVE): Permissions {
+  return permissionsFromGrants(
+    callerId,
+    { publish: { allow: [">"], deny: [] }, subscribe: { allow: [">"], deny: [] }, policies: ["development"] },
+    DEFAULT_VERDICT_CACHE,
+    collective,
+  );
 }

@@ -283,6 +283,8 @@ export class ClientConn implements Subscriber, ClientOpSink {
   deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean {
     if (this.state !== ConnState.Open) return false;
     const s = sub as ClientSubscription;
+    // Someone else's generic inbox (a hub client's `_INBOX.…`) reaches no wildcard subscription here.
+    if (!s.rewritten && subject.startsWith("_INBOX.")) return false;
     if (!this.identity!.permissions.canDeliver(subject)) {
       if (subject.startsWith(LIFECYCLE_PREFIX)) this.ctx.counters.lifecycleFiltered++;
       return false;
@@ -379,7 +381,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
     if (reason.wire) this.out.writeRaw(encodeErr(reason.wire));
     if (reason.flush) this.out.flush();
     this.out.close();
-    if (reason.flush) this.transport.end();
+    if (reason.flush) this.transport.end(reason.wsCode, reason.wire ?? reason.label);
     else this.transport.destroy();
     const c = this.ctx.counters;
     c.bump(c.closeReasons, reason.label);

@@ -12,34 +12,36 @@ export interface CloseReason {
   readonly wire: string | null;
   /** Flush pending data before closing (false: drop it, e.g. slow consumer). */
   readonly flush: boolean;
+  /** WebSocket close status, as nats-server maps close reasons (§2.2). */
+  readonly wsCode: number;
 }
 
-function reason(label: string, wire: string | null, flush = true): CloseReason {
-  return Object.freeze({ label, wire, flush });
+function reason(label: string, wire: string | null, flush = true, wsCode = 1008): CloseReason {
+  return Object.freeze({ label, wire, flush, wsCode });
 }
 
 export const CloseReasons = {
-  ClientClosed: reason("client_closed", null),
-  ServerShutdown: reason("server_shutdown", null),
-  LameDuck: reason("lame_duck", null),
+  ClientClosed: reason("client_closed", null, true, 1000),
+  ServerShutdown: reason("server_shutdown", null, true, 1001),
+  LameDuck: reason("lame_duck", null, true, 1001),
   AuthTimeout: reason("auth_timeout", WireText.AuthTimeout),
   AuthViolation: reason("auth_violation", WireText.AuthViolation),
   AuthExpired: reason("auth_expired", WireText.AuthExpired),
   ForeignProtocol: reason("foreign_protocol", WireText.AuthViolation),
-  ParseError: reason("parse_error", WireText.UnknownOp),
-  BadArguments: reason("bad_arguments", null),
-  BadConnect: reason("bad_connect", null),
-  InvalidProtocol: reason("invalid_protocol", WireText.InvalidProtocol),
-  NoRespondersNeedsHeaders: reason("no_responders_needs_headers", WireText.NoRespondersNeedsHeaders),
-  HeadersNotNegotiated: reason("headers_not_negotiated", null),
-  MaxPayload: reason("max_payload", WireText.MaxPayload),
+  ParseError: reason("parse_error", WireText.UnknownOp, true, 1002),
+  BadArguments: reason("bad_arguments", null, true, 1002),
+  BadConnect: reason("bad_connect", null, true, 1002),
+  InvalidProtocol: reason("invalid_protocol", WireText.InvalidProtocol, true, 1002),
+  NoRespondersNeedsHeaders: reason("no_responders_needs_headers", WireText.NoRespondersNeedsHeaders, true, 1002),
+  HeadersNotNegotiated: reason("headers_not_negotiated", null, true, 1002),
+  MaxPayload: reason("max_payload", WireText.MaxPayload, true, 1009),
   MaxControlLine: reason("max_control_line", WireText.MaxControlLine),
   MaxConnections: reason("max_connections", WireText.MaxConnections),
-  StaleConnection: reason("stale_connection", WireText.StaleConnection),
+  StaleConnection: reason("stale_connection", WireText.StaleConnection, true, 1006),
   SlowConsumerPending: reason("slow_consumer_pending_bytes", null, false),
   SlowConsumerDeadline: reason("slow_consumer_write_deadline", null, false),
-  ClientError: reason("client_sent_err", null),
-  TransportError: reason("transport_error", null, false),
+  ClientError: reason("client_sent_err", null, true, 1002),
+  TransportError: reason("transport_error", null, false, 1006),
   PermissionsRevoked: reason("permissions_revoked", WireText.AuthViolation),
 } as const;
 

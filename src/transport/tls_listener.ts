@@ -58,7 +58,8 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<TlsLis
   server.on("error", (err) => opts.log.error("client listener error", { error: err }));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port, opts.host, () => {
+    // A connection storm must not overflow the accept queue (Node defaults to 511; nats-server uses 4096).
+    server.listen({ port: opts.port, host: opts.host, backlog: 4096 }, () => {
       server.off("error", reject);
       resolve();
     });

@@ -28,8 +28,11 @@ export interface Transport {
   /** Stop / restart delivering inbound data (back-pressure while authenticating). */
   pause(): void;
   resume(): void;
-  /** Flush what is queued, then close. */
-  end(): void;
+  /**
+   * Flush what is queued, then close. `code`/`reason` are the WebSocket close
+   * status and text (RFC 6455 §7.4); other transports ignore them.
+   */
+  end(code?: number, reason?: string): void;
   /** Close now, dropping anything queued. */
   destroy(): void;
 

@@ -17,6 +17,8 @@ export interface RawClient {
   /** Resolves when the server closed the connection. */
   closed: Promise<void>;
   isClosed(): boolean;
+  /** Stop reading from the socket (a slow consumer). */
+  pauseReading(): void;
   close(): void;
 }
 
@@ -90,6 +92,7 @@ export async function rawConnect(port: number, ca: string, opts: { tls?: boolean
     },
     closed: closedP,
     isClosed: () => closed,
+    pauseReading: () => void sock.pause(),
     close: () => sock.destroy(),
   };
 }

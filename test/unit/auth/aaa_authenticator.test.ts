@@ -261,8 +261,10 @@ describe("configuration and the other authenticators", () => {
     assert.equal(anon.callerId, "dev-10.0.0.1:1");
     assert.equal(named.permissions.canPublish("anything.at.all"), true);
     assert.equal(named.permissions.canSubscribe("foo.bar.>"), true);
-    // `foo.>` could match `foo.reply.<someone>.x`, so hard restriction (b) refuses it
-    assert.equal(named.permissions.canSubscribe("foo.>"), false);
+    // `foo.>` cannot match the main collective's reply namespaces; other collectives' replies are filtered at delivery
+    assert.equal(named.permissions.canSubscribe("foo.>"), true);
+    assert.equal(named.permissions.canDeliver("foo.reply.0123456789abcdef0123456789abcdef.1"), false);
+    assert.equal(named.permissions.canSubscribe("choria.*.x.>"), false);
     assert.equal(named.permissions.canSubscribe(">"), false);
     assert.equal(named.permissions.canSubscribe("choria.lifecycle.event.>"), false);
     assert.equal(named.permissions.canSubscribe(named.replies.mapSubscribe("_INBOX.>")), true);

@@ -98,8 +98,9 @@ const matrix: Row[] = [
     name: "org_admin (hard restrictions remain)",
     flags: { org_admin: true },
     pubOk: ["anything.at.all", ...FLEET_PUBS, "choria.lifecycle.event.alive.server", `choria.reply.${OTHER}.1`],
-    subOk: ["foo.bar.baz", "foo.bar.>", "$JS.EVENT.>", `choria.reply.${MD5}.>`],
-    subNo: [">", "choria.>", "*.lifecycle.>", "choria.*.event.>", "choria.lifecycle.>", "choria.reply.>", "*.reply.*.>", "*.reply.>", `choria.reply.${OTHER}.>`, "*.*.*.*", "_INBOX.>", "foo.>"],
+    // `foo.>` only overlaps other collectives' reply subjects: allowed, and filtered at delivery (see below).
+    subOk: ["foo.bar.baz", "foo.bar.>", "$JS.EVENT.>", `choria.reply.${MD5}.>`, "foo.>"],
+    subNo: [">", "choria.>", "*.lifecycle.>", "choria.*.event.>", "choria.lifecycle.>", "choria.reply.>", "*.reply.*.>", "*.reply.>", `choria.reply.${OTHER}.>`, "*.*.*.*", "_INBOX.>", "_INBOX.abc.*"],
   },
   {
     name: "token pub_subjects / sub_subjects",
@@ -146,6 +147,15 @@ describe("hard restrictions", () => {
       assert.equal(p.canSubscribe(mine.mapSubscribe("_INBOX.>")), true);
       assert.equal(p.canSubscribe(mine.mapSubscribe("_INBOX.abc.*")), true);
       assert.equal(p.canSubscribe(theirs.mapSubscribe("_INBOX.>")), false);
+    }
+  });
+
+  test("a wildcard overlapping another collective's reply subjects is filtered at delivery", () => {
+    for (const p of [admin, dev]) {
+      assert.equal(p.canSubscribe("ops.>"), true);
+      assert.equal(p.canDeliver("ops.status.x"), true);
+      assert.equal(p.canDeliver(`ops.reply.${OTHER}.1`), false);
+      assert.equal(p.canDeliver(`ops.reply.${MD5}.1`), true);
     }
   });
 
