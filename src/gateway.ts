@@ -22,6 +22,7 @@ import { startMonitor } from "./obs/monitor.js";
 import { Router } from "./router/router.js";
 import { startTlsListener, type TlsListener } from "./transport/tls_listener.js";
 import { startWsListener } from "./transport/ws_listener.js";
+import { startLoginRelay } from "./login/relay.js";
 import type { Transport } from "./transport/transport.js";
 import { LeafConn } from "./upstream/leaf_conn.js";
 import { VERSION } from "./version.js";
@@ -37,6 +38,7 @@ export interface GatewayOptions {
 
 type WsListener = Awaited<ReturnType<typeof startWsListener>>;
 type Monitor = Awaited<ReturnType<typeof startMonitor>>;
+type LoginRelay = Awaited<ReturnType<typeof startLoginRelay>>;
 
 export class Gateway {
   readonly serverId = createServerKeys().getPublicKey();
@@ -49,6 +51,7 @@ export class Gateway {
   private listener: TlsListener | null = null;
   private ws: WsListener | null = null;
   private monitor: Monitor | null = null;
+  private relay: LoginRelay | null = null;
   private ctx!: ConnContext;
   private accepting = true;
   private lameDuck = false;
@@ -81,12 +84,17 @@ export class Gateway {
     return this.ws?.port ?? 0;
   }
 
+  get loginRelayPort(): number {
+    return this.relay?.port ?? 0;
+  }
+
   get monitorPort(): number {
     return this.monitor?.port ?? 0;
   }
 
   /** Ready while the upstream leafnode is connected (always, standalone). */
   get ready(): boolean {
+    if (this.lameDuck || !this.accepting) return false;
     return this.upstream ? this.upstream.connected : true;
   }
 
@@ -132,7 +140,7 @@ export class Gateway {
 
     this.listener = await startTlsListener({
       host: c.listenAddress,
-      port: c.clientPort,
+      port: Math.max(c.clientPort, 0),
       tls: { cert: c.clientTls.cert, key: c.clientTls.key },
       tlsTimeout: c.tlsTimeout,
       allowHosts: buildBlockList(c.clientHosts),
@@ -143,6 +151,9 @@ export class Gateway {
     this.ctx.server.port = this.listener.port;
 
     if (c.websocketPort !== 0) {
+      if (c.websocketInsecure && c.authenticator === "aaa") {
+        this.log.warn("plain ws:// WebSocket with the AAA authenticator: tokens are only accepted over TLS, so WebSocket logins will be refused");
+      }
       this.ws = await startWsListener({
         host: c.listenAddress,
         port: c.websocketPort < 0 ? 0 : c.websocketPort,
@@ -153,6 +164,19 @@ export class Gateway {
         maxFrameBytes: c.limits.maxPayload + c.limits.maxConnectLine + 4096,
         log: this.log.child({ component: "websocket" }),
         onAccept: (t) => this.accept(t),
+      });
+    }
+
+    if (c.loginRelay.port !== 0) {
+      this.relay = await startLoginRelay({
+        listen: { host: c.listenAddress, port: Math.max(c.loginRelay.port, 0) },
+        tls: { cert: c.clientTls.cert, key: c.clientTls.key },
+        urls: c.loginRelay.urls,
+        maxBodyBytes: c.loginRelay.maxBodyBytes,
+        timeout: c.loginRelay.timeout,
+        ca: c.clientTls.ca,
+        log: this.log.child({ component: "login_relay" }),
+        onRequest: (outcome, seconds) => metrics.observeRelaySeconds(outcome, seconds),
       });
     }
 
@@ -171,6 +195,7 @@ export class Gateway {
       client_port: this.clientPort,
       websocket_port: this.websocketPort || undefined,
       stats_port: this.monitorPort || undefined,
+      login_relay_port: this.loginRelayPort || undefined,
       upstream: remote ? remote.urls : "standalone",
     });
   }
@@ -199,6 +224,7 @@ export class Gateway {
     await waitUntil(() => this.conns.size === 0, this.config.softShutdownTimeout);
     await Promise.race([listenersClosed, sleep(this.config.softShutdownTimeout)]);
     await this.upstream?.stop();
+    await this.relay?.close();
     await this.monitor?.close();
     this.log.info("aaa-leafnode stopped");
   }
@@ -239,6 +265,7 @@ export class Gateway {
     this.ctx.authenticator = authenticator;
     this.ctx.settings = connSettings(next);
     this.listener?.reloadCertificate({ cert: next.clientTls.cert, key: next.clientTls.key });
+    if (this.ws && !next.websocketInsecure) this.ws.reloadCertificate({ cert: next.clientTls.cert, key: next.clientTls.key });
     await Promise.all([...this.conns].map((conn) => conn.reauthenticate()));
     this.log.info("configuration reloaded", { clients: this.conns.size });
   }
@@ -280,9 +307,14 @@ export class Gateway {
         };
       },
       websocket: () => ({ upgrades: this.ws?.stats.upgrades ?? 0, rejected: this.ws?.stats.rejected ?? {} }),
+      loginRelay: (): Record<string, number> => {
+        const r = this.relay?.stats;
+        return r ? { ok: r.ok, bad_request: r.bad_request, too_large: r.too_large, upstream_error: r.upstream_error } : {};
+      },
       connz: () => live().map((c) => connzEntry(c)),
       ready: () => this.ready,
-      readyReason: () => (this.ready ? "ok" : "upstream leafnode not connected"),
+      readyReason: () =>
+        this.ready ? "ok" : this.lameDuck ? "lame duck mode" : !this.accepting ? "shutting down" : "upstream leafnode not connected",
     };
   }
 

@@ -98,10 +98,13 @@ export function zInt(min: number, max: number = Number.MAX_SAFE_INTEGER) {
   });
 }
 
-/** A TCP port; 0 means "off" (or, for the client port, an ephemeral port). */
+/**
+ * A TCP port; 0 means "off" (or, for the client port, an ephemeral port), and
+ * -1 an ephemeral port chosen by the system, as in nats-server configs (tests).
+ */
 export const zPort = z.string().transform((s, ctx) => {
   const n = parseIntStrict(s);
-  if (n === undefined || n < 0 || n > 65535) return fail(ctx, `"${s}" is not a valid port (0..65535)`);
+  if (n === undefined || n < -1 || n > 65535) return fail(ctx, `"${s}" is not a valid port (-1..65535)`);
   return n;
 });
 
@@ -265,7 +268,7 @@ export function formatSize(bytes: number): string {
 // ---------------------------------------------------------------------------
 // The assembled configuration.
 
-const port = z.number().int().min(0).max(65535);
+const port = z.number().int().min(-1).max(65535);
 const ms = z.number().int().min(0);
 const bytes = z.number().int().min(0);
 const tlsFiles = z.object({ cert: z.string().min(1), key: z.string().min(1), ca: z.string().min(1).optional() }).strict();
@@ -362,7 +365,7 @@ export const gatewayConfigSchema = z.object({
   for (let i = 0; i < listeners.length; i++) {
     for (let j = 0; j < i; j++) {
       const a = listeners[i]!, b = listeners[j]!;
-      if (a.port !== 0 && a.port === b.port && sameListener(a.address, b.address)) {
+      if (a.port > 0 && a.port === b.port && sameListener(a.address, b.address)) {
         issue(a.path, `port ${a.port} is already used by ${b.path.join(".")}`);
       }
     }

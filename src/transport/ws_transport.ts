@@ -157,6 +157,11 @@ export class WsTransport implements Transport {
    */
   end(code = 1000, reason = ""): void {
     if (this.closed || this.ws.readyState !== WebSocket.OPEN) return;
+    // The peer's answering close frame must be read for the close handshake to
+    // finish; a paused socket (the connection pauses while authenticating, and
+    // a refused CONNECT ends it there) would hold it for closeTimeout. `paused`
+    // stays set, so data messages still arriving are held, never delivered.
+    if (this.paused) this.ws.resume();
     try {
       this.ws.close(code, truncateUtf8(reason, maxCloseReasonBytes));
     } catch {
