@@ -6,6 +6,7 @@
  * the message encoder writes control line, payload and CRLF into one buffer so
  * that a frame is a single write. Grammar: shared/reference/nats-wire.md §3.3–3.4.
  */
+import { WriteBuffer } from "./write_buffer.js";
 
 export const PING = new Uint8Array([0x50, 0x49, 0x4e, 0x47, 0x0d, 0x0a]);
 export const PONG = new Uint8Array([0x50, 0x4f, 0x4e, 0x47, 0x0d, 0x0a]);
@@ -59,10 +60,44 @@ export function encodeLsMinus(subject: string, queue: string | undefined): Uint8
 }
 
 /**
- * One LMSG (hdrLen <= 0) or HMSG frame, control line + payload + CRLF in one
- * buffer. Forms: `subj [reply] size`, `subj + reply q… size`, `subj | q… size`;
- * HMSG puts `hdr total` where LMSG has `size`.
+ * Append one LMSG (hdrLen <= 0) or HMSG frame, control line + payload + CRLF,
+ * to a WriteBuffer (the hot path: no allocation per message). Forms:
+ * `subj [reply] size`, `subj + reply q… size`, `subj | q… size`; HMSG puts
+ * `hdr total` where LMSG has `size`.
  */
+export function writeLeafMsg(
+  wb: WriteBuffer,
+  subject: string,
+  reply: string | undefined,
+  queues: readonly string[] | null,
+  hdrLen: number,
+  payload: Uint8Array,
+): void {
+  const headers = hdrLen > 0;
+  wb.writeString(headers ? "HMSG " : "LMSG ");
+  wb.writeString(subject);
+  if (queues !== null && queues.length > 0) {
+    if (reply !== undefined) {
+      wb.writeString(" + ");
+      wb.writeString(reply);
+    } else {
+      wb.writeString(" |");
+    }
+    for (let i = 0; i < queues.length; i++) {
+      wb.writeString(" ");
+      wb.writeString(queues[i]!);
+    }
+  } else if (reply !== undefined) {
+    wb.writeString(" ");
+    wb.writeString(reply);
+  }
+  wb.writeString(headers ? ` ${hdrLen} ${payload.length}` : ` ${payload.length}`);
+  wb.writeCrlf();
+  wb.writeBytes(payload);
+  wb.writeCrlf();
+}
+
+/** The same frame as one buffer (tests, rare paths). */
 export function encodeLeafMsg(
   subject: string,
   reply: string | undefined,
@@ -70,21 +105,7 @@ export function encodeLeafMsg(
   hdrLen: number,
   payload: Uint8Array,
 ): Uint8Array {
-  const headers = hdrLen > 0;
-  let line = headers ? "HMSG " : "LMSG ";
-  line += subject;
-  if (queues !== null && queues.length > 0) {
-    line += reply !== undefined ? ` + ${reply}` : " |";
-    for (const q of queues) line += " " + q;
-  } else if (reply !== undefined) {
-    line += " " + reply;
-  }
-  line += headers ? ` ${hdrLen} ${payload.length}\r\n` : ` ${payload.length}\r\n`;
-  const lineLen = Buffer.byteLength(line, "utf8");
-  const frame = Buffer.allocUnsafe(lineLen + payload.length + 2);
-  frame.write(line, 0, "utf8");
-  frame.set(payload, lineLen);
-  frame[lineLen + payload.length] = 0x0d;
-  frame[lineLen + payload.length + 1] = 0x0a;
-  return frame;
+  const wb = new WriteBuffer();
+  writeLeafMsg(wb, subject, reply, queues, hdrLen, payload);
+  return Buffer.concat(wb.take());
 }

@@ -13,7 +13,7 @@ import type { LeafRemoteConfig } from "../config/types.js";
 import type { Logger } from "../obs/log.js";
 import type { Upstream } from "../router/types.js";
 import { dialLeaf, type LeafDialResult } from "../transport/tls_dialer.js";
-import { encodeConnect, encodeLeafMsg } from "../protocol/leaf_encode.js";
+import { encodeConnect } from "../protocol/leaf_encode.js";
 import { Backoff } from "./backoff.js";
 import { readCreds, signNonce } from "./creds.js";
 import { ImportGrants } from "./grants.js";
@@ -366,7 +366,7 @@ export class LeafConn implements Upstream, LinkOwner {
       this.countDropped(payload.length);
       return false;
     }
-    link.send(encodeLeafMsg(subject, reply, queues, hdrLen, payload));
+    link.sendMsg(subject, reply, queues, hdrLen, payload);
     this.stats.outMsgs++;
     this.stats.outBytes += payload.length;
     return true;

@@ -10,7 +10,8 @@
 import type { LeafDialResult } from "../transport/tls_dialer.js";
 import type { Transport } from "../transport/transport.js";
 import { LeafParser, type LeafOpSink, type LeafParserLimits } from "../protocol/leaf_parser.js";
-import { PING, PONG, encodeLsMinus, encodeLsPlus, interestKey } from "../protocol/leaf_encode.js";
+import { PING, PONG, encodeLsMinus, encodeLsPlus, interestKey, writeLeafMsg } from "../protocol/leaf_encode.js";
+import { WriteBuffer } from "../protocol/write_buffer.js";
 import type { RemoteUrl } from "./remote_urls.js";
 
 /** What a Link reports to its owner. Implementations must not throw. */
@@ -38,7 +39,7 @@ export class Link implements LeafOpSink {
   firstInfo: Record<string, unknown> | null = null;
   rttMs: number | undefined;
   private readonly parser: LeafParser;
-  private out: Uint8Array[] = [];
+  private readonly out = new WriteBuffer();
   private flushQueued = false;
   private pingTimes: number[] = [];
   private closed = false;
@@ -75,7 +76,18 @@ export class Link implements LeafOpSink {
   /** Queue bytes; they leave in one batch at the end of this tick. */
   send(chunk: Uint8Array): void {
     if (this.closed) return;
-    this.out.push(chunk);
+    this.out.writeBytes(chunk);
+    this.scheduleFlush();
+  }
+
+  /** Queue one LMSG/HMSG, encoded straight into the batch. */
+  sendMsg(subject: string, reply: string | undefined, queues: readonly string[] | null, hdrLen: number, payload: Uint8Array): void {
+    if (this.closed) return;
+    writeLeafMsg(this.out, subject, reply, queues, hdrLen, payload);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(() => this.flush());
@@ -84,14 +96,14 @@ export class Link implements LeafOpSink {
 
   /** Bytes waiting in the kernel-side buffer of the transport. */
   get backlog(): number {
-    return this.transport.bufferedBytes;
+    return this.transport.bufferedBytes + this.out.size;
   }
 
   flush(): void {
     this.flushQueued = false;
-    if (this.closed || this.out.length === 0) return;
-    const chunks = this.out;
-    this.out = [];
+    if (this.closed) return;
+    const chunks = this.out.take();
+    if (chunks.length === 0) return;
     if (chunks.length === 1) this.transport.write(chunks[0]!);
     else this.transport.writev(chunks);
   }
@@ -146,7 +158,7 @@ export class Link implements LeafOpSink {
   private finish(err?: Error): void {
     if (this.closed) return;
     this.closed = true;
-    this.out = [];
+    this.out.take(); // drop what never left
     const reason = this.closeReason ?? this.hubError ?? (err ? err.message : "connection closed by the hub");
     this.owner.linkClosed(this, reason);
   }
