@@ -34,6 +34,8 @@ export interface GatewayOptions {
   audit?: Logger;
   /** Replace the configured authenticator (tests). */
   authenticator?: Authenticator;
+  /** The log level control the caller's loggers use, so SIGHUP changes theirs too. */
+  levels?: LevelControl;
 }
 
 type WsListener = Awaited<ReturnType<typeof startWsListener>>;
@@ -55,13 +57,14 @@ export class Gateway {
   private ctx!: ConnContext;
   private accepting = true;
   private lameDuck = false;
+  private lameDuckRun: Promise<void> | null = null;
   private readonly startedAt = new Date();
 
   private constructor(
     public config: GatewayConfig,
     private readonly opts: GatewayOptions,
   ) {
-    this.levels = new LevelControl(config.logLevel);
+    this.levels = opts.levels ?? new LevelControl(config.logLevel);
     this.log = opts.log ?? createLogger(stderrSink, this.levels, { component: "aaa-leafnode" });
   }
 
@@ -234,8 +237,13 @@ export class Gateway {
    * protocol-1 clients (INFO ldm), wait the grace period, then close clients
    * spread over the rest of the window so they reconnect elsewhere gradually.
    */
-  async enterLameDuck(): Promise<void> {
-    if (this.lameDuck) return;
+  enterLameDuck(): Promise<void> {
+    // A repeated request joins the window in progress instead of cutting it short.
+    this.lameDuckRun ??= this.runLameDuck();
+    return this.lameDuckRun;
+  }
+
+  private async runLameDuck(): Promise<void> {
     this.lameDuck = true;
     this.accepting = false;
     this.log.warn("entering lame duck mode", { clients: this.conns.size });
@@ -293,6 +301,9 @@ export class Gateway {
         const s = u?.stats;
         return {
           configured: this.config.leafRemotes.length > 0 ? 1 : 0,
+          host: u?.currentUrl?.host,
+          port: u?.currentUrl?.port,
+          account: this.config.leafRemotes[0]?.account,
           connected: u?.connected ? 1 : 0,
           rttMs: u?.rttMs,
           inMsgs: s?.inMsgs ?? 0,

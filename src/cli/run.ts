@@ -37,13 +37,12 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
 
   let gateway: Gateway;
   try {
-    gateway = await Gateway.start(config, { log, audit });
+    gateway = await Gateway.start(config, { log, audit, levels });
   } catch (err) {
     log.error("start failed", { error: err });
     io.stderr.write(`aaa-leafnode: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  gateway.levels.level = config.logLevel;
 
   return await new Promise<number>((resolve) => {
     let stopping = false;
@@ -69,7 +68,11 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     };
     process.on("SIGTERM", () => shutdown("SIGTERM"));
     process.on("SIGINT", () => shutdown("SIGINT"));
+    let lameDuck = false;
     process.on("SIGUSR2", () => {
+      // A repeated SIGUSR2 must not cut the running lame duck window short.
+      if (lameDuck || stopping) return;
+      lameDuck = true;
       gateway.enterLameDuck().then(
         () => shutdown("lame duck complete"),
         (err) => log.error("lame duck failed", { error: err }),
@@ -84,6 +87,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
         return;
       }
       for (const w of next.warnings) log.warn(w.message, { file: w.file, line: w.line, key: w.key });
+      // The gateway shares `levels` with this process's logger: a reload changes both.
       gateway.reload(next.config).catch((err) => log.error("reload failed; keeping the running configuration", { error: err }));
     });
   });

@@ -104,6 +104,11 @@ export class LeafConn implements Upstream, LinkOwner {
     return this.link !== null && this.link.registered;
   }
 
+  /** The hub URL of the registered connection, if any (metric labels). */
+  get currentUrl(): RemoteUrl | null {
+    return this.link?.registered ? this.link.url : null;
+  }
+
   get rttMs(): number | undefined {
     return this.link?.rttMs;
   }
