@@ -225,7 +225,10 @@ export class Gateway {
     const listenersClosed = Promise.all([this.listener?.close(), this.ws?.close()]);
     for (const conn of [...this.conns]) conn.close(CloseReasons.ServerShutdown);
     await waitUntil(() => this.conns.size === 0, this.config.softShutdownTimeout);
-    await Promise.race([listenersClosed, sleep(this.config.softShutdownTimeout)]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.config.softShutdownTimeout)));
+    await Promise.race([listenersClosed, timeout]);
+    clearTimeout(timer);
     await this.upstream?.stop();
     await this.relay?.close();
     await this.monitor?.close();
