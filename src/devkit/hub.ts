@@ -104,7 +104,9 @@ async function operatorSetup(dir: string, mode: NonNullable<HubOptions["operator
   const acct = jwt.createAccount();
   const user = jwt.createUser();
   const opJwt = await jwt.encodeOperator("devkit-operator", op);
-  const acctJwt = await jwt.encodeAccount(mode.accountName ?? "HUB", acct, {}, { signer: op });
+  // Explicit unlimited limits: an account JWT without them allows no connections at all.
+  const limits = { conn: -1, leaf: -1, subs: -1, data: -1, payload: -1, imports: -1, exports: -1, wildcards: true };
+  const acctJwt = await jwt.encodeAccount(mode.accountName ?? "HUB", acct, { limits }, { signer: op });
   const userJwt = await jwt.encodeUser(mode.userName ?? "leaf", user, acct);
   const creds = join(dir, "user.creds");
   writeFileSync(creds, jwt.fmtCreds(userJwt, user), { mode: 0o600 });
