@@ -92,17 +92,18 @@ const SPACE_STEPS: ReadonlyMap<number, number> = new Map<number, number>([
   [S.OP_LMSG, S.LMSG_ARG], [S.OP_HMSG, S.HMSG_ARG],
 ]);
 
-const textDecoder = new TextDecoder();
 
-/** Bytes [start, end) as a string: a char loop for ASCII (the common case), UTF-8 otherwise. */
+/** Bytes [start, end) as a string: latin1 for ASCII (the common case), UTF-8 otherwise. */
+/** Node's stable slice methods: one flat string per call (hashing a flat string is cheap). */
+interface SliceBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
 function text(buf: Uint8Array, start: number, end: number): string {
-  let s = "";
-  for (let i = start; i < end; i++) {
-    const c = buf[i]!;
-    if (c >= 0x80) return textDecoder.decode(buf.subarray(start, end));
-    s += String.fromCharCode(c);
-  }
-  return s;
+  const b = (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)) as SliceBuffer;
+  for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return b.utf8Slice(start, end);
+  return b.latin1Slice(start, end);
 }
 
 function isSpace(b: number): boolean {
