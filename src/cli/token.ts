@@ -20,6 +20,7 @@ import { parseClientClaims } from "../auth/claims.js";
 import { configProblems, loadConfig } from "../config/load.js";
 import { parseDurationMs } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
+import { formatSpan } from "../login/keys.js";
 import { seedFileFor } from "../login/client_config.js";
 import { writePrivateFile } from "../login/keys.js";
 import { isValidSubject } from "../subject/subject.js";
@@ -119,20 +120,6 @@ function decodePart(part: string | undefined): Record<string, unknown> | null {
   }
 }
 
-/** "3h 2m", "59m 58s", "12s", "2d 3h". */
-export function formatSpan(ms: number): string {
-  let s = Math.max(0, Math.round(Math.abs(ms) / 1000));
-  const d = Math.floor(s / 86400);
-  s -= d * 86400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${m}m`;
-  if (m > 0) return `${m}m ${s}s`;
-  return `${s}s`;
-}
 
 function readToken(file: string): string {
   const text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");

@@ -120,10 +120,9 @@ export function summarizeToken(claims: Record<string, unknown>): TokenSummary {
   };
 }
 
-/** "59m 58s", "1h 0m", "2d 3h" — how long until `to`, for people. */
-export function formatRemaining(from: Date, to: Date): string {
-  let s = Math.round((to.getTime() - from.getTime()) / 1000);
-  if (s <= 0) return "already expired";
+/** "3h 2m", "59m 58s", "12s", "2d 3h": a duration for people (its sign is ignored). */
+export function formatSpan(ms: number): string {
+  let s = Math.max(0, Math.round(Math.abs(ms) / 1000));
   const d = Math.floor(s / 86400);
   s -= d * 86400;
   const h = Math.floor(s / 3600);
@@ -132,5 +131,12 @@ export function formatRemaining(from: Date, to: Date): string {
   s -= m * 60;
   if (d > 0) return `${d}d ${h}h`;
   if (h > 0) return `${h}h ${m}m`;
-  return `${m}m ${s}s`;
+  if (m > 0) return `${m}m ${s}s`;
+  return `${s}s`;
+}
+
+/** How long until `to`, for people; "already expired" when it is past. */
+export function formatRemaining(from: Date, to: Date): string {
+  const ms = to.getTime() - from.getTime();
+  return Math.round(ms / 1000) <= 0 ? "already expired" : formatSpan(ms);
 }
