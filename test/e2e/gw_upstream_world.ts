@@ -11,23 +11,19 @@
  * may come back, so they never depend on timing.
  */
 import { readFileSync } from "node:fs";
-import { createServer, connect as netConnect, type Socket } from "node:net";
+import { connect as netConnect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import type { TestContext } from "node:test";
 import { connect as natsConnect, credsAuthenticator, type NatsConnection, type ConnectionOptions } from "@nats-io/transport-node";
 import { getPki, type Pki } from "../helpers/pki.js";
 import { startGateway, natsConnectWithToken, type TestGateway } from "../helpers/gateway.js";
+import { startGate, type Gate } from "../helpers/gate.js";
+export { startGate, type Gate };
 import { startHub, waitFor, type Hub, type HubOptions } from "../helpers/hub.js";
 import { tempDir, tokenWorld, writeSignerFiles, type ClientTokenSpec, type Ed25519KeyPair, type TokenWorld } from "../helpers/tokens.js";
 
 export { waitFor };
 
-export interface Gate {
-  readonly port: number;
-  /** While false, new connections are dropped at once (existing ones stay). */
-  open: boolean;
-  close(): Promise<void>;
-}
 
 export interface WorldOptions {
   /** Hub options besides the PKI (operator mode, extra config). */
@@ -141,40 +137,6 @@ export async function startWorld(t: TestContext, opts: WorldOptions = {}): Promi
       const res = await fetch(`${monitor}/metrics`);
       return res.text();
     },
-  };
-}
-
-/** A TCP pass-through to the port `target()` names, refusing new connections while closed. */
-export async function startGate(target: () => number): Promise<Gate> {
-  const sockets = new Set<Socket>();
-  let port = 0;
-  const state = { open: true };
-  const server = createServer((inbound) => {
-    sockets.add(inbound);
-    inbound.on("close", () => sockets.delete(inbound));
-    inbound.on("error", () => {});
-    if (!state.open) {
-      inbound.destroy();
-      return;
-    }
-    const outbound = netConnect({ host: "127.0.0.1", port: target() });
-    sockets.add(outbound);
-    outbound.on("close", () => { sockets.delete(outbound); inbound.destroy(); });
-    outbound.on("error", () => {});
-    inbound.on("close", () => outbound.destroy());
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  port = (server.address() as { port: number }).port;
-  return {
-    port,
-    get open() { return state.open; },
-    set open(v: boolean) { state.open = v; },
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
   };
 }
 

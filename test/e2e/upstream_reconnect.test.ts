@@ -9,41 +9,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, connect as netConnect, type Socket } from "node:net";
 import { connect, type Msg } from "@nats-io/transport-node";
 import { LeafConn } from "../../src/upstream/leaf_conn.js";
 import { createLogger, LevelControl, MemorySink } from "../../src/obs/log.js";
 import { getPki } from "../helpers/pki.js";
 import { leafRemoteFor, startHub, waitFor } from "../helpers/hub.js";
+import { startGate } from "../helpers/gate.js";
 
-/** A TCP pass-through that refuses connections while closed. */
-async function startGate(target: () => number): Promise<{ port: number; open: boolean; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const gate = { port: 0, open: true, close: async () => {} };
-  const server = createServer((inbound) => {
-    sockets.add(inbound);
-    inbound.on("close", () => sockets.delete(inbound));
-    inbound.on("error", () => {});
-    if (!gate.open) {
-      inbound.destroy();
-      return;
-    }
-    const outbound = netConnect({ host: "127.0.0.1", port: target() });
-    sockets.add(outbound);
-    outbound.on("close", () => { sockets.delete(outbound); inbound.destroy(); });
-    outbound.on("error", () => {});
-    inbound.on("close", () => outbound.destroy());
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  gate.port = (server.address() as { port: number }).port;
-  gate.close = () => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => resolve());
-  });
-  return gate;
-}
 
 const enc = (s: string): Uint8Array => Buffer.from(s);
 
