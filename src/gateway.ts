@@ -6,7 +6,6 @@
  * listeners → monitor. Stop: listeners stop accepting → clients flushed and
  * closed → upstream closed → monitor. Nothing else knows how the parts connect.
  */
-import { BlockList } from "node:net";
 import { hostname } from "node:os";
 import { createServer as createServerKeys } from "nkeys.js";
 import type { GatewayConfig } from "./config/types.js";
@@ -14,7 +13,10 @@ import type { Authenticator } from "./auth/types.js";
 import { buildAuthenticator } from "./auth/build.js";
 import { ClientConn, ConnState } from "./conn/client_conn.js";
 import { CloseReasons } from "./conn/close_reason.js";
-import { ConnCounters, type ConnContext, type ConnSettings } from "./conn/context.js";
+import { ConnCounters, type ConnContext } from "./conn/context.js";
+import {
+  allowHosts, connOptions, monitorOptions, relayOptions, tlsListenerOptions, upstreamOptions, upstreamRemote, wsOptions,
+} from "./config/parts.js";
 import { createLogger, LevelControl, stderrSink, type Logger } from "./obs/log.js";
 import { createAuditLog } from "./obs/audit.js";
 import { createMetrics, type ConnzEntry, type MetricSources } from "./obs/metrics.js";
@@ -109,7 +111,7 @@ export class Gateway {
     this.ctx = {
       router: this.router,
       authenticator,
-      settings: connSettings(c),
+      settings: connOptions(c),
       server: { serverId: this.serverId, serverName: c.serverName || hostname(), version: VERSION, host: c.listenAddress, port: c.clientPort },
       log: this.log.child({ component: "client" }),
       audit,
@@ -118,18 +120,12 @@ export class Gateway {
       onClosed: (conn) => this.conns.delete(conn as ClientConn),
     };
 
-    const remote = c.leafRemotes[0];
+    const { remote, unused } = upstreamRemote(c);
     if (remote) {
-      if (c.leafRemotes.length > 1) this.log.warn("only the first leafnode remote is used", { used: remote.name });
+      if (unused.length > 0) this.log.warn("only the first leafnode remote is used", { used: remote.name, unused });
       const upstream = new LeafConn({
-        remote,
-        serverName: this.ctx.server.serverName,
+        ...upstreamOptions(c, remote),
         version: VERSION,
-        bufferBytes: c.upstreamBufferBytes,
-        reconnectBaseDelay: c.reconnectBaseDelay,
-        reconnectMaxDelay: c.reconnectMaxDelay,
-        pingInterval: c.pingInterval,
-        pingMax: c.pingMax,
         log: this.log.child({ component: "upstream", remote: remote.name }),
         interestSnapshot: () => this.router.interestSnapshot(),
         onMessage: (subject, reply, queues, hdrLen, payload) =>
@@ -141,52 +137,50 @@ export class Gateway {
       upstream.start();
     }
 
+    const tl = tlsListenerOptions(c);
     this.listener = await startTlsListener({
-      host: c.listenAddress,
-      port: Math.max(c.clientPort, 0),
-      tls: { cert: c.clientTls.cert, key: c.clientTls.key },
-      tlsTimeout: c.tlsTimeout,
-      allowHosts: buildBlockList(c.clientHosts),
+      host: tl.host,
+      port: tl.port,
+      tls: tl.tls,
+      tlsTimeout: tl.tlsTimeout,
+      allowHosts: allowHosts(tl.clientHosts),
       log: this.log.child({ component: "listener" }),
       onAccept: (t) => this.accept(t),
     });
     // The INFO advertises the port actually bound (port 0 in tests).
     this.ctx.server.port = this.listener.port;
 
-    if (c.websocketPort !== 0) {
-      if (c.websocketInsecure && c.authenticator === "aaa") {
+    const ws = wsOptions(c);
+    if (ws) {
+      if (ws.insecureWithAaa) {
         this.log.warn("plain ws:// WebSocket with the AAA authenticator: tokens are only accepted over TLS, so WebSocket logins will be refused");
       }
       this.ws = await startWsListener({
-        host: c.listenAddress,
-        port: c.websocketPort < 0 ? 0 : c.websocketPort,
-        tls: c.websocketInsecure ? null : { cert: c.clientTls.cert, key: c.clientTls.key },
-        compression: c.websocketCompression,
-        allowedOrigins: c.websocketAllowedOrigins,
-        handshakeTimeout: c.tlsTimeout,
-        maxFrameBytes: c.limits.maxPayload + c.limits.maxConnectLine + 4096,
+        host: ws.host,
+        port: ws.port,
+        tls: ws.tls,
+        compression: ws.compression,
+        allowedOrigins: ws.allowedOrigins,
+        handshakeTimeout: ws.handshakeTimeout,
+        maxFrameBytes: ws.maxFrameBytes,
         log: this.log.child({ component: "websocket" }),
         onAccept: (t) => this.accept(t),
       });
     }
 
-    if (c.loginRelay.port !== 0) {
+    const relay = relayOptions(c);
+    if (relay) {
       this.relay = await startLoginRelay({
-        listen: { host: c.listenAddress, port: Math.max(c.loginRelay.port, 0) },
-        tls: { cert: c.clientTls.cert, key: c.clientTls.key },
-        urls: c.loginRelay.urls,
-        maxBodyBytes: c.loginRelay.maxBodyBytes,
-        timeout: c.loginRelay.timeout,
-        ca: c.clientTls.ca,
+        ...relay,
         log: this.log.child({ component: "login_relay" }),
         onRequest: (outcome, seconds) => metrics.observeRelaySeconds(outcome, seconds),
       });
     }
 
-    if (c.statsPort !== 0) {
+    const mon = monitorOptions(c);
+    if (mon) {
       this.monitor = await startMonitor({
-        host: c.statsAddress,
-        port: c.statsPort < 0 ? 0 : c.statsPort,
+        ...mon,
         registry: metrics.registry,
         sources: this.metricSources(),
         log: this.log.child({ component: "monitor" }),
@@ -274,7 +268,7 @@ export class Gateway {
     this.config = next;
     this.levels.level = next.logLevel;
     this.ctx.authenticator = authenticator;
-    this.ctx.settings = connSettings(next);
+    this.ctx.settings = connOptions(next);
     this.listener?.reloadCertificate({ cert: next.clientTls.cert, key: next.clientTls.key });
     if (this.ws && !next.websocketInsecure) this.ws.reloadCertificate({ cert: next.clientTls.cert, key: next.clientTls.key });
     await Promise.all([...this.conns].map((conn) => conn.reauthenticate()));
@@ -348,20 +342,6 @@ export class Gateway {
   }
 }
 
-function connSettings(c: GatewayConfig): ConnSettings {
-  return {
-    authTimeout: c.authTimeout + c.tlsTimeout,
-    pingInterval: c.pingInterval,
-    pingMax: c.pingMax,
-    maxSubscriptions: c.limits.maxSubscriptions,
-    maxPending: c.limits.maxPending,
-    writeDeadline: c.writeDeadline,
-    maxPayload: c.limits.maxPayload,
-    maxControlLine: c.limits.maxControlLine,
-    maxConnectLine: c.limits.maxConnectLine,
-  };
-}
-
 function connzEntry(c: ClientConn): ConnzEntry {
   const id = c.identity;
   return {
@@ -383,18 +363,6 @@ function connzEntry(c: ClientConn): ConnzEntry {
     version: c.options?.version || undefined,
     subjects: c.subscriptionSubjects(),
   };
-}
-
-function buildBlockList(cidrs: string[]): BlockList | null {
-  if (cidrs.length === 0) return null;
-  const list = new BlockList();
-  for (const entry of cidrs) {
-    const [addr, bits] = entry.split("/");
-    const type = addr!.includes(":") ? "ipv6" : "ipv4";
-    if (bits === undefined) list.addAddress(addr!, type);
-    else list.addSubnet(addr!, Number(bits), type);
-  }
-  return list;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -10,13 +10,12 @@
 import type { Logger } from "../obs/log.js";
 import { nullLogger } from "../obs/log.js";
 import { ConfigError } from "../errors.js";
+import { KEY } from "../config/keys.js";
 import { AuthCode, refuse } from "./auth_error.js";
 import { compilePermissionsOrDenyAll, developmentPermissions } from "./permissions.js";
 import type { Policy } from "./policies.js";
 import { createReplyNamespace } from "./reply_namespace.js";
 import {
-  CLIENT_SIGNER_KEY,
-  ISSUER_NAMES_KEY,
   assertSignersOrIssuers,
   loadIssuers,
   loadSigner,
@@ -58,10 +57,7 @@ export class AaaAuthenticator implements Authenticator {
     const signers = (opts.signers ?? []).map((s) => (typeof s === "string" ? loadSigner(s) : s));
     const issuers = opts.issuers instanceof Map ? (opts.issuers as ReadonlyMap<string, IssuerKey>) : loadIssuers((opts.issuers ?? {}) as Record<string, string>);
     assertSignersOrIssuers(signers.length, issuers.size);
-    if (signers.length === 0 && issuers.size === 0) {
-      throw new ConfigError(`no client signers or org issuers configured (set ${CLIENT_SIGNER_KEY} or ${ISSUER_NAMES_KEY})`, { key: CLIENT_SIGNER_KEY });
-    }
-    if (!opts.collective) throw new ConfigError("main collective is empty", { key: "main_collective" });
+    if (!opts.collective) throw new ConfigError("main collective is empty", { key: KEY.mainCollective });
     const verifierOpts: ConstructorParameters<typeof TokenVerifier>[0] = { signers, issuers };
     if (opts.clockSkew !== undefined) verifierOpts.clockSkew = opts.clockSkew;
     if (opts.maxTokenSize !== undefined) verifierOpts.maxTokenSize = opts.maxTokenSize;

@@ -9,9 +9,8 @@
  * Subject templates may use {{caller_md5}}, {{caller_sha256}} (hex hashes of
  * the caller id), {{ou}} (token `ou`, default "choria") and {{collective}}.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { isValidSubject } from "../subject/subject.js";
@@ -158,17 +157,8 @@ export function loadPolicies(dir: string): Policy[] {
   return [...byName.values()];
 }
 
-/** The policies/ folder shipped with the package (found by walking up from this module). */
-export function defaultPoliciesDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "policies"))) return join(dir, "policies");
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  throw new ConfigError("cannot locate the shipped policies directory", { key: "policies" });
-}
+/** The policies/ folder shipped with the package (one definition, in the configuration defaults). */
+export { defaultPoliciesDir } from "../config/defaults.js";
 
 /** Facts a condition may test. */
 export interface ConditionContext {

@@ -12,9 +12,11 @@
 import { X509Certificate, createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.js";
+import { KEY, keyFor } from "../config/keys.js";
+import { trustRootProblem } from "../config/rules.js";
 
-export const CLIENT_SIGNER_KEY = "plugin.choria.network.client_signer_cert";
-export const ISSUER_NAMES_KEY = "plugin.security.issuer.names";
+export const CLIENT_SIGNER_KEY = KEY.clientSigners;
+export const ISSUER_NAMES_KEY = KEY.issuerNames;
 
 export type SignerKeyType = "rsa" | "ed25519";
 
@@ -128,7 +130,7 @@ export function loadSigners(entries: readonly string[], configKey: string = CLIE
 export function loadIssuers(issuers: Readonly<Record<string, string>>): Map<string, IssuerKey> {
   const out = new Map<string, IssuerKey>();
   for (const [name, hex] of Object.entries(issuers)) {
-    const configKey = `plugin.security.issuer.${name}.public`;
+    const configKey = keyFor(KEY.issuerPublic, name);
     const value = hex.trim();
     if (!HEX64.test(value)) {
       throw new ConfigError(`issuer ${name}: public key must be 64 hex characters of an ed25519 key`, { key: configKey });
@@ -138,14 +140,8 @@ export function loadIssuers(issuers: Readonly<Record<string, string>>): Map<stri
   return out;
 }
 
-/**
- * Issuers and signers are mutually exclusive, as in the Go broker, which refuses
- * to start with both: a token would otherwise have two unrelated roots of trust.
- */
+/** The configuration's rule on roots of trust (config/rules.ts), for an AAA authenticator built directly. */
 export function assertSignersOrIssuers(signerCount: number, issuerCount: number): void {
-  if (signerCount > 0 && issuerCount > 0) {
-    throw new ConfigError(`org issuers and client signers are mutually exclusive (set ${ISSUER_NAMES_KEY} or ${CLIENT_SIGNER_KEY}, not both)`, {
-      key: ISSUER_NAMES_KEY,
-    });
-  }
+  const problem = trustRootProblem("aaa", signerCount, issuerCount);
+  if (problem) throw new ConfigError(problem.message, { key: problem.key });
 }

@@ -14,10 +14,11 @@ import { ed25519Verify, isChainToken, parseChainLink, signedByOrgIssuer, verifyC
 import { checkPurpose, parseClientClaims } from "./claims.js";
 import { ed25519PublicKeyFromHex, type IssuerKey, type SignerKey, type SignerKeyType } from "./signers.js";
 import type { ClientClaims } from "./types.js";
+import { DEFAULTS } from "../config/defaults.js";
 
-export const DEFAULT_MAX_TOKEN_SIZE = 16 * 1024;
-export const DEFAULT_CLOCK_SKEW = 5_000;
-const DEFAULT_CACHE_SIZE = 1_000;
+export const DEFAULT_MAX_TOKEN_SIZE = DEFAULTS.limits.maxTokenSize;
+export const DEFAULT_CLOCK_SKEW = DEFAULTS.clockSkew;
+const DEFAULT_CACHE_SIZE = DEFAULTS.tokenCacheSize;
 const DEFAULT_OU = "choria";
 
 /** alg → the key type that may verify it. Anything not listed is refused. */

@@ -12,11 +12,12 @@ import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { AuthError } from "../errors.js";
 import {
-  compilePermissions, evaluatePolicies, loadIssuers, loadPolicies, loadSigners, TokenVerifier, type ClientPermissionFlags,
+  assertSignersOrIssuers, compilePermissions, evaluatePolicies, loadIssuers, loadPolicies, loadSigners, TokenVerifier, type ClientPermissionFlags,
 } from "../auth/index.js";
 import { createEd25519KeyPair, createSigner, loadSignerPrivateKey, mintClientToken, writeSignerFiles, type DevSigner } from "../auth/mint.js";
 import { createReplyNamespace } from "../auth/reply_namespace.js";
 import { parseClientClaims } from "../auth/claims.js";
+import { KEY } from "../config/keys.js";
 import { configProblems, loadConfig } from "../config/load.js";
 import { parseDurationMs } from "../config/schema.js";
 import { ConfigError } from "../errors.js";
@@ -177,9 +178,7 @@ async function verifyAgainstConfig(token: string, configPath: string, io: CliIo)
     config = loadConfig(configPath).config;
     const signers = loadSigners(config.clientSigners);
     const issuers = loadIssuers(config.issuers);
-    if (signers.length === 0 && issuers.size === 0) {
-      throw new ConfigError("no client signers or org issuers configured: nothing to verify the token with", { file: config.source });
-    }
+    assertSignersOrIssuers(signers.length, issuers.size);
     verifier = new TokenVerifier({ signers, issuers, clockSkew: config.clockSkew, maxTokenSize: config.limits.maxTokenSize, cacheSize: 0 });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -257,7 +256,7 @@ function mintSigner(p: Parsed, io: CliIo): number {
       `  private key: ${resolve(privateKeyPath)} (0600, keep it secret)`,
       `  public key:  ${resolve(publicKeyPath)}`,
       "gateway setting:",
-      `  plugin.choria.network.client_signer_cert = ${resolve(publicKeyPath)}`,
+      `  ${KEY.clientSigners} = ${resolve(publicKeyPath)}`,
     ].join("\n") + "\n",
   );
   return 0;

@@ -20,10 +20,19 @@ export type Section =
   | "General" | "Security and authentication" | "Client listeners" | "Limits and timers"
   | "Upstream leafnode connection" | "Monitoring" | "AAA login relay";
 
+/**
+ * When a changed value takes effect on SIGHUP: `live` also for connections
+ * already open, `new connections` for connections accepted after the reload,
+ * `restart` only at the next start (a reload logs the change and keeps the
+ * running value).
+ */
+export type ReloadClass = "live" | "new connections" | "restart";
+
 export interface KeySpec {
   /** Choria key name; `<name>` stands for a remote or issuer name. */
   key: string;
   section: Section;
+  reload: ReloadClass;
   type: KeyType;
   /** GatewayConfig field it sets (dotted path; `leafRemotes[]` for per-remote keys), or "" if none. */
   field: string;
@@ -59,157 +68,191 @@ const dur = formatDuration;
 const size = formatSize;
 const isFalse = (v: unknown) => v === false;
 
+/**
+ * Key names the loader and other modules refer to, spelled here once (the
+ * table below uses the same constants).
+ */
+export const KEY = {
+  collectives: "collectives",
+  mainCollective: "main_collective",
+  brokerNetwork: "plugin.choria.broker_network",
+  securityProvider: "plugin.security.provider",
+  fileCert: "plugin.security.file.certificate",
+  fileKey: "plugin.security.file.key",
+  fileCa: "plugin.security.file.ca",
+  clientTlsCert: `${A}client_tls.certificate`,
+  clientTlsKey: `${A}client_tls.key`,
+  clientTlsCa: `${A}client_tls.ca`,
+  clientSigners: `${N}client_signer_cert`,
+  olderSigner: "plugin.choria.security.request_signing_certificate",
+  issuerNames: "plugin.security.issuer.names",
+  issuerPublic: "plugin.security.issuer.<name>.public",
+  leafRemotes: `${N}leafnode_remotes`,
+  loginUrls: "plugin.login.aaasvc.login.url",
+} as const;
+
+/** The settings of one leafnode remote (`<name>` is its name in `leafnode_remotes`). */
+export const REMOTE_KEY = {
+  url: `${R}url`,
+  tlsCert: `${R}tls.cert`,
+  tlsKey: `${R}tls.key`,
+  tlsCa: `${R}tls.ca`,
+  tlsVerify: `${R}tls.verify`,
+  tlsHandshakeFirst: `${R}tls.handshake_first`,
+  credentials: `${R}credentials`,
+  credential: `${R}credential`,
+  account: `${R}account`,
+} as const;
+
 const NO_SERVERS = "no Choria Server connects here: server tokens and provisioning are always denied";
 
 export const KEYS: readonly KeySpec[] = [
   // General
-  { key: "loglevel", section: "General", type: "string", field: "logLevel", default: D.logLevel, schema: zLogLevel,
+  { key: "loglevel", section: "General", reload: "live", type: "string", field: "logLevel", default: D.logLevel, schema: zLogLevel,
     meaning: "Log level: debug, info, warn, error (Choria's `fatal` means error, `warning` means warn)." },
-  { key: "logfile", section: "General", type: "path", field: "logFile", default: "— (standard error)", schema: zPath,
+  { key: "logfile", section: "General", reload: "restart", type: "path", field: "logFile", default: "— (standard error)", schema: zPath,
     meaning: "Write the JSON log to this file instead of standard error." },
-  { key: "identity", section: "General", type: "string", field: "serverName", default: "host name", schema: zString,
+  { key: "identity", section: "General", reload: "restart", type: "string", field: "serverName", default: "host name", schema: zString,
     meaning: "Server name sent in INFO to clients and in the leafnode CONNECT to the hub." },
-  { key: "main_collective", section: "General", type: "string", field: "mainCollective", default: `first of \`collectives\`, else ${D.mainCollective}`, schema: zString,
+  { key: KEY.mainCollective, section: "General", reload: "restart", type: "string", field: "mainCollective", default: `first of \`collectives\`, else ${D.mainCollective}`, schema: zString,
     meaning: "Collective whose `<collective>.reply.<hash>.>` namespace holds each caller's private replies." },
-  { key: "collectives", section: "General", type: "list", field: "", default: "—", schema: zList,
+  { key: KEY.collectives, section: "General", reload: "restart", type: "list", field: "", default: "—", schema: zList,
     meaning: "Choria's collective list; only its first entry is used, as the default of `main_collective`." },
-  { key: "plugin.choria.broker_network", section: "General", type: "bool", field: "", default: "true", schema: zBool,
+  { key: KEY.brokerNetwork, section: "General", reload: "restart", type: "bool", field: "", default: "true", schema: zBool,
     meaning: "Choria's switch for the network broker. The gateway is always a broker; `false` gives a warning." },
 
   // Security and authentication
-  { key: "plugin.security.provider", section: "Security and authentication", type: "string", field: "", default: "file", schema: zString,
+  { key: KEY.securityProvider, section: "Security and authentication", reload: "restart", type: "string", field: "", default: "file", schema: zString,
     meaning: "Choria security provider. Only `file` is meaningful here; any other value gives a warning." },
-  { key: "plugin.security.file.certificate", section: "Security and authentication", type: "path", field: "clientTls.cert", default: "— (required)", schema: zPath,
+  { key: KEY.fileCert, section: "Security and authentication", reload: "new connections", type: "path", field: "clientTls.cert", default: "— (required)", schema: zPath,
     meaning: "PEM certificate shown to clients, and the default client certificate of the upstream mTLS link." },
-  { key: "plugin.security.file.key", section: "Security and authentication", type: "path", field: "clientTls.key", default: "— (required)", schema: zPath,
+  { key: KEY.fileKey, section: "Security and authentication", reload: "new connections", type: "path", field: "clientTls.key", default: "— (required)", schema: zPath,
     meaning: "PEM private key of `plugin.security.file.certificate`." },
-  { key: "plugin.security.file.ca", section: "Security and authentication", type: "path", field: "clientTls.ca", default: "—", schema: zPath,
+  { key: KEY.fileCa, section: "Security and authentication", reload: "new connections", type: "path", field: "clientTls.ca", default: "—", schema: zPath,
     meaning: "PEM CA bundle: sent as the listener's chain and used to verify the hub (unless the remote has its own `tls.ca`)." },
-  { key: `${A}client_tls.certificate`, section: "Security and authentication", type: "path", field: "clientTls.cert", default: "plugin.security.file.certificate", schema: zPath,
+  { key: KEY.clientTlsCert, section: "Security and authentication", reload: "new connections", type: "path", field: "clientTls.cert", default: "plugin.security.file.certificate", schema: zPath,
     meaning: "A separate certificate for the client listeners (TLS and WebSocket), e.g. a public CA certificate; the upstream link keeps `plugin.security.file.*`." },
-  { key: `${A}client_tls.key`, section: "Security and authentication", type: "path", field: "clientTls.key", default: "plugin.security.file.key", schema: zPath,
+  { key: KEY.clientTlsKey, section: "Security and authentication", reload: "new connections", type: "path", field: "clientTls.key", default: "plugin.security.file.key", schema: zPath,
     meaning: "Private key of `client_tls.certificate`; both must be set together." },
-  { key: `${A}client_tls.ca`, section: "Security and authentication", type: "path", field: "clientTls.ca", default: "—", schema: zPath,
+  { key: KEY.clientTlsCa, section: "Security and authentication", reload: "new connections", type: "path", field: "clientTls.ca", default: "—", schema: zPath,
     meaning: "Chain sent with `client_tls.certificate`." },
-  { key: `${N}client_anon_tls`, section: "Security and authentication", type: "bool", field: "", default: "true", schema: zBool,
+  { key: `${N}client_anon_tls`, section: "Security and authentication", reload: "restart", type: "bool", field: "", default: "true", schema: zBool,
     refuseWhen: { test: isFalse, value: "false", restriction: "clients have no certificates: anonymous TLS with an AAA JWT is the only client mode" },
     meaning: "Choria's (historical) switch for anonymous-TLS clients with AAA JWTs. Always on here; `false` is refused." },
-  { key: `${N}client_signer_cert`, section: "Security and authentication", type: "list", field: "clientSigners", default: "—", schema: zPathList,
+  { key: KEY.clientSigners, section: "Security and authentication", reload: "live", type: "list", field: "clientSigners", default: "—", schema: zPathList,
     meaning: "Comma list of AAA token signers: 64-hex ed25519 public keys, or paths to PEM certificates / public keys (RSA or ed25519)." },
-  { key: "plugin.choria.security.request_signing_certificate", section: "Security and authentication", type: "path", field: "clientSigners", default: "—", schema: zPath,
-    aliasOf: `${N}client_signer_cert`,
+  { key: KEY.olderSigner, section: "Security and authentication", reload: "live", type: "path", field: "clientSigners", default: "—", schema: zPath,
+    aliasOf: KEY.clientSigners,
     meaning: "Older Choria key for one AAA signer certificate; added to `client_signer_cert`." },
-  { key: "plugin.security.issuer.names", section: "Security and authentication", type: "list", field: "issuers", default: "—", schema: zList,
+  { key: KEY.issuerNames, section: "Security and authentication", reload: "live", type: "list", field: "issuers", default: "—", schema: zList,
     meaning: "Comma list of org issuer names (Choria org-issuer chains). Mutually exclusive with `client_signer_cert`." },
-  { key: "plugin.security.issuer.<name>.public", section: "Security and authentication", type: "string", field: "issuers", default: "—", schema: zHexKey,
+  { key: KEY.issuerPublic, section: "Security and authentication", reload: "live", type: "string", field: "issuers", default: "—", schema: zHexKey,
     meaning: "Hex ed25519 public key of the issuer `<name>`." },
-  { key: `${A}authenticator`, section: "Security and authentication", type: "string", field: "authenticator", default: D.authenticator, schema: zAuthenticator,
+  { key: `${A}authenticator`, section: "Security and authentication", reload: "live", type: "string", field: "authenticator", default: D.authenticator, schema: zAuthenticator,
     meaning: "`aaa` verifies AAA JWTs; `development` admits demo tokens and must never be used in production." },
-  { key: `${A}clock_skew`, section: "Security and authentication", type: "duration", field: "clockSkew", default: dur(D.clockSkew), schema: zDuration(0, 3_600_000),
+  { key: `${A}clock_skew`, section: "Security and authentication", reload: "live", type: "duration", field: "clockSkew", default: dur(D.clockSkew), schema: zDuration(0, 3_600_000),
     meaning: "Tolerated clock difference when checking token expiry and not-before." },
-  { key: `${A}policies_dir`, section: "Security and authentication", type: "path", field: "policiesDir", default: "the package's `policies/`", schema: zPath,
+  { key: `${A}policies_dir`, section: "Security and authentication", reload: "live", type: "path", field: "policiesDir", default: "the package's `policies/`", schema: zPath,
     meaning: "Folder of permission policies applied on top of the token's claims." },
-  { key: `${A}audit_logfile`, section: "Security and authentication", type: "path", field: "auditFile", default: "— (main log)", schema: zPath,
+  { key: `${A}audit_logfile`, section: "Security and authentication", reload: "restart", type: "path", field: "auditFile", default: "— (main log)", schema: zPath,
     meaning: "Write the audit log (every authentication outcome) to this file." },
-  { key: `${N}deny_server_connections`, section: "Security and authentication", type: "bool", field: "", default: "true", schema: zBool,
+  { key: `${N}deny_server_connections`, section: "Security and authentication", reload: "restart", type: "bool", field: "", default: "true", schema: zBool,
     refuseWhen: { test: isFalse, value: "false", restriction: NO_SERVERS },
     meaning: "Choria Servers are always denied; `false` is refused." },
-  { key: `${N}client_hosts`, section: "Security and authentication", type: "list", field: "clientHosts", default: "— (everyone)", schema: zCidrList,
+  { key: `${N}client_hosts`, section: "Security and authentication", reload: "restart", type: "list", field: "clientHosts", default: "— (everyone)", schema: zCidrList,
     meaning: "Comma list of IP addresses / CIDR blocks clients may connect from." },
 
   // Client listeners
-  { key: `${N}listen_address`, section: "Client listeners", type: "string", field: "listenAddress", default: D.listenAddress, schema: zString,
+  { key: `${N}listen_address`, section: "Client listeners", reload: "restart", type: "string", field: "listenAddress", default: D.listenAddress, schema: zString,
     meaning: "Bind address of the client, WebSocket and login relay listeners." },
-  { key: `${N}client_port`, section: "Client listeners", type: "int", field: "clientPort", default: String(D.clientPort), schema: zPort,
+  { key: `${N}client_port`, section: "Client listeners", reload: "restart", type: "int", field: "clientPort", default: String(D.clientPort), schema: zPort,
     meaning: "NATS client port (anonymous TLS). 0 picks a free port (tests)." },
-  { key: `${N}websocket_port`, section: "Client listeners", type: "int", field: "websocketPort", default: `${D.websocketPort} (off)`, schema: zPort,
+  { key: `${N}websocket_port`, section: "Client listeners", reload: "restart", type: "int", field: "websocketPort", default: `${D.websocketPort} (off)`, schema: zPort,
     meaning: "NATS-over-WebSocket port (TLS with the client certificate)." },
-  { key: `${N}websocket_advertise`, section: "Client listeners", type: "string", field: "websocketAdvertise", default: "—", schema: zString,
-    meaning: "WebSocket URL advertised to clients." },
-  { key: `${A}websocket_compression`, section: "Client listeners", type: "bool", field: "websocketCompression", default: String(D.websocketCompression), schema: zBool,
+  { key: `${A}websocket_compression`, section: "Client listeners", reload: "restart", type: "bool", field: "websocketCompression", default: String(D.websocketCompression), schema: zBool,
     meaning: "Offer permessage-deflate on WebSocket connections." },
-  { key: `${A}websocket_allowed_origins`, section: "Client listeners", type: "list", field: "websocketAllowedOrigins", default: "— (any origin)", schema: zList,
+  { key: `${A}websocket_allowed_origins`, section: "Client listeners", reload: "restart", type: "list", field: "websocketAllowedOrigins", default: "— (any origin)", schema: zList,
     meaning: "Comma list of Origin values browsers may connect from." },
-  { key: `${A}websocket_insecure`, section: "Client listeners", type: "bool", field: "websocketInsecure", default: String(D.websocketInsecure), schema: zBool,
+  { key: `${A}websocket_insecure`, section: "Client listeners", reload: "restart", type: "bool", field: "websocketInsecure", default: String(D.websocketInsecure), schema: zBool,
     meaning: "Plain ws:// without TLS, for local development only." },
-  { key: `${N}tls_timeout`, section: "Client listeners", type: "duration", field: "tlsTimeout", default: dur(D.tlsTimeout), schema: zDuration(1, 60_000),
+  { key: `${N}tls_timeout`, section: "Client listeners", reload: "restart", type: "duration", field: "tlsTimeout", default: dur(D.tlsTimeout), schema: zDuration(1, 60_000),
     meaning: "TLS handshake timeout (at most 60s)." },
-  { key: `${N}auth_timeout`, section: "Client listeners", type: "duration", field: "authTimeout", default: dur(D.authTimeout), schema: zDuration(1, 60_000),
+  { key: `${N}auth_timeout`, section: "Client listeners", reload: "new connections", type: "duration", field: "authTimeout", default: dur(D.authTimeout), schema: zDuration(1, 60_000),
     meaning: "Time a client has to send CONNECT after INFO (at most 60s)." },
 
   // Limits and timers
-  { key: `${N}write_deadline`, section: "Limits and timers", type: "duration", field: "writeDeadline", default: dur(D.writeDeadline), schema: zDuration(1),
+  { key: `${N}write_deadline`, section: "Limits and timers", reload: "new connections", type: "duration", field: "writeDeadline", default: dur(D.writeDeadline), schema: zDuration(1),
     meaning: "A client that cannot take writes for this long is a slow consumer and is closed." },
-  { key: `${A}max_connections`, section: "Limits and timers", type: "int", field: "limits.maxConnections", default: String(D.limits.maxConnections), schema: zInt(0),
+  { key: `${A}max_connections`, section: "Limits and timers", reload: "new connections", type: "int", field: "limits.maxConnections", default: String(D.limits.maxConnections), schema: zInt(0),
     meaning: "Most client connections at once (0 = unlimited)." },
-  { key: `${A}max_subscriptions`, section: "Limits and timers", type: "int", field: "limits.maxSubscriptions", default: String(D.limits.maxSubscriptions), schema: zInt(0),
+  { key: `${A}max_subscriptions`, section: "Limits and timers", reload: "live", type: "int", field: "limits.maxSubscriptions", default: String(D.limits.maxSubscriptions), schema: zInt(0),
     meaning: "Most subscriptions per connection (0 = unlimited)." },
-  { key: `${A}max_payload`, section: "Limits and timers", type: "size", field: "limits.maxPayload", default: size(D.limits.maxPayload), schema: zSize(1, 64 * 1024 * 1024),
+  { key: `${A}max_payload`, section: "Limits and timers", reload: "restart", type: "size", field: "limits.maxPayload", default: size(D.limits.maxPayload), schema: zSize(1, 64 * 1024 * 1024),
     meaning: "Largest message payload (at most 64MiB)." },
-  { key: `${A}max_control_line`, section: "Limits and timers", type: "size", field: "limits.maxControlLine", default: size(D.limits.maxControlLine), schema: zSize(256, 1024 * 1024),
+  { key: `${A}max_control_line`, section: "Limits and timers", reload: "new connections", type: "size", field: "limits.maxControlLine", default: size(D.limits.maxControlLine), schema: zSize(256, 1024 * 1024),
     meaning: "Longest protocol line other than CONNECT." },
-  { key: `${A}max_connect_line`, section: "Limits and timers", type: "size", field: "limits.maxConnectLine", default: size(D.limits.maxConnectLine), schema: zSize(256, 1024 * 1024),
+  { key: `${A}max_connect_line`, section: "Limits and timers", reload: "restart", type: "size", field: "limits.maxConnectLine", default: size(D.limits.maxConnectLine), schema: zSize(256, 1024 * 1024),
     meaning: "Longest CONNECT line (it carries the JWT)." },
-  { key: `${A}max_pending`, section: "Limits and timers", type: "size", field: "limits.maxPending", default: size(D.limits.maxPending), schema: zSize(1),
+  { key: `${A}max_pending`, section: "Limits and timers", reload: "new connections", type: "size", field: "limits.maxPending", default: size(D.limits.maxPending), schema: zSize(1),
     meaning: "Outbound bytes queued for one client before it is closed as a slow consumer." },
-  { key: `${A}max_token_size`, section: "Limits and timers", type: "size", field: "limits.maxTokenSize", default: size(D.limits.maxTokenSize), schema: zSize(256, 1024 * 1024),
+  { key: `${A}max_token_size`, section: "Limits and timers", reload: "live", type: "size", field: "limits.maxTokenSize", default: size(D.limits.maxTokenSize), schema: zSize(256, 1024 * 1024),
     meaning: "Largest AAA JWT accepted." },
-  { key: `${A}ping_interval`, section: "Limits and timers", type: "duration", field: "pingInterval", default: dur(D.pingInterval), schema: zDuration(1000),
+  { key: `${A}ping_interval`, section: "Limits and timers", reload: "new connections", type: "duration", field: "pingInterval", default: dur(D.pingInterval), schema: zDuration(1000),
     meaning: "Interval of server PINGs to idle clients." },
-  { key: `${A}ping_max`, section: "Limits and timers", type: "int", field: "pingMax", default: String(D.pingMax), schema: zInt(1, 100),
+  { key: `${A}ping_max`, section: "Limits and timers", reload: "live", type: "int", field: "pingMax", default: String(D.pingMax), schema: zInt(1, 100),
     meaning: "Unanswered PINGs before a client is closed as stale." },
-  { key: `${A}soft_shutdown_timeout`, section: "Limits and timers", type: "duration", field: "softShutdownTimeout", default: dur(D.softShutdownTimeout), schema: zDuration(0),
+  { key: `${A}soft_shutdown_timeout`, section: "Limits and timers", reload: "live", type: "duration", field: "softShutdownTimeout", default: dur(D.softShutdownTimeout), schema: zDuration(0),
     meaning: "On SIGTERM, time given to clients to drain before they are closed." },
-  { key: `${A}lame_duck_duration`, section: "Limits and timers", type: "duration", field: "lameDuckDuration", default: dur(D.lameDuckDuration), schema: zDuration(1000),
+  { key: `${A}lame_duck_duration`, section: "Limits and timers", reload: "live", type: "duration", field: "lameDuckDuration", default: dur(D.lameDuckDuration), schema: zDuration(1000),
     meaning: "On SIGUSR2, time over which clients are closed (they reconnect to other gateways)." },
-  { key: `${A}lame_duck_grace_period`, section: "Limits and timers", type: "duration", field: "lameDuckGracePeriod", default: dur(D.lameDuckGracePeriod), schema: zDuration(0),
+  { key: `${A}lame_duck_grace_period`, section: "Limits and timers", reload: "live", type: "duration", field: "lameDuckGracePeriod", default: dur(D.lameDuckGracePeriod), schema: zDuration(0),
     meaning: "Wait before lame duck mode starts closing clients; shorter than the duration." },
 
   // Upstream leafnode connection
-  { key: `${N}leafnode_remotes`, section: "Upstream leafnode connection", type: "list", field: "leafRemotes", default: "— (standalone)", schema: zList,
+  { key: KEY.leafRemotes, section: "Upstream leafnode connection", reload: "restart", type: "list", field: "leafRemotes", default: "— (standalone)", schema: zList,
     meaning: "Comma list of remote names; each needs `leafnode_remote.<name>.url`. None: the gateway runs standalone." },
-  { key: `${R}url`, section: "Upstream leafnode connection", type: "list", field: "leafRemotes[].urls", default: "— (required)", schema: zLeafUrlList,
+  { key: REMOTE_KEY.url, section: "Upstream leafnode connection", reload: "restart", type: "list", field: "leafRemotes[].urls", default: "— (required)", schema: zLeafUrlList,
     meaning: "Comma list of hub URLs, `host:port`, `nats://host:port` or `tls://host:port` (port required), tried in order." },
-  { key: `${R}tls.cert`, section: "Upstream leafnode connection", type: "path", field: "leafRemotes[].tls.cert", default: "plugin.security.file.certificate", schema: zPath,
+  { key: REMOTE_KEY.tlsCert, section: "Upstream leafnode connection", reload: "restart", type: "path", field: "leafRemotes[].tls.cert", default: "plugin.security.file.certificate", schema: zPath,
     meaning: "Client certificate for the mTLS link to this remote." },
-  { key: `${R}tls.key`, section: "Upstream leafnode connection", type: "path", field: "leafRemotes[].tls.key", default: "plugin.security.file.key", schema: zPath,
+  { key: REMOTE_KEY.tlsKey, section: "Upstream leafnode connection", reload: "restart", type: "path", field: "leafRemotes[].tls.key", default: "plugin.security.file.key", schema: zPath,
     meaning: "Private key of `tls.cert`." },
-  { key: `${R}tls.ca`, section: "Upstream leafnode connection", type: "path", field: "leafRemotes[].tls.ca", default: "plugin.security.file.ca", schema: zPath,
+  { key: REMOTE_KEY.tlsCa, section: "Upstream leafnode connection", reload: "restart", type: "path", field: "leafRemotes[].tls.ca", default: "plugin.security.file.ca", schema: zPath,
     meaning: "CA bundle that verifies the hub's certificate." },
-  { key: `${R}tls.verify`, section: "Upstream leafnode connection", type: "bool", field: "leafRemotes[].tls.verify", default: String(D.remote.tlsVerify), schema: zBool,
+  { key: REMOTE_KEY.tlsVerify, section: "Upstream leafnode connection", reload: "restart", type: "bool", field: "leafRemotes[].tls.verify", default: String(D.remote.tlsVerify), schema: zBool,
     meaning: "Verify the hub's certificate (`false` only for testing)." },
-  { key: `${R}tls.handshake_first`, section: "Upstream leafnode connection", type: "bool", field: "leafRemotes[].tls.handshakeFirst", default: String(D.remote.tlsHandshakeFirst), schema: zBool,
+  { key: REMOTE_KEY.tlsHandshakeFirst, section: "Upstream leafnode connection", reload: "restart", type: "bool", field: "leafRemotes[].tls.handshakeFirst", default: String(D.remote.tlsHandshakeFirst), schema: zBool,
     meaning: "Start TLS before the hub's INFO (hubs configured with `handshake_first`)." },
-  { key: `${R}tls.disable`, section: "Upstream leafnode connection", type: "bool", field: "", default: "false", schema: zBool,
+  { key: `${R}tls.disable`, section: "Upstream leafnode connection", reload: "restart", type: "bool", field: "", default: "false", schema: zBool,
     refuseWhen: { test: (v) => v === true, value: "true", restriction: "the upstream link is always mutual TLS" },
     meaning: "Choria's plain-TCP switch; `true` is refused." },
-  { key: `${R}credentials`, section: "Upstream leafnode connection", type: "path", field: "leafRemotes[].credentials", default: "—", schema: zPath,
+  { key: REMOTE_KEY.credentials, section: "Upstream leafnode connection", reload: "restart", type: "path", field: "leafRemotes[].credentials", default: "—", schema: zPath,
     meaning: "NATS `.creds` file (user JWT and seed) presented to the hub." },
-  { key: `${R}credential`, section: "Upstream leafnode connection", type: "path", field: "leafRemotes[].credentials", default: "—", schema: zPath,
-    aliasOf: `${R}credentials`, meaning: "Older spelling of `.credentials`." },
-  { key: `${R}account`, section: "Upstream leafnode connection", type: "string", field: "leafRemotes[].account", default: D.remote.account, schema: zString,
+  { key: REMOTE_KEY.credential, section: "Upstream leafnode connection", reload: "restart", type: "path", field: "leafRemotes[].credentials", default: "—", schema: zPath,
+    aliasOf: REMOTE_KEY.credentials, meaning: "Older spelling of `.credentials`." },
+  { key: REMOTE_KEY.account, section: "Upstream leafnode connection", reload: "restart", type: "string", field: "leafRemotes[].account", default: D.remote.account, schema: zString,
     meaning: "Local account name (informational: the gateway has one account)." },
-  { key: `${A}upstream_buffer_size`, section: "Upstream leafnode connection", type: "size", field: "upstreamBufferBytes", default: size(D.upstreamBufferBytes), schema: zSize(1024),
+  { key: `${A}upstream_buffer_size`, section: "Upstream leafnode connection", reload: "restart", type: "size", field: "upstreamBufferBytes", default: size(D.upstreamBufferBytes), schema: zSize(1024),
     meaning: "Bytes buffered for the hub while the link is down or slow." },
-  { key: `${A}reconnect_delay`, section: "Upstream leafnode connection", type: "duration", field: "reconnectBaseDelay", default: dur(D.reconnectBaseDelay), schema: zDuration(10, 3_600_000),
+  { key: `${A}reconnect_delay`, section: "Upstream leafnode connection", reload: "restart", type: "duration", field: "reconnectBaseDelay", default: dur(D.reconnectBaseDelay), schema: zDuration(10, 3_600_000),
     meaning: "First delay before reconnecting to the hub (doubles on each failure)." },
-  { key: `${A}reconnect_max_delay`, section: "Upstream leafnode connection", type: "duration", field: "reconnectMaxDelay", default: dur(D.reconnectMaxDelay), schema: zDuration(10, 3_600_000),
+  { key: `${A}reconnect_max_delay`, section: "Upstream leafnode connection", reload: "restart", type: "duration", field: "reconnectMaxDelay", default: dur(D.reconnectMaxDelay), schema: zDuration(10, 3_600_000),
     meaning: "Longest delay between reconnect attempts." },
 
   // Monitoring
-  { key: "plugin.choria.stats_address", section: "Monitoring", type: "string", field: "statsAddress", default: D.statsAddress, schema: zString,
+  { key: "plugin.choria.stats_address", section: "Monitoring", reload: "restart", type: "string", field: "statsAddress", default: D.statsAddress, schema: zString,
     meaning: "Bind address of the monitoring HTTP server (/metrics, /healthz, /readyz, /connz)." },
-  { key: "plugin.choria.stats_port", section: "Monitoring", type: "int", field: "statsPort", default: `${D.statsPort} (off)`, schema: zPort,
+  { key: "plugin.choria.stats_port", section: "Monitoring", reload: "restart", type: "int", field: "statsPort", default: `${D.statsPort} (off)`, schema: zPort,
     meaning: "Port of the monitoring HTTP server." },
 
   // AAA login relay
-  { key: "plugin.login.aaasvc.login.url", section: "AAA login relay", type: "list", field: "loginRelay.urls", default: "—", schema: zHttpUrlList,
+  { key: KEY.loginUrls, section: "AAA login relay", reload: "restart", type: "list", field: "loginRelay.urls", default: "—", schema: zHttpUrlList,
     meaning: "Comma list of AAA service base URLs the login relay forwards `/choria/v1/login` to (failover in order)." },
-  { key: `${A}login_relay_port`, section: "AAA login relay", type: "int", field: "loginRelay.port", default: `${D.loginRelay.port} (off)`, schema: zPort,
+  { key: `${A}login_relay_port`, section: "AAA login relay", reload: "restart", type: "int", field: "loginRelay.port", default: `${D.loginRelay.port} (off)`, schema: zPort,
     meaning: "HTTPS port of the login relay (same certificate as the client listeners)." },
-  { key: `${A}login_relay_max_body`, section: "AAA login relay", type: "size", field: "loginRelay.maxBodyBytes", default: size(D.loginRelay.maxBodyBytes), schema: zSize(1, 16 * 1024 * 1024),
+  { key: `${A}login_relay_max_body`, section: "AAA login relay", reload: "restart", type: "size", field: "loginRelay.maxBodyBytes", default: size(D.loginRelay.maxBodyBytes), schema: zSize(1, 16 * 1024 * 1024),
     meaning: "Largest login request body relayed." },
-  { key: `${A}login_relay_timeout`, section: "AAA login relay", type: "duration", field: "loginRelay.timeout", default: dur(D.loginRelay.timeout), schema: zDuration(100, 300_000),
+  { key: `${A}login_relay_timeout`, section: "AAA login relay", reload: "restart", type: "duration", field: "loginRelay.timeout", default: dur(D.loginRelay.timeout), schema: zDuration(100, 300_000),
     meaning: "Timeout of one relayed login request." },
 ];
 
@@ -230,6 +273,7 @@ export const REFUSED: readonly RefusedKey[] = [
 export const IGNORED: readonly IgnoredKey[] = [
   { key: "plugin.security.choria.trusted_signers", reason: "not used: client tokens are verified with plugin.choria.network.client_signer_cert or plugin.security.issuer.*" },
   { key: `${N}public_url`, reason: "the gateway advertises no connect URLs" },
+  { key: `${N}websocket_advertise`, reason: "the gateway advertises no connect URLs (there is no cluster to share them with); browsers use the URL they were given" },
   { key: `${N}client_tls_force_required`, reason: "TLS is always required on the client port" },
   { key: `${N}stream.*`, reason: "Choria Streams (JetStream) is not provided by this gateway" },
   { key: `${N}mapping.*`, reason: "subject mappings are not supported" },
@@ -311,12 +355,25 @@ export function renderConfigurationDoc(): string {
     "",
     `Keys Choria has no equivalent for are under \`${OWN_PREFIX}\`.`,
     "",
+    "On SIGHUP the file is read again and applied all or nothing: the new configuration is",
+    "checked completely first (every key, the AAA signers or issuers and the policies, every",
+    "certificate and key), and if anything is wrong nothing changes and the error is logged.",
+    "The column *On reload* says when a changed value takes effect:",
+    "",
+    "- **live**: at once, also for connections already open (open connections are",
+    "  authenticated again against the new signers, issuers and policies; a caller whose token",
+    "  or subscriptions are no longer allowed is closed).",
+    "- **new connections**: for connections accepted after the reload; open ones keep the",
+    "  value they started with.",
+    "- **restart**: only at the next start. A reload logs each such change with its key and",
+    "  keeps the running value.",
+    "",
   ];
   for (const section of SECTIONS) {
-    out.push(`## ${section}`, "", "| Key | Type | Default | Meaning |", "| --- | --- | --- | --- |");
+    out.push(`## ${section}`, "", "| Key | Type | Default | On reload | Meaning |", "| --- | --- | --- | --- | --- |");
     for (const s of KEYS.filter((k) => k.section === section)) {
       const refuse = s.refuseWhen ? ` **Refused when \`${s.refuseWhen.value}\`:** ${s.refuseWhen.restriction}.` : "";
-      out.push(`| \`${s.key}\` | ${s.type} | ${md(s.default)} | ${md(s.meaning)}${md(refuse)} |`);
+      out.push(`| \`${s.key}\` | ${s.type} | ${md(s.default)} | ${s.reload} | ${md(s.meaning)}${md(refuse)} |`);
     }
     out.push("");
   }

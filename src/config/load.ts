@@ -10,7 +10,8 @@
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ConfigError } from "../errors.js";
-import { keyFor, KEYS, lookupKey, primarySpecFor, type KeySpec } from "./keys.js";
+import { KEY, keyFor, KEYS, lookupKey, primarySpecFor, REMOTE_KEY, type KeySpec } from "./keys.js";
+import { trustRootProblem } from "./rules.js";
 import { parseBrokerConf } from "./parse.js";
 import {
   DEFAULTS, defaultPoliciesDir, defaultServerName, formatDuration, formatSize, gatewayConfigSchema, isHexKey,
@@ -122,14 +123,14 @@ export function parseConfigText(text: string, source: string, opts: LoadOptions 
       origins.set(v.spec.field, v.origin);
     }
   }
-  const collectives = get<string[]>("collectives");
-  if (!values.has("main_collective") && collectives && collectives.length > 0) draft.mainCollective = collectives[0];
-  if (get<boolean>("plugin.choria.broker_network") === false) {
-    warn("ignored: the gateway always runs its broker", originOf("plugin.choria.broker_network")!);
+  const collectives = get<string[]>(KEY.collectives);
+  if (!values.has(KEY.mainCollective) && collectives && collectives.length > 0) draft.mainCollective = collectives[0];
+  if (get<boolean>(KEY.brokerNetwork) === false) {
+    warn("ignored: the gateway always runs its broker", originOf(KEY.brokerNetwork)!);
   }
-  const provider = get<string>("plugin.security.provider");
+  const provider = get<string>(KEY.securityProvider);
   if (provider !== undefined && provider !== "file") {
-    warn(`only the "file" security provider is supported; certificates come from plugin.security.file.*`, originOf("plugin.security.provider")!);
+    warn(`only the "file" security provider is supported; certificates come from ${KEY.fileCert} and ${KEY.fileKey}`, originOf(KEY.securityProvider)!);
   }
   assembleClientTls(draft, get, originOf, origins, error);
   assembleSigners(draft, get, originOf, origins);
@@ -147,6 +148,10 @@ export function parseConfigText(text: string, source: string, opts: LoadOptions 
       if (erroredKeys.has(origin.key) || isErroredField(path.join("."))) continue;
       error(issue.message, origin);
     }
+  }
+  const trust = trustRootProblem(draft.authenticator, draft.clientSigners.length, Object.keys(draft.issuers).length);
+  if (trust && !isErroredField("clientSigners") && !erroredKeys.has(trust.key)) {
+    error(trust.message, origins.get(trust.key === KEY.issuerNames ? "issuers" : "clientSigners") ?? { key: trust.key });
   }
   if (opts.checkFiles !== false) checkFiles(draft as unknown as GatewayConfig, origins, error, isErroredField);
 
@@ -226,39 +231,38 @@ function resolvePaths(spec: KeySpec, value: unknown, baseDir: string): unknown {
   return value;
 }
 
-const FILE = "plugin.security.file.";
-const OWN_TLS = "plugin.choria.network.aaa_leafnode.client_tls.";
-
 // Lets the whole-object check run (and find other problems) after the pair was reported missing.
 const PLACEHOLDER_TLS = { cert: "(unset)", key: "(unset)" };
 
 /** The listener pair: our own client_tls.* if given, else plugin.security.file.*. */
 function assembleClientTls(draft: Draft, get: Getter, originOf: (k: string) => Origin | undefined, origins: Map<string, Origin>, error: Report): void {
-  const own = get<string>(`${OWN_TLS}certificate`) !== undefined || get<string>(`${OWN_TLS}key`) !== undefined;
-  const [prefix, certName, what] = own ? [OWN_TLS, "certificate", "client_tls"] : [FILE, "certificate", "file"];
-  const cert = get<string>(prefix + certName);
-  const key = get<string>(prefix + "key");
-  const ca = get<string>(prefix + "ca");
+  const own = get<string>(KEY.clientTlsCert) !== undefined || get<string>(KEY.clientTlsKey) !== undefined;
+  const [certKey, keyKey, caKey, what] = own
+    ? [KEY.clientTlsCert, KEY.clientTlsKey, KEY.clientTlsCa, "client_tls"]
+    : [KEY.fileCert, KEY.fileKey, KEY.fileCa, "file"];
+  const cert = get<string>(certKey);
+  const key = get<string>(keyKey);
+  const ca = get<string>(caKey);
   if (cert === undefined && key === undefined) {
-    error(`no listener certificate configured: set ${FILE}certificate and ${FILE}key (clients connect over TLS only)`, { key: `${FILE}certificate` }, "clientTls");
+    error(`no listener certificate configured: set ${KEY.fileCert} and ${KEY.fileKey} (clients connect over TLS only)`, { key: KEY.fileCert }, "clientTls");
     draft.clientTls = PLACEHOLDER_TLS;
     return;
   }
   if (cert === undefined || key === undefined) {
-    const [given, missing] = cert === undefined ? [prefix + "key", prefix + certName] : [prefix + certName, prefix + "key"];
+    const [given, missing] = cert === undefined ? [keyKey, certKey] : [certKey, keyKey];
     error(`set without ${missing}: the ${what} certificate and key go together`, originOf(given)!, "clientTls");
     draft.clientTls = PLACEHOLDER_TLS;
     return;
   }
   draft.clientTls = ca === undefined ? { cert, key } : { cert, key, ca };
-  origins.set("clientTls.cert", originOf(prefix + certName)!);
-  origins.set("clientTls.key", originOf(prefix + "key")!);
-  if (ca !== undefined) origins.set("clientTls.ca", originOf(prefix + "ca")!);
+  origins.set("clientTls.cert", originOf(certKey)!);
+  origins.set("clientTls.key", originOf(keyKey)!);
+  if (ca !== undefined) origins.set("clientTls.ca", originOf(caKey)!);
 }
 
 function assembleSigners(draft: Draft, get: Getter, originOf: (k: string) => Origin | undefined, origins: Map<string, Origin>): void {
-  const current = "plugin.choria.network.client_signer_cert";
-  const older = "plugin.choria.security.request_signing_certificate";
+  const current = KEY.clientSigners;
+  const older = KEY.olderSigner;
   const signers = [...(get<string[]>(current) ?? [])];
   const old = get<string>(older);
   if (old !== undefined && !signers.includes(old)) signers.push(old);
@@ -269,14 +273,14 @@ function assembleSigners(draft: Draft, get: Getter, originOf: (k: string) => Ori
 
 /** Returns true when a listed issuer is unusable (reported already, so "no signer" would be noise). */
 function assembleIssuers(draft: Draft, values: Map<string, Value>, origins: Map<string, Origin>, error: Report, warn: Report, inFile: (key: string) => boolean): boolean {
-  const namesKey = "plugin.security.issuer.names";
+  const namesKey = KEY.issuerNames;
   const names = (values.get(namesKey)?.value as string[] | undefined) ?? [];
   const namesOrigin = values.get(namesKey)?.origin;
   if (namesOrigin) origins.set("issuers", namesOrigin);
   const issuers: Record<string, string> = {};
   let badKey = false;
   for (const name of names) {
-    const publicKey = keyFor("plugin.security.issuer.<name>.public", name);
+    const publicKey = keyFor(KEY.issuerPublic, name);
     const v = values.get(publicKey);
     if (v !== undefined) {
       issuers[name] = v.value as string;
@@ -295,21 +299,20 @@ function assembleIssuers(draft: Draft, values: Map<string, Value>, origins: Map<
   return badKey;
 }
 
-const REMOTE = "plugin.choria.network.leafnode_remote.<name>.";
+type RemoteSetting = keyof typeof REMOTE_KEY;
 
 function assembleRemotes(draft: Draft, values: Map<string, Value>, origins: Map<string, Origin>, error: Report, warn: Report, inFile: (key: string) => boolean): void {
-  const listKey = "plugin.choria.network.leafnode_remotes";
+  const listKey = KEY.leafRemotes;
   const names = (values.get(listKey)?.value as string[] | undefined) ?? [];
   const listOrigin = values.get(listKey)?.origin;
-  const file = (k: string) => values.get(FILE + k)?.value as string | undefined;
   const remotes: LeafRemoteConfig[] = [];
   for (const name of names) {
-    const v = (setting: string) => values.get(keyFor(REMOTE + setting, name));
+    const v = (setting: RemoteSetting) => values.get(keyFor(REMOTE_KEY[setting], name));
     const i = remotes.length;
     origins.set(`leafRemotes.${i}`, listOrigin!);
     const url = v("url");
     if (url === undefined) {
-      if (!inFile(keyFor(REMOTE + "url", name))) error(`remote "${name}" has no URL: set ${keyFor(REMOTE + "url", name)}`, listOrigin!);
+      if (!inFile(keyFor(REMOTE_KEY.url, name))) error(`remote "${name}" has no URL: set ${keyFor(REMOTE_KEY.url, name)}`, listOrigin!);
       continue;
     }
     const creds = v("credentials") ?? v("credential");
@@ -320,26 +323,26 @@ function assembleRemotes(draft: Draft, values: Map<string, Value>, origins: Map<
       name,
       urls: url.value as string[],
       tls: {
-        verify: (v("tls.verify")?.value as boolean | undefined) ?? DEFAULTS.remote.tlsVerify,
-        handshakeFirst: (v("tls.handshake_first")?.value as boolean | undefined) ?? DEFAULTS.remote.tlsHandshakeFirst,
+        verify: (v("tlsVerify")?.value as boolean | undefined) ?? DEFAULTS.remote.tlsVerify,
+        handshakeFirst: (v("tlsHandshakeFirst")?.value as boolean | undefined) ?? DEFAULTS.remote.tlsHandshakeFirst,
       },
       account: (v("account")?.value as string | undefined) ?? DEFAULTS.remote.account,
     };
     // The remote's own TLS files, else the broker's file provider pair.
-    for (const [field, setting, fallback] of [["cert", "tls.cert", "certificate"], ["key", "tls.key", "key"], ["ca", "tls.ca", "ca"]] as const) {
+    for (const [field, setting, fallback] of [["cert", "tlsCert", KEY.fileCert], ["key", "tlsKey", KEY.fileKey], ["ca", "tlsCa", KEY.fileCa]] as const) {
       const own = v(setting);
-      const value = (own?.value as string | undefined) ?? file(fallback);
+      const value = (own?.value as string | undefined) ?? (values.get(fallback)?.value as string | undefined);
       if (value !== undefined) remote.tls[field] = value;
-      const origin = own?.origin ?? values.get(FILE + fallback)?.origin;
+      const origin = own?.origin ?? values.get(fallback)?.origin;
       if (origin) origins.set(`leafRemotes.${i}.tls.${field}`, origin);
     }
     if (creds) {
       remote.credentials = creds.value as string;
       origins.set(`leafRemotes.${i}.credentials`, creds.origin);
     }
-    for (const s of ["url", "tls.verify", "tls.handshake_first", "account"]) {
-      const o = v(s)?.origin;
-      if (o) origins.set(`leafRemotes.${i}.${s === "url" ? "urls" : s === "tls.handshake_first" ? "tls.handshakeFirst" : s}`, o);
+    for (const [setting, field] of [["url", "urls"], ["tlsVerify", "tls.verify"], ["tlsHandshakeFirst", "tls.handshakeFirst"], ["account", "account"]] as const) {
+      const o = v(setting)?.origin;
+      if (o) origins.set(`leafRemotes.${i}.${field}`, o);
     }
     remotes.push(remote);
   }
@@ -425,7 +428,7 @@ export function describeConfig(config: GatewayConfig): string {
     if (spec.field === "issuers") {
       const names = Object.keys(config.issuers);
       line(spec.key, names, "list");
-      for (const n of names) line(keyFor("plugin.security.issuer.<name>.public", n), config.issuers[n], "string");
+      for (const n of names) line(keyFor(KEY.issuerPublic, n), config.issuers[n], "string");
     } else if (spec.field === "leafRemotes") {
       line(spec.key, config.leafRemotes.map((r) => r.name), "list");
       for (const r of config.leafRemotes) describeRemote(r, line);

@@ -8,62 +8,16 @@
  * GatewayConfig schema at the end re-checks the assembled object and holds the
  * checks that span several keys. Defaults live here and nowhere else.
  */
-import { hostname } from "node:os";
 import { isIP } from "node:net";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { GatewayConfig } from "./types.js";
+import { DEFAULTS } from "./defaults.js";
+import { parseRemoteUrl } from "../upstream/remote_urls.js";
+
+export { DEFAULTS, defaultPoliciesDir, defaultServerName } from "./defaults.js";
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
-
-/** Every default of GatewayConfig except the computed ones (server name, policies dir). */
-export const DEFAULTS = {
-  logLevel: "info",
-  mainCollective: "choria",
-  listenAddress: "::",
-  clientPort: 4222,
-  websocketPort: 0,
-  websocketCompression: true,
-  websocketInsecure: false,
-  tlsTimeout: 2000,
-  authTimeout: 2000,
-  writeDeadline: 10_000,
-  pingInterval: 120_000,
-  pingMax: 2,
-  softShutdownTimeout: 10_000,
-  lameDuckDuration: 30_000,
-  lameDuckGracePeriod: 10_000,
-  limits: {
-    maxConnections: 10_000,
-    maxSubscriptions: 1000,
-    maxPayload: 1 * MiB,
-    maxControlLine: 4096,
-    maxConnectLine: 32 * KiB,
-    maxPending: 64 * MiB,
-    maxTokenSize: 16 * KiB,
-  },
-  authenticator: "aaa",
-  clockSkew: 5000,
-  upstreamBufferBytes: 8 * MiB,
-  reconnectBaseDelay: 1000,
-  reconnectMaxDelay: 30_000,
-  statsAddress: "127.0.0.1",
-  statsPort: 0,
-  loginRelay: { port: 0, maxBodyBytes: 64 * KiB, timeout: 10_000 },
-  remote: { account: "choria", tlsVerify: true, tlsHandshakeFirst: false },
-} as const;
-
-/** Server name when `identity` is not set. */
-export function defaultServerName(): string {
-  return hostname();
-}
-
-/** The package's policies/ folder; this module lives in build/src/config/. */
-export function defaultPoliciesDir(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), "../../../policies");
-}
 
 // ---------------------------------------------------------------------------
 // Value types: raw string → typed value, with the range check attached.
@@ -208,25 +162,25 @@ export function isHexKey(s: string): boolean {
 export const zHexKey = z.string().transform((s, ctx) =>
   isHexKey(s) ? s.toLowerCase() : fail(ctx, "must be a 64 hex digit ed25519 public key"));
 
-/** Leafnode remote URLs: `host:port` or `nats|tls://host:port`, port mandatory; normalized. */
+/**
+ * Leafnode remote URLs: `host:port` or `nats|tls|nats-leaf://host:port` (port
+ * 7422 when left out), parsed by the upstream's own URL parser so the
+ * configuration accepts exactly what the link can dial; normalized to
+ * `nats://` or `tls://`. WebSocket upstream links are refused.
+ */
 export const zLeafUrlList = z.string().transform((s, ctx) => {
   const items = splitList(s);
   if (items.length === 0) return fail(ctx, "must name at least one URL");
   const out: string[] = [];
   for (const item of items) {
-    const withScheme = item.includes("://") ? item : `nats://${item}`;
-    let u: URL;
+    if (/^wss?:\/\//i.test(item)) return fail(ctx, `"${item}": WebSocket upstream links are not supported; use nats:// or tls://`);
     try {
-      u = new URL(withScheme);
-    } catch {
-      return fail(ctx, `"${item}" is not a URL`);
+      const u = parseRemoteUrl(item);
+      // Choria drops URL user-info; credentials come from the .credentials file.
+      out.push(`${u.tlsScheme ? "tls" : "nats"}://${u.label}`);
+    } catch (err) {
+      return fail(ctx, err instanceof Error ? err.message : String(err));
     }
-    const scheme = u.protocol.slice(0, -1);
-    if (scheme === "ws" || scheme === "wss") return fail(ctx, `"${item}": WebSocket upstream links are not supported; use nats:// or tls://`);
-    if (scheme !== "nats" && scheme !== "tls") return fail(ctx, `"${item}": scheme must be nats:// or tls://`);
-    if (!u.hostname || !u.port) return fail(ctx, `"${item}": host and port are both required`);
-    // Choria drops URL user-info; credentials come from the .credentials file.
-    out.push(`${scheme}://${u.hostname}:${u.port}`);
   }
   return out;
 });
@@ -308,7 +262,6 @@ export const gatewayConfigSchema = z.object({
   clientTls: tlsFiles,
   clientHosts: z.array(z.string().refine(isCidr, "not an IP address or CIDR block")),
   websocketPort: port,
-  websocketAdvertise: z.string().min(1).optional(),
   websocketCompression: z.boolean(),
   websocketAllowedOrigins: z.array(z.string().min(1)),
   websocketInsecure: z.boolean(),
@@ -348,13 +301,6 @@ export const gatewayConfigSchema = z.object({
   }).strict(),
 }).strict().superRefine((c, ctx) => {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
-  const issuerCount = Object.keys(c.issuers).length;
-  if (c.authenticator === "aaa" && c.clientSigners.length === 0 && issuerCount === 0) {
-    issue(["clientSigners"], "no AAA signer configured: set plugin.choria.network.client_signer_cert");
-  }
-  if (c.clientSigners.length > 0 && issuerCount > 0) {
-    issue(["issuers"], "org issuers and client signers are mutually exclusive: configure one or the other");
-  }
   // Listeners on the same address must not share a port.
   const listeners: { path: string[]; port: number; address: string }[] = [
     { path: ["clientPort"], port: c.clientPort, address: c.listenAddress },
@@ -386,7 +332,7 @@ export const gatewayConfigSchema = z.object({
     issue(["limits", "maxPayload"], "max payload must not exceed the pending bytes limit (one message would make a slow consumer)");
   }
   if (c.loginRelay.port !== 0 && c.loginRelay.urls.length === 0) {
-    issue(["loginRelay", "urls"], "the login relay needs AAA login URLs: set plugin.login.aaasvc.login.url");
+    issue(["loginRelay", "urls"], "the login relay needs AAA login URLs");
   }
   const names = new Set<string>();
   c.leafRemotes.forEach((r, i) => {

@@ -52,7 +52,6 @@ export interface GatewayConfig {
   clientHosts: string[];
 
   websocketPort: number;            // 0 = off
-  websocketAdvertise?: string;
   websocketCompression: boolean;
   websocketAllowedOrigins: string[];
   /** Plain ws:// allowed (local development only). */

@@ -10,6 +10,7 @@
 
 import { ProtocolError } from "../errors.js";
 import { WireText } from "./wire_text.js";
+import { DEFAULTS } from "../config/defaults.js";
 
 /** Receives the ops a client sends, in order. No method may keep `payload` after it returns. */
 export interface ClientOpSink {
@@ -35,11 +36,11 @@ export interface ParserLimits {
   maxPayload: number;
 }
 
-/** nats-server 2.9.10 defaults: 4096 control line, 1 MiB payload; 32 KiB for CONNECT. */
+/** The configuration's defaults (nats-server's: 4096 control line, 1 MiB payload), for parsers built without one. */
 export const DEFAULT_PARSER_LIMITS: Readonly<ParserLimits> = Object.freeze({
-  maxControlLine: 4096,
-  maxConnectLine: 32 * 1024,
-  maxPayload: 1024 * 1024,
+  maxControlLine: DEFAULTS.limits.maxControlLine,
+  maxConnectLine: DEFAULTS.limits.maxConnectLine,
+  maxPayload: DEFAULTS.limits.maxPayload,
 });
 
 /** Stable codes of the ProtocolErrors the parser throws. */

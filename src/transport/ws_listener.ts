@@ -28,6 +28,7 @@ import {
   type UpgradeRejection,
 } from "./ws_upgrade.js";
 import { WsTransport, type WsTransportError, type WsViolationName } from "./ws_transport.js";
+import { DEFAULTS } from "../config/defaults.js";
 
 export interface WsListenerOptions {
   host: string;
@@ -85,8 +86,8 @@ export interface WsListener {
 }
 
 const ignore = (): void => {};
-const defaultHighWaterMark = 64 * 1024;
-const defaultCloseTimeout = 5000;
+const defaultHighWaterMark = DEFAULTS.websocket.highWaterMark;
+const defaultCloseTimeout = DEFAULTS.websocket.closeTimeout;
 
 // nats-server offers exactly these parameters whatever the client asked for (nats-wire.md §2.3).
 const deflateOptions = {

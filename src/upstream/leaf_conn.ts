@@ -21,6 +21,7 @@ import { HubInterest } from "./hub_interest.js";
 import { Link, type LinkOwner } from "./link.js";
 import { PendingBuffer } from "./pending_buffer.js";
 import { RemoteUrlList, type RemoteUrl } from "./remote_urls.js";
+import { DEFAULTS } from "../config/defaults.js";
 
 export interface LeafConnOptions {
   remote: LeafRemoteConfig;
@@ -173,15 +174,15 @@ export class LeafConn implements Upstream, LinkOwner {
     if (this.stopped) return;
     const url = this.urls.next();
     const tls = this.opts.remote.tls;
-    const t = this.opts.timeouts ?? {};
+    const t = { ...DEFAULTS.remote.timeouts, ...this.opts.timeouts };
     this.dialing = dialLeaf({
       host: url.host,
       port: url.port,
       tlsWanted: url.tlsScheme || tls.cert !== undefined,
       tls,
-      connectTimeout: t.connect ?? 5000,
-      infoTimeout: t.info ?? 5000,
-      handshakeTimeout: t.handshake ?? 5000,
+      connectTimeout: t.connect,
+      infoTimeout: t.info,
+      handshakeTimeout: t.handshake,
       checkInfo: (info) => checkLeafInfo(info, url),
     }).then(
       (res) => this.onDialed(url, res),
@@ -200,7 +201,7 @@ export class LeafConn implements Upstream, LinkOwner {
     this.link = link;
     this.registerTimer = setTimeout(() => {
       link.close("no connect_info INFO from the hub in time (Stale Leaf Node Connection)");
-    }, this.opts.timeouts?.register ?? 2000);
+    }, this.opts.timeouts?.register ?? DEFAULTS.remote.timeouts.register);
     link.begin();
   }
 

@@ -318,11 +318,16 @@ describe("leafnode remote keys", () => {
     assert.match(warnings[0]!.message, /not listed/);
   });
 
-  test("a URL without a port names the key and line", () => {
-    const [p] = problems(conf("plugin.choria.network.leafnode_remotes = hub", `${P}hub.url = nats://hub.example`));
+  test("a URL without a port gets the leafnode port 7422, as the upstream link dials it", () => {
+    const { config } = load(conf("plugin.choria.network.leafnode_remotes = hub", `${P}hub.url = nats://hub.example`));
+    assert.deepEqual(config.leafRemotes[0]!.urls, ["nats://hub.example:7422"]);
+  });
+
+  test("a URL with a scheme the link cannot dial names the key and line", () => {
+    const [p] = problems(conf("plugin.choria.network.leafnode_remotes = hub", `${P}hub.url = http://hub.example:7422`));
     assert.equal(p!.key, `${P}hub.url`);
     assert.equal(p!.line, 5);
-    assert.match(p!.message, /port/);
+    assert.match(p!.message, /scheme/);
   });
 });
 
@@ -380,7 +385,7 @@ describe("semantic checks", () => {
     const [p, ...rest] = problems(`plugin.security.file.certificate = cert.pem\nplugin.security.file.key = key.pem\n`);
     assert.equal(rest.length, 0);
     assert.equal(p!.key, "plugin.choria.network.client_signer_cert");
-    assert.match(p!.message, /no AAA signer configured: set plugin\.choria\.network\.client_signer_cert$/);
+    assert.match(p!.message, /no AAA signer configured: set plugin\.choria\.network\.client_signer_cert \(or plugin\.security\.issuer\.names\)$/);
   });
 
   test("issuers together with signers are refused", () => {

@@ -60,12 +60,15 @@ test("CIDRs: IPv4 and IPv6 addresses and blocks", () => {
   assert.match(bad.error!.issues[0]!.message, /300\.1\.1\.1/);
 });
 
-test("leafnode URLs: host:port or nats/tls scheme, port mandatory, normalized", () => {
+test("leafnode URLs: host:port or nats/tls scheme, port 7422 by default, normalized", () => {
   assert.deepEqual(zLeafUrlList.parse("nats://a.example:7422, b.example:7422,tls://[::1]:7422"), [
     "nats://a.example:7422", "nats://b.example:7422", "tls://[::1]:7422",
   ]);
   assert.deepEqual(zLeafUrlList.parse("nats://user:pw@a.example:7422"), ["nats://a.example:7422"]);
-  for (const bad of ["nats://a.example", "a.example", "wss://a.example:443", "http://a.example:80", ""]) {
+  assert.deepEqual(zLeafUrlList.parse("nats://a.example, b.example, nats-leaf://c.example:7000"), [
+    "nats://a.example:7422", "nats://b.example:7422", "nats://c.example:7000",
+  ]);
+  for (const bad of ["wss://a.example:443", "ws://a.example:80", "http://a.example:80", "nats://", ""]) {
     assert.equal(zLeafUrlList.safeParse(bad).success, false, bad);
   }
 });

@@ -1,0 +1,177 @@
+/**
+ * What each part of the gateway is given, as one pure function of the
+ * configuration per part: the composition root (gateway.ts) calls these and
+ * nothing else reads GatewayConfig to build a part. A reload computes the same
+ * functions for the running and the new configuration and compares them, so
+ * "what changed for whom" has one answer. No I/O here: files named by the
+ * configuration are read by the parts themselves.
+ */
+import { BlockList } from "node:net";
+import type { ConnSettings } from "../conn/context.js";
+import type { LeafConnOptions } from "../upstream/leaf_conn.js";
+import type { GatewayConfig, LeafRemoteConfig } from "./types.js";
+
+/** Per-connection limits and timers (shared by every client connection, replaced on reload). */
+export function connOptions(c: GatewayConfig): ConnSettings {
+  return {
+    // The client has the TLS handshake and then the CONNECT deadline.
+    authTimeout: c.authTimeout + c.tlsTimeout,
+    pingInterval: c.pingInterval,
+    pingMax: c.pingMax,
+    maxSubscriptions: c.limits.maxSubscriptions,
+    maxPending: c.limits.maxPending,
+    writeDeadline: c.writeDeadline,
+    maxPayload: c.limits.maxPayload,
+    maxControlLine: c.limits.maxControlLine,
+    maxConnectLine: c.limits.maxConnectLine,
+  };
+}
+
+/** The server certificate every client-facing listener shows (TLS, WebSocket, login relay). */
+export interface ServerTls {
+  cert: string;
+  key: string;
+}
+
+export function serverTls(c: GatewayConfig): ServerTls {
+  return { cert: c.clientTls.cert, key: c.clientTls.key };
+}
+
+/** Negative ports mean "any free port" (tests), as in nats-server configurations. */
+function bindPort(port: number): number {
+  return Math.max(port, 0);
+}
+
+export interface TlsListenerParts {
+  host: string;
+  port: number;
+  tls: ServerTls;
+  tlsTimeout: number;
+  /** CIDR allow list, empty = everyone. */
+  clientHosts: readonly string[];
+}
+
+export function tlsListenerOptions(c: GatewayConfig): TlsListenerParts {
+  return { host: c.listenAddress, port: bindPort(c.clientPort), tls: serverTls(c), tlsTimeout: c.tlsTimeout, clientHosts: c.clientHosts };
+}
+
+export interface WsParts {
+  host: string;
+  port: number;
+  /** null: plain ws:// (development only). */
+  tls: ServerTls | null;
+  compression: boolean;
+  allowedOrigins: string[];
+  handshakeTimeout: number;
+  maxFrameBytes: number;
+  /** Plain ws:// together with the AAA authenticator: every WebSocket login will be refused. */
+  insecureWithAaa: boolean;
+}
+
+/** The WebSocket listener, or null when it is off. */
+export function wsOptions(c: GatewayConfig): WsParts | null {
+  if (c.websocketPort === 0) return null;
+  return {
+    host: c.listenAddress,
+    port: bindPort(c.websocketPort),
+    tls: c.websocketInsecure ? null : serverTls(c),
+    compression: c.websocketCompression,
+    allowedOrigins: c.websocketAllowedOrigins,
+    handshakeTimeout: c.tlsTimeout,
+    // One message carries at most a CONNECT line or a payload with its control line.
+    maxFrameBytes: c.limits.maxPayload + c.limits.maxConnectLine + 4096,
+    insecureWithAaa: c.websocketInsecure && c.authenticator === "aaa",
+  };
+}
+
+export interface RelayParts {
+  listen: { host: string; port: number };
+  tls: ServerTls;
+  urls: string[];
+  maxBodyBytes: number;
+  timeout: number;
+  ca: string | undefined;
+}
+
+/** The AAA login relay, or null when it is off. */
+export function relayOptions(c: GatewayConfig): RelayParts | null {
+  if (c.loginRelay.port === 0) return null;
+  return {
+    listen: { host: c.listenAddress, port: bindPort(c.loginRelay.port) },
+    tls: serverTls(c),
+    urls: c.loginRelay.urls,
+    maxBodyBytes: c.loginRelay.maxBodyBytes,
+    timeout: c.loginRelay.timeout,
+    ca: c.clientTls.ca,
+  };
+}
+
+/** The monitoring HTTP server, or null when it is off. */
+export function monitorOptions(c: GatewayConfig): { host: string; port: number } | null {
+  if (c.statsPort === 0) return null;
+  return { host: c.statsAddress, port: bindPort(c.statsPort) };
+}
+
+/** The remote the upstream link uses: the first one listed (the others are reported unused). */
+export function upstreamRemote(c: GatewayConfig): { remote: LeafRemoteConfig | undefined; unused: string[] } {
+  return { remote: c.leafRemotes[0], unused: c.leafRemotes.slice(1).map((r) => r.name) };
+}
+
+export type UpstreamParts = Omit<LeafConnOptions, "log" | "interestSnapshot" | "onMessage" | "onStateChange" | "version">;
+
+/** The upstream leafnode link to one remote. */
+export function upstreamOptions(c: GatewayConfig, remote: LeafRemoteConfig): UpstreamParts {
+  return {
+    remote,
+    serverName: c.serverName,
+    bufferBytes: c.upstreamBufferBytes,
+    reconnectBaseDelay: c.reconnectBaseDelay,
+    reconnectMaxDelay: c.reconnectMaxDelay,
+    pingInterval: c.pingInterval,
+    pingMax: c.pingMax,
+  };
+}
+
+export type AuthParts =
+  | { kind: "development"; collective: string }
+  | {
+      kind: "aaa";
+      signers: string[];
+      issuers: Record<string, string>;
+      policiesDir: string;
+      collective: string;
+      clockSkew: number;
+      maxTokenSize: number;
+    };
+
+/** What the authenticator is built from (signers, issuers, policies and token limits). */
+export function authOptions(c: GatewayConfig): AuthParts {
+  if (c.authenticator === "development") return { kind: "development", collective: c.mainCollective };
+  return {
+    kind: "aaa",
+    signers: c.clientSigners,
+    issuers: c.issuers,
+    policiesDir: c.policiesDir,
+    collective: c.mainCollective,
+    clockSkew: c.clockSkew,
+    maxTokenSize: c.limits.maxTokenSize,
+  };
+}
+
+/** The client_hosts allow list as a node:net BlockList (null = everyone may connect). */
+export function allowHosts(cidrs: readonly string[]): BlockList | null {
+  if (cidrs.length === 0) return null;
+  const list = new BlockList();
+  for (const entry of cidrs) {
+    const [addr, bits] = entry.split("/");
+    const type = addr!.includes(":") ? "ipv6" : "ipv4";
+    if (bits === undefined) list.addAddress(addr!, type);
+    else list.addSubnet(addr!, Number(bits), type);
+  }
+  return list;
+}
+
+/** Deep equality of two option objects (plain data: strings, numbers, booleans, arrays, records). */
+export function sameOptions(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
