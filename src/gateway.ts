@@ -6,7 +6,9 @@
  * listeners → monitor. Stop: listeners stop accepting → clients flushed and
  * closed → upstream closed → monitor. Nothing else knows how the parts connect.
  */
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { createSecureContext } from "node:tls";
 import { createServer as createServerKeys } from "nkeys.js";
 import type { GatewayConfig } from "./config/types.js";
 import type { Authenticator } from "./auth/types.js";
@@ -15,8 +17,12 @@ import { ClientConn, ConnState } from "./conn/client_conn.js";
 import { CloseReasons } from "./conn/close_reason.js";
 import { ConnCounters, type ConnContext } from "./conn/context.js";
 import {
-  allowHosts, connOptions, monitorOptions, relayOptions, tlsListenerOptions, upstreamOptions, upstreamRemote, wsOptions,
+  allowHosts, connOptions, monitorOptions, relayOptions, serverTls, tlsListenerOptions, upstreamOptions, upstreamRemote, wsOptions,
+  type ServerTls,
 } from "./config/parts.js";
+import { planReload, type ReloadPlan } from "./config/reload.js";
+import { gatewayConfigSchema } from "./config/schema.js";
+import { ConfigError } from "./errors.js";
 import { createLogger, LevelControl, stderrSink, type Logger } from "./obs/log.js";
 import { createAuditLog } from "./obs/audit.js";
 import { createMetrics, type ConnzEntry, type MetricSources } from "./obs/metrics.js";
@@ -259,20 +265,56 @@ export class Gateway {
   }
 
   /**
-   * SIGHUP: apply a new configuration without dropping valid connections. The
-   * new authenticator (signers, policies) is built first; if that fails the old
-   * configuration stays and the error is thrown to the caller to log.
+   * SIGHUP: apply a new configuration all or nothing. Plan: which keys changed
+   * and when each takes effect (config/reload.ts). Validate everything the new
+   * configuration needs before touching anything: the whole-object rules, the
+   * authenticator (signers or issuers, policies), every server certificate and
+   * key the listeners would load. Commit only then: the configuration, log
+   * level, authenticator, connection settings and certificates, and every open
+   * connection is authenticated again. Any failure throws a ConfigError and
+   * leaves every setting, connection and the upstream link as they were.
    */
-  async reload(next: GatewayConfig): Promise<void> {
-    const authenticator = this.opts.authenticator ?? (await buildAuthenticator(next, this.log));
-    this.config = next;
-    this.levels.level = next.logLevel;
+  async reload(next: GatewayConfig): Promise<ReloadPlan> {
+    // Plan.
+    const plan = planReload(this.config, next);
+    const c = plan.config;
+    // Validate.
+    const checked = gatewayConfigSchema.safeParse(c);
+    if (!checked.success) {
+      const issue = checked.error.issues[0]!;
+      throw new ConfigError(`reload refused: ${issue.path.join(".")}: ${issue.message}`, { file: next.source });
+    }
+    const authenticator = this.opts.authenticator ?? (await buildAuthenticator(c, this.log));
+    const tls = serverTls(c);
+    const ws = wsOptions(c);
+    const relay = relayOptions(c);
+    const certificates = [
+      ...(this.listener ? [["client listener", tls] as const] : []),
+      ...(this.ws && ws?.tls ? [["websocket listener", ws.tls] as const] : []),
+      ...(this.relay && relay ? [["login relay", relay.tls] as const] : []),
+    ];
+    for (const [part, files] of certificates) checkServerTls(part, files, c.source);
+
+    // Commit.
+    this.config = c;
+    this.levels.level = c.logLevel;
     this.ctx.authenticator = authenticator;
-    this.ctx.settings = connOptions(next);
-    this.listener?.reloadCertificate({ cert: next.clientTls.cert, key: next.clientTls.key });
-    if (this.ws && !next.websocketInsecure) this.ws.reloadCertificate({ cert: next.clientTls.cert, key: next.clientTls.key });
+    this.ctx.settings = connOptions(c);
+    this.listener?.reloadCertificate(tls);
+    if (this.ws && ws?.tls) this.ws.reloadCertificate(ws.tls);
+    if (this.relay && relay) this.relay.reloadCertificate(relay.tls);
+    for (const ch of plan.changes) {
+      const fields = { key: ch.key, reload: ch.reload, from: ch.from ?? "(not set)", to: ch.to ?? "(not set)" };
+      if (ch.reload === "restart") this.log.warn("configuration key changed; it takes effect at the next restart, the running value is kept", fields);
+      else this.log.info("configuration key changed", fields);
+    }
     await Promise.all([...this.conns].map((conn) => conn.reauthenticate()));
-    this.log.info("configuration reloaded", { clients: this.conns.size });
+    this.log.info("configuration reloaded", {
+      clients: this.conns.size,
+      changed: plan.changes.length,
+      restart_needed: plan.changes.filter((ch) => ch.reload === "restart").map((ch) => ch.key),
+    });
+    return plan;
   }
 
   private metricSources(): MetricSources {
@@ -363,6 +405,15 @@ function connzEntry(c: ClientConn): ConnzEntry {
     version: c.options?.version || undefined,
     subjects: c.subscriptionSubjects(),
   };
+}
+
+/** Loads a server certificate and key the way the listeners do, without installing them. */
+function checkServerTls(part: string, files: ServerTls, source: string): void {
+  try {
+    createSecureContext({ cert: readFileSync(files.cert), key: readFileSync(files.key), minVersion: "TLSv1.2" });
+  } catch (err) {
+    throw new ConfigError(`reload refused: the ${part} cannot use ${files.cert} with ${files.key}: ${err instanceof Error ? err.message : String(err)}`, { file: source }, { cause: err });
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -53,7 +53,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
       const hardStop = setTimeout(() => {
         log.error("soft shutdown timeout passed, exiting");
         resolve(1);
-      }, config.softShutdownTimeout + 2000);
+      }, gateway.config.softShutdownTimeout + 2000);
       hardStop.unref();
       gateway.stop().then(
         () => {

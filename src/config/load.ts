@@ -117,11 +117,15 @@ export function parseConfigText(text: string, source: string, opts: LoadOptions 
   const originOf = (key: string) => values.get(key)?.origin;
   const draft = defaultsDraft();
   draft.source = source;
-  for (const v of values.values()) {
-    if (isPlainField(v.spec.field)) {
-      setPath(draft, v.spec.field, v.value);
-      origins.set(v.spec.field, v.origin);
-    }
+  // A field set by a key and its older spellings takes the primary key's value; the others are named as unused.
+  const setBy = new Map<string, Value>();
+  for (const v of [...values.values()].sort((a, b) => Number(!a.spec.aliasOf) - Number(!b.spec.aliasOf))) {
+    if (!isPlainField(v.spec.field)) continue;
+    const earlier = setBy.get(v.spec.field);
+    if (earlier) warn(`ignored: ${v.spec.key} (line ${v.origin.line}) sets the same setting and wins`, earlier.origin);
+    setBy.set(v.spec.field, v);
+    setPath(draft, v.spec.field, v.value);
+    origins.set(v.spec.field, v.origin);
   }
   const collectives = get<string[]>(KEY.collectives);
   if (!values.has(KEY.mainCollective) && collectives && collectives.length > 0) draft.mainCollective = collectives[0];
@@ -211,14 +215,16 @@ function isPlainField(field: string): boolean {
     && field !== "clientSigners" && field !== "issuers";
 }
 
-function setPath(obj: Draft, path: string, value: unknown): void {
+/** Sets a dotted field path (`limits.maxPayload`); undefined removes an optional field. */
+export function setPath(obj: object, path: string, value: unknown): void {
   const parts = path.split(".");
-  let o = obj;
+  let o = obj as Draft;
   for (const p of parts.slice(0, -1)) o = o[p] ??= {};
-  o[parts.at(-1)!] = value;
+  if (value === undefined) delete o[parts.at(-1)!];
+  else o[parts.at(-1)!] = value;
 }
 
-function getPath(obj: unknown, path: string): unknown {
+export function getPath(obj: unknown, path: string): unknown {
   return path.split(".").reduce<unknown>((o, p) => (o as Record<string, unknown> | undefined)?.[p], obj);
 }
 

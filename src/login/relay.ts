@@ -12,7 +12,7 @@
  * which are never logged.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { Pool } from "undici";
@@ -59,6 +59,8 @@ export interface LoginRelayOptions {
 export interface LoginRelay {
   port: number;
   close(): Promise<void>;
+  /** New server certificate for connections accepted from now on (SIGHUP); throws if it cannot be loaded. */
+  reloadCertificate(tls: { cert: PemSource; key: PemSource }): void;
   stats: LoginRelayStats;
 }
 
@@ -320,5 +322,9 @@ export async function startLoginRelay(opts: LoginRelayOptions): Promise<LoginRel
     })();
     return closed;
   };
-  return { port, close, stats };
+  const reloadCertificate = (tls: { cert: PemSource; key: PemSource }): void => {
+    if (!opts.tls) throw new TypeError("the login relay runs without TLS");
+    (server as HttpsServer).setSecureContext({ cert: pem(tls.cert), key: pem(tls.key), minVersion: "TLSv1.2" });
+  };
+  return { port, close, stats, reloadCertificate };
 }
