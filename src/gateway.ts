@@ -6,9 +6,7 @@
  * listeners → monitor. Stop: listeners stop accepting → clients flushed and
  * closed → upstream closed → monitor. Nothing else knows how the parts connect.
  */
-import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { createSecureContext } from "node:tls";
 import { createServer as createServerKeys } from "nkeys.js";
 import type { GatewayConfig } from "./config/types.js";
 import type { Authenticator } from "./auth/types.js";
@@ -17,7 +15,7 @@ import { ClientConn, ConnState } from "./conn/client_conn.js";
 import { CloseReasons } from "./conn/close_reason.js";
 import { ConnCounters, type ConnContext } from "./conn/context.js";
 import {
-  allowHosts, connOptions, monitorOptions, relayOptions, serverTls, tlsListenerOptions, upstreamOptions, upstreamRemote, wsOptions,
+  allowHosts, connOptions, monitorOptions, relayOptions, sameOptions, serverTls, tlsListenerOptions, upstreamOptions, upstreamRemote, wsOptions,
   type ServerTls,
 } from "./config/parts.js";
 import { planReload, type ReloadPlan } from "./config/reload.js";
@@ -28,7 +26,7 @@ import { createAuditLog } from "./obs/audit.js";
 import { createMetrics, type ConnzEntry, type MetricSources } from "./obs/metrics.js";
 import { startMonitor } from "./obs/monitor.js";
 import { Router } from "./router/router.js";
-import { startTlsListener, type TlsListener } from "./transport/tls_listener.js";
+import { loadContext, startTlsListener, type TlsListener } from "./transport/tls_listener.js";
 import { startWsListener } from "./transport/ws_listener.js";
 import { startLoginRelay } from "./login/relay.js";
 import type { Transport } from "./transport/transport.js";
@@ -296,6 +294,7 @@ export class Gateway {
     for (const [part, files] of certificates) checkServerTls(part, files, c.source);
 
     // Commit.
+    const running = this.config;
     this.config = c;
     this.levels.level = c.logLevel;
     this.ctx.authenticator = authenticator;
@@ -307,6 +306,12 @@ export class Gateway {
       const fields = { key: ch.key, reload: ch.reload, from: ch.from ?? "(not set)", to: ch.to ?? "(not set)" };
       if (ch.reload === "restart") this.log.warn("configuration key changed; it takes effect at the next restart, the running value is kept", fields);
       else this.log.info("configuration key changed", fields);
+    }
+    const { remote } = upstreamRemote(running);
+    if (this.upstream && remote) {
+      const [was, now] = [upstreamOptions(running, remote), upstreamOptions(c, remote)];
+      const differ = (Object.keys(was) as (keyof typeof was)[]).filter((k) => !sameOptions(was[k], now[k]));
+      if (differ.length > 0) this.log.warn("the upstream link keeps the settings it started with until the next restart", { remote: remote.name, settings: differ });
     }
     await Promise.all([...this.conns].map((conn) => conn.reauthenticate()));
     this.log.info("configuration reloaded", {
@@ -372,6 +377,7 @@ export class Gateway {
     return {
       server_id: this.serverId,
       server_name: this.ctx?.server.serverName,
+      cluster: this.config.clusterName,
       version: VERSION,
       start: this.startedAt.toISOString(),
       uptime_seconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
@@ -410,7 +416,7 @@ function connzEntry(c: ClientConn): ConnzEntry {
 /** Loads a server certificate and key the way the listeners do, without installing them. */
 function checkServerTls(part: string, files: ServerTls, source: string): void {
   try {
-    createSecureContext({ cert: readFileSync(files.cert), key: readFileSync(files.key), minVersion: "TLSv1.2" });
+    loadContext(files);
   } catch (err) {
     throw new ConfigError(`reload refused: the ${part} cannot use ${files.cert} with ${files.key}: ${err instanceof Error ? err.message : String(err)}`, { file: source }, { cause: err });
   }

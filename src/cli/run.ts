@@ -6,13 +6,16 @@
  */
 import { loadConfig } from "../config/load.js";
 import { Gateway } from "../gateway.js";
-import { createLogger, fileSink, LevelControl, stderrSink, type LogSink } from "../obs/log.js";
+import { writeFileSync, rmSync } from "node:fs";
+import { logTarget } from "../config/parts.js";
+import { createLogger, LevelControl, sinkFor } from "../obs/log.js";
 import type { CliIo } from "./io.js";
 import { flagValue } from "./io.js";
 
-export const runHelp = `Usage: aaa-leafnode run --config FILE
+export const runHelp = `Usage: aaa-leafnode run --config FILE [--pid FILE]
 
-Start the gateway with a Choria broker.conf.
+Start the gateway with a Choria broker.conf. --pid writes the process id to
+FILE once the gateway runs, and removes it on exit.
 Signals: SIGTERM/SIGINT drain and exit, SIGUSR2 lame duck mode, SIGHUP reload.`;
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
@@ -30,9 +33,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   }
   const { config, warnings } = loaded;
   const levels = new LevelControl(config.logLevel);
-  const sink: LogSink = config.logFile ? fileSink(config.logFile) : stderrSink;
-  const log = createLogger(sink, levels, { component: "aaa-leafnode" });
-  const audit = config.auditFile ? createLogger(fileSink(config.auditFile), new LevelControl("info"), { log: "audit" }) : undefined;
+  const log = createLogger(sinkFor(logTarget(config.logFile)), levels, { component: "aaa-leafnode" });
+  const audit = config.auditFile ? createLogger(sinkFor(logTarget(config.auditFile)), new LevelControl("info"), { log: "audit" }) : undefined;
   for (const w of warnings) log.warn(w.message, { file: w.file, line: w.line, key: w.key });
 
   let gateway: Gateway;
@@ -44,7 +46,26 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     return 1;
   }
 
-  return await new Promise<number>((resolve) => {
+  const pidFile = flagValue(argv, "--pid");
+  if (pidFile) {
+    try {
+      writeFileSync(pidFile, `${process.pid}\n`);
+    } catch (err) {
+      log.error("cannot write the pid file", { file: pidFile, error: err });
+      await gateway.stop();
+      io.stderr.write(`aaa-leafnode: cannot write the pid file ${pidFile}: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 1;
+    }
+  }
+  const removePid = () => {
+    if (pidFile) rmSync(pidFile, { force: true });
+  };
+
+  return await new Promise<number>((done) => {
+    const resolve = (code: number) => {
+      removePid();
+      done(code);
+    };
     let stopping = false;
     const shutdown = (signal: string) => {
       if (stopping) return;

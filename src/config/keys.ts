@@ -11,7 +11,7 @@
 import type { z } from "zod";
 import {
   DEFAULTS, formatDuration, formatSize, zAuthenticator, zBool, zCidrList, zDuration, zHexKey, zHttpUrlList,
-  zInt, zLeafUrlList, zList, zLogLevel, zPath, zPathList, zPort, zSize, zString,
+  zCipherSuites, zEccCurves, zInt, zLeafUrlList, zList, zLogFile, zLogLevel, zName, zPath, zPathList, zPort, zSize, zString, zTlsVersion,
 } from "./schema.js";
 
 export type KeyType = "string" | "int" | "bool" | "duration" | "size" | "list" | "path";
@@ -110,14 +110,22 @@ export const KEYS: readonly KeySpec[] = [
   // General
   { key: "loglevel", section: "General", reload: "live", type: "string", field: "logLevel", default: D.logLevel, schema: zLogLevel,
     meaning: "Log level: debug, info, warn, error (Choria's `fatal` means error, `warning` means warn)." },
-  { key: "logfile", section: "General", reload: "restart", type: "path", field: "logFile", default: "— (standard error)", schema: zPath,
-    meaning: "Write the JSON log to this file instead of standard error." },
+  { key: "logfile", section: "General", reload: "restart", type: "path", field: "logFile", default: "— (standard error)", schema: zLogFile,
+    meaning: "Write the JSON log to this file instead of standard error. As in Choria, `stdout`, `stderr` and `discard` (any case) are not file names: they log to standard output, standard error, or nowhere." },
   { key: "identity", section: "General", reload: "restart", type: "string", field: "serverName", default: "host name", schema: zString,
     meaning: "Server name sent in INFO to clients and in the leafnode CONNECT to the hub." },
+  { key: `${N}gateway_name`, section: "General", reload: "restart", type: "string", field: "clusterName", default: "—", schema: zName,
+    meaning: "Choria's cluster name (Choria advises leafnode brokers to set it). It names this node's cluster in /varz; on its own it forms no super cluster: `gateway_port` and `gateway_remotes` stay refused." },
   { key: KEY.mainCollective, section: "General", reload: "restart", type: "string", field: "mainCollective", default: `first of \`collectives\`, else ${D.mainCollective}`, schema: zString,
     meaning: "Collective whose `<collective>.reply.<hash>.>` namespace holds each caller's private replies." },
   { key: KEY.collectives, section: "General", reload: "restart", type: "list", field: "", default: "—", schema: zList,
     meaning: "Choria's collective list; only its first entry is used, as the default of `main_collective`." },
+  { key: "plugin.choria.broker_federation", section: "General", reload: "restart", type: "bool", field: "", default: "false", schema: zBool,
+    refuseWhen: { test: (v) => v === true, value: "true", restriction: "a Federation Broker relays requests and replies between collectives over server connections, outside each caller's AAA permissions and private reply namespace, and this gateway admits no Choria Server" },
+    meaning: "Choria's Federation Broker switch; `true` is refused." },
+  { key: "plugin.choria.adapters", section: "General", reload: "restart", type: "list", field: "", default: "—", schema: zList,
+    refuseWhen: { test: (v) => Array.isArray(v) && v.length > 0, value: "any adapter", restriction: "Data Adapters subscribe to the fleet's traffic (registration, replies) and republish it, which would show one caller's data to others and needs server connections this gateway denies" },
+    meaning: "Choria's Data Adapters; any adapter is refused." },
   { key: KEY.brokerNetwork, section: "General", reload: "restart", type: "bool", field: "", default: "true", schema: zBool,
     meaning: "Choria's switch for the network broker. The gateway is always a broker; `false` gives a warning." },
 
@@ -136,6 +144,12 @@ export const KEYS: readonly KeySpec[] = [
     meaning: "Private key of `client_tls.certificate`; both must be set together." },
   { key: KEY.clientTlsCa, section: "Security and authentication", reload: "new connections", type: "path", field: "clientTls.ca", default: "—", schema: zPath,
     meaning: "Chain sent with `client_tls.certificate`." },
+  { key: "plugin.security.cipher_suites", section: "Security and authentication", reload: "new connections", type: "list", field: "tls.cipherSuites", default: "— (Node's defaults)", schema: zCipherSuites,
+    meaning: "Comma list of allowed TLS 1.2 cipher suites in Go's spelling (e.g. `TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256`), translated to OpenSSL's (`ECDHE-ECDSA-AES128-GCM-SHA256`); Go's insecure suites are refused. Applies to the client, WebSocket and login relay listeners and to the upstream link (which takes a change at restart). As in Go, TLS 1.3 suites are always offered while TLS 1.3 is allowed." },
+  { key: "plugin.security.ecc_curves", section: "Security and authentication", reload: "new connections", type: "list", field: "tls.eccCurves", default: "— (Node's defaults)", schema: zEccCurves,
+    meaning: "Comma list of allowed key exchange curves in Go's spelling: `X25519`, `CurveP256`, `CurveP384`, `CurveP521` (OpenSSL's X25519, P-256, P-384, P-521). Applies where `cipher_suites` does." },
+  { key: `${A}tls_min_version`, section: "Security and authentication", reload: "new connections", type: "string", field: "tls.minVersion", default: D.tlsMinVersion, schema: zTlsVersion,
+    meaning: "Lowest TLS version accepted by every listener and used to the hub: `1.2` or `1.3`." },
   { key: `${N}client_anon_tls`, section: "Security and authentication", reload: "restart", type: "bool", field: "", default: "true", schema: zBool,
     refuseWhen: { test: isFalse, value: "false", restriction: "clients have no certificates: anonymous TLS with an AAA JWT is the only client mode" },
     meaning: "Choria's (historical) switch for anonymous-TLS clients with AAA JWTs. Always on here; `false` is refused." },
@@ -154,8 +168,8 @@ export const KEYS: readonly KeySpec[] = [
     meaning: "Tolerated clock difference when checking token expiry and not-before." },
   { key: `${A}policies_dir`, section: "Security and authentication", reload: "live", type: "path", field: "policiesDir", default: "the package's `policies/`", schema: zPath,
     meaning: "Folder of permission policies applied on top of the token's claims." },
-  { key: `${A}audit_logfile`, section: "Security and authentication", reload: "restart", type: "path", field: "auditFile", default: "— (main log)", schema: zPath,
-    meaning: "Write the audit log (every authentication outcome) to this file." },
+  { key: `${A}audit_logfile`, section: "Security and authentication", reload: "restart", type: "path", field: "auditFile", default: "— (main log)", schema: zLogFile,
+    meaning: "Write the audit log (every authentication outcome) to this file; `stdout`, `stderr` and `discard` as for `logfile`." },
   { key: `${N}deny_server_connections`, section: "Security and authentication", reload: "restart", type: "bool", field: "", default: "true", schema: zBool,
     refuseWhen: { test: isFalse, value: "false", restriction: NO_SERVERS },
     meaning: "Choria Servers are always denied; `false` is refused." },
@@ -266,7 +280,7 @@ export const KEYS: readonly KeySpec[] = [
 export const REFUSED: readonly RefusedKey[] = [
   ...["peers", "peer_port", "peer_user", "peer_password"].map((k) => ({
     key: N + k, restriction: "this gateway forms no cluster (no route listener, no peers)" })),
-  ...["gateway_port", "gateway_remotes", "gateway_name", "gateway_remote.*"].map((k) => ({
+  ...["gateway_port", "gateway_remotes", "gateway_remote.*"].map((k) => ({
     key: N + k, restriction: "this gateway joins no super cluster (no gateway listener or remotes)" })),
   { key: `${N}leafnode_port`, restriction: "this gateway accepts no leafnodes (it is itself a leafnode of the hub)" },
   { key: `${N}server_signer_cert`, restriction: NO_SERVERS },

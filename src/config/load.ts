@@ -7,18 +7,29 @@
  * Every problem names file, line and key; all of them are collected and thrown
  * together, so one run of `aaa-leafnode check` shows everything to fix.
  */
-import { accessSync, constants, readFileSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, dirname, extname, join, resolve, sep } from "node:path";
 import { ConfigError } from "../errors.js";
 import { KEY, keyFor, KEYS, lookupKey, primarySpecFor, REMOTE_KEY, type KeySpec } from "./keys.js";
 import { trustRootProblem } from "./rules.js";
 import { parseBrokerConf } from "./parse.js";
 import {
-  DEFAULTS, defaultPoliciesDir, defaultServerName, formatDuration, formatSize, gatewayConfigSchema, isHexKey,
+  DEFAULTS, defaultPoliciesDir, defaultServerName, formatDuration, formatSize, gatewayConfigSchema, isHexKey, isLogTarget,
 } from "./schema.js";
 import type { ConfigWarning, GatewayConfig, LeafRemoteConfig } from "./types.js";
 
+/** A plugin.d file: its keys are read as `plugin.<name>.<key>`, as Choria reads them. */
+export interface PluginFile {
+  file: string;
+  text: string;
+  /** The file name without extension: `choria` for plugin.d/choria.cfg. */
+  plugin: string;
+}
+
 export interface LoadOptions {
+  /** plugin.d files read after the main file (loadConfig finds them next to it). */
+  pluginFiles?: PluginFile[];
   /** Check that the files the configuration names exist and are readable (default true). */
   checkFiles?: boolean;
   /** Folder relative paths are resolved against (default: the configuration file's folder). */
@@ -56,12 +67,49 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
   } catch (err) {
     throw new ConfigError(`cannot read the configuration file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { file: path }, { cause: err });
   }
-  return parseConfigText(text, path, { ...opts, baseDir: opts.baseDir ?? dirname(resolve(path)) });
+  const pluginFiles = opts.pluginFiles ?? readPluginDir(path);
+  return parseConfigText(text, path, { ...opts, pluginFiles, baseDir: opts.baseDir ?? dirname(resolve(path)) });
+}
+
+/**
+ * Choria's plugin.d: every `*.cfg` or `*.conf` file in `plugin.d/` next to the
+ * configuration file, in name order, read after it (so its keys win), each
+ * line `key = value` standing for `plugin.<file name>.key`. As in Choria, a
+ * configuration file inside the user's home directory has no plugin.d.
+ */
+export function readPluginDir(configPath: string): PluginFile[] {
+  const abs = resolve(configPath);
+  const home = homedir();
+  if (home !== "" && abs.startsWith(home + sep)) return [];
+  const dir = join(dirname(abs), "plugin.d");
+  let names: string[];
+  try {
+    if (!statSync(dir).isDirectory()) return [];
+    names = readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+  const files: PluginFile[] = [];
+  for (const name of names) {
+    const ext = extname(name);
+    if (ext !== ".cfg" && ext !== ".conf") continue;
+    const file = join(dir, name);
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      throw new ConfigError(`cannot read the plugin configuration file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { file }, { cause: err });
+    }
+    files.push({ file, text, plugin: basename(name, ext) });
+  }
+  return files;
 }
 
 interface Origin {
   key: string;
   line?: number;
+  /** When not the main file (a plugin.d file). */
+  file?: string;
 }
 
 interface Value {
@@ -76,21 +124,35 @@ export function parseConfigText(text: string, source: string, opts: LoadOptions 
   const parsed = parseBrokerConf(text, source);
   const errors: ConfigError[] = [...parsed.errors];
   const warnings: ConfigWarning[] = [...parsed.warnings];
+  for (const pf of opts.pluginFiles ?? []) {
+    const more = parseBrokerConf(pf.text, pf.file);
+    errors.push(...more.errors);
+    warnings.push(...more.warnings);
+    for (const e of more.entries.values()) {
+      const key = `plugin.${pf.plugin}.${e.key}`;
+      const earlier = parsed.entries.get(key);
+      if (earlier) {
+        warnings.push({ file: pf.file, line: e.line, key, message: `also set in ${earlier.file ?? source} on line ${earlier.line}; the value in ${pf.file} wins` });
+        parsed.entries.delete(key);
+      }
+      parsed.entries.set(key, { key, value: e.value, line: e.line, file: pf.file });
+    }
+  }
   // A key or field already reported is not reported again by the whole-object check.
   const erroredKeys = new Set<string>();
   const erroredFields: string[] = [];
   const error = (message: string, o: Origin, field?: string) => {
     erroredKeys.add(o.key);
     if (field) erroredFields.push(field);
-    errors.push(new ConfigError(message, { file: source, line: o.line, key: o.key }));
+    errors.push(new ConfigError(message, { file: o.file ?? source, line: o.line, key: o.key }));
   };
   const isErroredField = (dotted: string) => erroredFields.some((f) => dotted === f || dotted.startsWith(f + "."));
-  const warn = (message: string, o: Origin) => warnings.push({ file: source, line: o.line ?? 0, key: o.key, message });
+  const warn = (message: string, o: Origin) => warnings.push({ file: o.file ?? source, line: o.line ?? 0, key: o.key, message });
 
   // 1. Classify every key and convert its value.
   const values = new Map<string, Value>();
   for (const entry of parsed.entries.values()) {
-    const origin = { key: entry.key, line: entry.line };
+    const origin: Origin = entry.file === undefined ? { key: entry.key, line: entry.line } : { key: entry.key, line: entry.line, file: entry.file };
     const found = lookupKey(entry.key);
     if (found.kind === "refused") {
       error(`refused: ${found.restriction}; remove this key`, origin);
@@ -177,6 +239,7 @@ function defaultsDraft(): Draft {
     logLevel: DEFAULTS.logLevel,
     serverName: defaultServerName(),
     mainCollective: DEFAULTS.mainCollective,
+    tls: { cipherSuites: [], eccCurves: [], minVersion: DEFAULTS.tlsMinVersion },
     listenAddress: DEFAULTS.listenAddress,
     clientPort: DEFAULTS.clientPort,
     clientHosts: [],
@@ -229,7 +292,9 @@ export function getPath(obj: unknown, path: string): unknown {
 }
 
 function resolvePaths(spec: KeySpec, value: unknown, baseDir: string): unknown {
-  if (spec.type === "path") return resolve(baseDir, value as string);
+  if (spec.type === "path" && !((spec.field === "logFile" || spec.field === "auditFile") && isLogTarget(value as string))) {
+    return resolve(baseDir, value as string);
+  }
   // Signer lists mix inline hex keys and file paths.
   if (spec.field === "clientSigners" && Array.isArray(value)) {
     return value.map((v: string) => (isHexKey(v) ? v.toLowerCase() : resolve(baseDir, v)));
@@ -395,7 +460,7 @@ function checkFiles(c: GatewayConfig, origins: Map<string, Origin>, error: Repor
   }
   for (const [field, what] of [["logFile", "log file"], ["auditFile", "audit log file"]] as const) {
     const p = c[field];
-    if (typeof p !== "string") continue;
+    if (typeof p !== "string" || isLogTarget(p)) continue;
     const problem = fileProblem(dirname(p), "directory");
     if (problem) error(`folder of the ${what} ${dirname(p)}: ${problem}`, at(field));
   }

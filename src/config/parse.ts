@@ -13,6 +13,8 @@ export interface ConfEntry {
   key: string;
   value: string;
   line: number;
+  /** The file it came from when not the main configuration file (plugin.d). */
+  file?: string;
 }
 
 export interface ParsedConf {

@@ -9,6 +9,7 @@
 import { BlockList } from "node:net";
 import type { ConnSettings } from "../conn/context.js";
 import type { LeafConnOptions } from "../upstream/leaf_conn.js";
+import { opensslCiphers, opensslCurves } from "./tls_names.js";
 import type { GatewayConfig, LeafRemoteConfig } from "./types.js";
 
 /** Per-connection limits and timers (shared by every client connection, replaced on reload). */
@@ -27,14 +28,30 @@ export function connOptions(c: GatewayConfig): ConnSettings {
   };
 }
 
-/** The server certificate every client-facing listener shows (TLS, WebSocket, login relay). */
-export interface ServerTls {
+/** Node's spelling of the TLS hardening keys (OpenSSL names), for every listener and the upstream link. */
+export interface TlsPolicy {
+  minVersion: "TLSv1.2" | "TLSv1.3";
+  ciphers?: string;
+  ecdhCurve?: string;
+}
+
+export function tlsPolicy(c: GatewayConfig): TlsPolicy {
+  const p: TlsPolicy = { minVersion: c.tls.minVersion === "1.3" ? "TLSv1.3" : "TLSv1.2" };
+  const ciphers = opensslCiphers(c.tls.cipherSuites);
+  const curves = opensslCurves(c.tls.eccCurves);
+  if (ciphers !== undefined) p.ciphers = ciphers;
+  if (curves !== undefined) p.ecdhCurve = curves;
+  return p;
+}
+
+/** The server certificate every client-facing listener shows (TLS, WebSocket, login relay), with the TLS policy. */
+export interface ServerTls extends TlsPolicy {
   cert: string;
   key: string;
 }
 
 export function serverTls(c: GatewayConfig): ServerTls {
-  return { cert: c.clientTls.cert, key: c.clientTls.key };
+  return { cert: c.clientTls.cert, key: c.clientTls.key, ...tlsPolicy(c) };
 }
 
 /** Negative ports mean "any free port" (tests), as in nats-server configurations. */
@@ -129,6 +146,7 @@ export function upstreamOptions(c: GatewayConfig, remote: LeafRemoteConfig): Ups
     reconnectMaxDelay: c.reconnectMaxDelay,
     pingInterval: c.pingInterval,
     pingMax: c.pingMax,
+    tlsPolicy: tlsPolicy(c),
   };
 }
 
@@ -169,6 +187,16 @@ export function allowHosts(cidrs: readonly string[]): BlockList | null {
     else list.addSubnet(addr!, Number(bits), type);
   }
   return list;
+}
+
+export type LogTarget = { kind: "stdout" | "stderr" | "discard" } | { kind: "file"; path: string };
+
+/** Where a log goes: Choria's stdout / stderr / discard, a file, or the default. */
+export function logTarget(file: string | undefined, fallback: "stdout" | "stderr" = "stderr"): LogTarget {
+  if (file === undefined) return { kind: fallback };
+  const word = file.toLowerCase();
+  if (word === "stdout" || word === "stderr" || word === "discard") return { kind: word };
+  return { kind: "file", path: file };
 }
 
 /** Deep equality of two option objects (plain data: strings, numbers, booleans, arrays, records). */

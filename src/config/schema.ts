@@ -13,6 +13,7 @@ import { z } from "zod";
 import type { GatewayConfig } from "./types.js";
 import { DEFAULTS } from "./defaults.js";
 import { parseRemoteUrl } from "../upstream/remote_urls.js";
+import { cipherSuiteProblem, curveProblem } from "./tls_names.js";
 
 export { DEFAULTS, defaultPoliciesDir, defaultServerName } from "./defaults.js";
 
@@ -133,6 +134,39 @@ export const zLogLevel = z.string().transform((s, ctx) => {
   const v = LOG_LEVELS[s.toLowerCase()];
   return v ?? fail(ctx, `"${s}" is not a log level (debug, info, warn, error, fatal)`);
 });
+
+/** Choria's log targets besides a file; any case, as Choria compares them. */
+export const LOG_TARGETS = ["stdout", "stderr", "discard"] as const;
+export function isLogTarget(s: string): boolean {
+  return (LOG_TARGETS as readonly string[]).includes(s.toLowerCase());
+}
+
+/** A log file path, or one of Choria's targets stdout, stderr, discard (kept as the lower-case word). */
+export const zLogFile = zString.transform((s) => (isLogTarget(s) ? s.toLowerCase() : s));
+
+/** Comma list of Go cipher suite names (Choria's plugin.security.cipher_suites). */
+export const zCipherSuites = z.string().transform((s, ctx) => {
+  const items = splitList(s);
+  const problems = items.map(cipherSuiteProblem).filter((p): p is string => p !== undefined);
+  return problems.length > 0 ? fail(ctx, problems.join("; ")) : items;
+});
+
+/** Comma list of Go curve names (Choria's plugin.security.ecc_curves). */
+export const zEccCurves = z.string().transform((s, ctx) => {
+  const items = splitList(s);
+  const problems = items.map(curveProblem).filter((p): p is string => p !== undefined);
+  return problems.length > 0 ? fail(ctx, problems.join("; ")) : items;
+});
+
+/** Lowest TLS version accepted: 1.2 or 1.3 (also spelled TLSv1.2, tls1.3). */
+export const zTlsVersion = z.string().transform((s, ctx) => {
+  const m = /^(?:tls\s*v?)?1\.([23])$/i.exec(s.trim());
+  return m ? (`1.${m[1]}` as "1.2" | "1.3") : fail(ctx, `"${s}" is not a TLS version this gateway offers (1.2 or 1.3)`);
+});
+
+/** A cluster name: one subject-safe token. */
+export const zName = z.string().transform((s, ctx) =>
+  /^[A-Za-z0-9_-]+$/.test(s) ? s : fail(ctx, `"${s}" must be letters, digits, _ and - only`));
 
 export const zAuthenticator = z.string().transform((s, ctx) =>
   s === "aaa" || s === "development" ? s : fail(ctx, `"${s}" is not an authenticator (aaa or development)`));
@@ -256,6 +290,12 @@ export const gatewayConfigSchema = z.object({
   logFile: z.string().min(1).optional(),
   auditFile: z.string().min(1).optional(),
   serverName: z.string().min(1).regex(/^\S+$/, "must not contain white space"),
+  clusterName: z.string().min(1).regex(/^[A-Za-z0-9_-]+$/, "must be letters, digits, _ and - only").optional(),
+  tls: z.object({
+    cipherSuites: z.array(z.string().refine((n) => cipherSuiteProblem(n) === undefined, "unknown or insecure cipher suite")),
+    eccCurves: z.array(z.string().refine((n) => curveProblem(n) === undefined, "unknown curve")),
+    minVersion: z.enum(["1.2", "1.3"]),
+  }).strict(),
   mainCollective: z.string().min(1).regex(/^[A-Za-z0-9_-]+$/, "must be a subject token (letters, digits, _ and -)"),
   listenAddress: z.string(),
   clientPort: port,

@@ -38,10 +38,13 @@ export interface GatewayConfig {
   /** The file it came from (for messages), or "<defaults>". */
   source: string;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** A file path, or Choria's special targets "stdout", "stderr", "discard" (default: standard error). */
   logFile?: string;
   auditFile?: string;
   /** Server name in INFO / leaf CONNECT (default: hostname). */
   serverName: string;
+  /** Choria's gateway_name: names this node's cluster (monitoring); it forms no super cluster. */
+  clusterName?: string;
   mainCollective: string;           // default "choria"
 
   listenAddress: string;            // plugin.choria.network.listen_address, default "::"
@@ -50,6 +53,13 @@ export interface GatewayConfig {
   clientTls: TlsFiles;
   /** CIDR allow list (empty = everyone). */
   clientHosts: string[];
+
+  /** TLS hardening of every listener and the upstream link (Go names, translated in config/tls_names.ts). */
+  tls: {
+    cipherSuites: string[];         // empty = Node's defaults
+    eccCurves: string[];            // empty = Node's defaults
+    minVersion: "1.2" | "1.3";
+  };
 
   websocketPort: number;            // 0 = off
   websocketCompression: boolean;

@@ -14,6 +14,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { readFileSync } from "node:fs";
+import type { SecureContextOptions } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { Pool } from "undici";
 import type { Logger } from "../obs/log.js";
@@ -36,10 +37,13 @@ export interface LoginRelayStats {
 /** PEM text, or a path to a PEM file when it does not start with "-----BEGIN". */
 export type PemSource = string | Buffer;
 
+/** TLS version, ciphers and curves (OpenSSL names) the relay offers; absent = Node's defaults. */
+type TlsPolicy = Pick<SecureContextOptions, "minVersion" | "ciphers" | "ecdhCurve">;
+
 export interface LoginRelayOptions {
   listen: { host: string; port: number };
   /** Server certificate; null serves plain HTTP and exists only for tests. */
-  tls: { cert: PemSource; key: PemSource } | null;
+  tls: ({ cert: PemSource; key: PemSource } & TlsPolicy) | null;
   /** AAA service URLs: a base (`https://aaa:8080`, `https://aaa/prefix`) or a full `.../login` URL. */
   urls: string[];
   maxBodyBytes: number;
@@ -60,7 +64,7 @@ export interface LoginRelay {
   port: number;
   close(): Promise<void>;
   /** New server certificate for connections accepted from now on (SIGHUP); throws if it cannot be loaded. */
-  reloadCertificate(tls: { cert: PemSource; key: PemSource }): void;
+  reloadCertificate(tls: { cert: PemSource; key: PemSource } & TlsPolicy): void;
   stats: LoginRelayStats;
 }
 
@@ -296,7 +300,7 @@ export async function startLoginRelay(opts: LoginRelayOptions): Promise<LoginRel
   };
 
   const server: Server = opts.tls
-    ? createHttpsServer({ cert: pem(opts.tls.cert), key: pem(opts.tls.key), minVersion: "TLSv1.2" }, onRequest)
+    ? createHttpsServer({ minVersion: "TLSv1.2", ...opts.tls, cert: pem(opts.tls.cert), key: pem(opts.tls.key) }, onRequest)
     : createHttpServer(onRequest);
   // Slow clients may not hold a socket longer than an upstream request may take.
   server.requestTimeout = Math.max(opts.timeout, 1000);
@@ -322,9 +326,9 @@ export async function startLoginRelay(opts: LoginRelayOptions): Promise<LoginRel
     })();
     return closed;
   };
-  const reloadCertificate = (tls: { cert: PemSource; key: PemSource }): void => {
+  const reloadCertificate = (tls: { cert: PemSource; key: PemSource } & TlsPolicy): void => {
     if (!opts.tls) throw new TypeError("the login relay runs without TLS");
-    (server as HttpsServer).setSecureContext({ cert: pem(tls.cert), key: pem(tls.key), minVersion: "TLSv1.2" });
+    (server as HttpsServer).setSecureContext({ minVersion: "TLSv1.2", ...tls, cert: pem(tls.cert), key: pem(tls.key) });
   };
   return { port, close, stats, reloadCertificate };
 }

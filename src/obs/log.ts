@@ -77,6 +77,22 @@ export function createLogger(sink: LogSink, control: LevelControl, fields: LogFi
 /** Logs to stderr (the default: stdout is for command output). */
 export const stderrSink: LogSink = { write: (line) => void process.stderr.write(line) };
 
+/** Logs to standard output (Choria's `logfile = stdout`). */
+export const stdoutSink: LogSink = { write: (line) => void process.stdout.write(line) };
+
+/** Drops every line (Choria's `logfile = discard`). */
+export const discardSink: LogSink = { write: () => {} };
+
+/** The sink a configured log target names: stdout, stderr, discard, or a file (config/parts.ts logTarget). */
+export function sinkFor(target: { kind: "stdout" | "stderr" | "discard" } | { kind: "file"; path: string }): LogSink {
+  switch (target.kind) {
+    case "stdout": return stdoutSink;
+    case "stderr": return stderrSink;
+    case "discard": return discardSink;
+    case "file": return fileSink(target.path);
+  }
+}
+
 /** Logs appended to a file. */
 export function fileSink(path: string): LogSink & { close(): void } {
   const stream: WriteStream = createWriteStream(path, { flags: "a", mode: 0o640 });

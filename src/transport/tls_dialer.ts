@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { isIP, Socket, connect as netConnect } from "node:net";
-import { connect as tlsConnect, type TLSSocket } from "node:tls";
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { UpstreamError } from "../errors.js";
 import type { Transport } from "./transport.js";
 
@@ -20,6 +20,8 @@ export interface LeafDialOptions {
   /** Whether TLS is wanted even if the INFO does not require it (tls:// URL or a client cert). */
   tlsWanted: boolean;
   tls: { cert?: string; key?: string; ca?: string; verify: boolean; handshakeFirst: boolean };
+  /** TLS version, ciphers and curves (OpenSSL names); absent = Node's defaults. */
+  tlsPolicy?: Pick<ConnectionOptions, "minVersion" | "ciphers" | "ecdhCurve">;
   connectTimeout: number;
   infoTimeout: number;
   handshakeTimeout: number;
@@ -160,6 +162,7 @@ function startTls(raw: Socket, opts: LeafDialOptions): Promise<TLSSocket> {
       // SNI may not carry an IP address (RFC 6066); the certificate check still uses `host`.
       servername: isIP(opts.host) ? undefined : opts.host,
       ...files,
+      ...opts.tlsPolicy,
       rejectUnauthorized: opts.tls.verify,
     });
     const timer = setTimeout(() => {

@@ -7,7 +7,7 @@
  * development and tests only.
  */
 import { createServer, type BlockList, type Server, type Socket } from "node:net";
-import { TLSSocket, createSecureContext, type SecureContext } from "node:tls";
+import { TLSSocket, createSecureContext, type SecureContext, type SecureContextOptions } from "node:tls";
 import { readFileSync } from "node:fs";
 import type { AcceptHandler, Transport } from "./transport.js";
 import type { Logger } from "../obs/log.js";
@@ -15,7 +15,7 @@ import type { Logger } from "../obs/log.js";
 export interface TlsListenerOptions {
   host: string;
   port: number;
-  tls: { cert: string; key: string } | null;
+  tls: ServerTlsFiles | null;
   tlsTimeout: number;
   /** Only these peers may connect (null = everyone). */
   allowHosts: BlockList | null;
@@ -35,8 +35,11 @@ export interface TlsListener {
   /** Stop accepting; existing connections are left to their owners. */
   close(): Promise<void>;
   /** Reload the server certificate (SIGHUP). */
-  reloadCertificate(tls: { cert: string; key: string }): void;
+  reloadCertificate(tls: ServerTlsFiles): void;
 }
+
+/** Certificate and key files, with the TLS version, ciphers and curves (OpenSSL names) to offer. */
+export type ServerTlsFiles = { cert: string; key: string } & Pick<SecureContextOptions, "minVersion" | "ciphers" | "ecdhCurve">;
 
 export async function startTlsListener(opts: TlsListenerOptions): Promise<TlsListener> {
   let context: SecureContext | null = opts.tls ? loadContext(opts.tls) : null;
@@ -76,8 +79,8 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<TlsLis
   };
 }
 
-function loadContext(tls: { cert: string; key: string }): SecureContext {
-  return createSecureContext({ cert: readFileSync(tls.cert), key: readFileSync(tls.key), minVersion: "TLSv1.2" });
+export function loadContext(tls: ServerTlsFiles): SecureContext {
+  return createSecureContext({ minVersion: "TLSv1.2", ...tls, cert: readFileSync(tls.cert), key: readFileSync(tls.key) });
 }
 
 /** A client socket: clear text until the first write, TLS after it (when configured). */

@@ -9,14 +9,14 @@
  * reason in `stats` and logged at debug: scanners and broken clients are
  * routine on an internet-facing port and must never reach the process.
  */
-import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
-import { createSecureContext, TLSSocket, type SecureContext } from "node:tls";
+import { TLSSocket, type SecureContext } from "node:tls";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type ServerOptions, type WebSocket } from "ws";
 import type { Logger } from "../obs/log.js";
 import type { AcceptHandler } from "./transport.js";
+import { loadContext, type ServerTlsFiles } from "./tls_listener.js";
 import {
   BadRequestRejection,
   OriginPolicy,
@@ -35,7 +35,7 @@ export interface WsListenerOptions {
   /** 0 = ephemeral (tests). */
   port: number;
   /** PEM file paths; null = plain ws:// (only when explicitly allowed, for development). */
-  tls: { cert: string; key: string } | null;
+  tls: ServerTlsFiles | null;
   /** Negotiate permessage-deflate when the client offers it. */
   compression: boolean;
   /** Allowed Origin URLs; empty = any. A request without Origin is always accepted. */
@@ -82,7 +82,7 @@ export interface WsListener {
    */
   shutdown(): Promise<void>;
   /** Loads a new certificate for new connections (SIGHUP); throws if the files are bad. */
-  reloadCertificate(tls: { cert: string; key: string }): void;
+  reloadCertificate(tls: ServerTlsFiles): void;
 }
 
 const ignore = (): void => {};
@@ -296,6 +296,3 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
   }
 }
 
-function loadContext(tls: { cert: string; key: string }): SecureContext {
-  return createSecureContext({ cert: readFileSync(tls.cert), key: readFileSync(tls.key), minVersion: "TLSv1.2" });
-}

@@ -12,7 +12,7 @@ import { UpstreamError } from "../errors.js";
 import type { LeafRemoteConfig } from "../config/types.js";
 import type { Logger } from "../obs/log.js";
 import type { Upstream } from "../router/types.js";
-import { dialLeaf, type LeafDialResult } from "../transport/tls_dialer.js";
+import { dialLeaf, type LeafDialOptions, type LeafDialResult } from "../transport/tls_dialer.js";
 import { encodeConnect } from "../protocol/leaf_encode.js";
 import { Backoff } from "./backoff.js";
 import { readCreds, signNonce } from "./creds.js";
@@ -38,6 +38,8 @@ export interface LeafConnOptions {
   /** A message from the hub, to route into the local router. */
   onMessage(subject: string, reply: string | undefined, queues: readonly string[] | null, hdrLen: number, payload: Uint8Array): void;
   onStateChange?(connected: boolean): void;
+  /** TLS version, ciphers and curves for the link (OpenSSL names; absent = Node's defaults). */
+  tlsPolicy?: LeafDialOptions["tlsPolicy"];
   /** Deadlines in ms: TCP connect, first INFO, TLS handshake, connect_info INFO + barrier PONG. */
   timeouts?: { connect?: number; info?: number; handshake?: number; register?: number };
 }
@@ -180,6 +182,7 @@ export class LeafConn implements Upstream, LinkOwner {
       port: url.port,
       tlsWanted: url.tlsScheme || tls.cert !== undefined,
       tls,
+      tlsPolicy: this.opts.tlsPolicy,
       connectTimeout: t.connect,
       infoTimeout: t.info,
       handshakeTimeout: t.handshake,
