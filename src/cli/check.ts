@@ -2,18 +2,21 @@
  * `aaa-leafnode check --config FILE`: everything `run` would refuse, found
  * without starting anything. It loads the broker.conf with the file checks,
  * then loads what the authenticator would load at start (signer keys, org
- * issuers, policy files), and prints the warnings, the effective settings as
- * broker.conf lines, and what the permission policies grant and under which
- * conditions, plus the hard restrictions no policy can lift. Exit 0 when
+ * issuers, policy files, the listener certificate and key), and prints the
+ * warnings, the effective settings as broker.conf lines grouped by when a
+ * change takes effect on reload, what the permission policies grant and under
+ * which conditions, plus the hard restrictions no policy can lift. Exit 0 when
  * valid, 1 with every error (each naming file, line and key), 2 on bad usage.
  */
 import { ConfigError } from "../errors.js";
-import { assertSignersOrIssuers, loadIssuers, loadPolicies, loadSigners, type Policy, type PolicyCondition } from "../auth/index.js";
+import { loadIssuers, loadPolicies, loadSigners, type Policy, type PolicyCondition } from "../auth/index.js";
 import { LIFECYCLE_PATTERN } from "../auth/permissions.js";
-import { CLIENT_SIGNER_KEY } from "../auth/signers.js";
 import { isSubsetOf } from "../subject/subject.js";
 import { configProblems, describeConfig, formatWarning, loadConfig } from "../config/load.js";
 import type { GatewayConfig } from "../config/types.js";
+import { KEY } from "../config/keys.js";
+import { serverTls } from "../config/parts.js";
+import { loadContext } from "../transport/tls_listener.js";
 import type { CliIo } from "./io.js";
 import { flagValue } from "./io.js";
 
@@ -21,8 +24,9 @@ export const checkHelp = `Usage: aaa-leafnode check --config FILE
 
 Validate a broker.conf without starting the gateway: the keys and values, the
 files it names, the AAA signer keys or org issuers, and the permission policies.
-Prints warnings (file:line: key: message), the effective settings, and what each
-policy grants. Exit status: 0 valid, 1 invalid (every error names file, line, key).`;
+Prints warnings (file:line: key: message), the effective settings grouped by
+when a change takes effect on reload (live, new connections, restart), and what
+each policy grants. Exit status: 0 valid, 1 invalid (every error names file, line, key).`;
 
 /** The restrictions every caller is under, whatever its token and the policies say. */
 export const HARD_RESTRICTIONS: readonly string[] = [
@@ -63,23 +67,26 @@ export async function checkCommand(argv: string[], io: CliIo): Promise<number> {
   attempt(() => {
     policies = loadPolicies(config.policiesDir);
   });
+  // The loader already applied the signers-or-issuers rule; here the keys themselves are loaded.
   attempt(() => {
     const signers = loadSigners(config.clientSigners);
     const issuers = loadIssuers(config.issuers);
-    assertSignersOrIssuers(signers.length, issuers.size);
-    if (config.authenticator === "aaa" && signers.length === 0 && issuers.size === 0) {
-      throw new ConfigError(`no client signers or org issuers configured (set ${CLIENT_SIGNER_KEY} or plugin.security.issuer.names)`, {
-        file: config.source,
-        key: CLIENT_SIGNER_KEY,
-      });
-    }
     for (const s of signers) authLines.push(`  signer ${s.source} (${s.type})`);
     for (const i of issuers.values()) authLines.push(`  org issuer ${i.name}: ${i.publicHex}`);
+  });
+  // The listener certificate, key and TLS policy, loaded as the listeners load them.
+  attempt(() => {
+    const tls = serverTls(config);
+    try {
+      loadContext(tls);
+    } catch (err) {
+      throw new ConfigError(`the listeners cannot use ${tls.cert} with ${tls.key}: ${err instanceof Error ? err.message : String(err)}`, { file: config.source, key: KEY.fileCert });
+    }
   });
   if (authErrors.length > 0) return reportErrors(authErrors, path, io);
 
   const out: string[] = [`${config.source}: configuration is valid`, ""];
-  out.push(describeConfig(config).trimEnd(), "");
+  out.push(describeConfig(config, { byReload: true }).trimEnd(), "");
   out.push(`authentication: ${config.authenticator === "development" ? "DEVELOPMENT (any client is admitted; never use in production)" : "AAA JWT"}`);
   out.push(...authLines, "");
   out.push(`permission policies (${config.policiesDir}), applied additively; what none grants is denied:`);

@@ -11,7 +11,7 @@ import { accessSync, constants, readdirSync, readFileSync, statSync } from "node
 import { homedir } from "node:os";
 import { basename, dirname, extname, join, resolve, sep } from "node:path";
 import { ConfigError } from "../errors.js";
-import { KEY, keyFor, KEYS, lookupKey, primarySpecFor, REMOTE_KEY, type KeySpec } from "./keys.js";
+import { KEY, keyFor, KEYS, lookupKey, primarySpecFor, REMOTE_KEY, type KeySpec, type ReloadClass } from "./keys.js";
 import { trustRootProblem } from "./rules.js";
 import { parseBrokerConf } from "./parse.js";
 import {
@@ -481,17 +481,27 @@ function fileProblem(path: string, kind: "file" | "directory"): string | undefin
   }
 }
 
+/** The comment heading each reload class in `describeConfig(…, { byReload: true })`. */
+export const RELOAD_HEADINGS: Readonly<Record<ReloadClass, string>> = {
+  live: "# on reload: live (applies at once, also to open connections)",
+  "new connections": "# on reload: new connections (open connections keep the value they started with)",
+  restart: "# on reload: restart (a reload logs the change and keeps the running value)",
+};
+
 /**
  * The effective settings as broker.conf lines, for `aaa-leafnode check`. Paths
  * are printed, never the contents of the files they name. The output is itself
- * a valid broker.conf that loads to the same configuration.
+ * a valid broker.conf that loads to the same configuration. With `byReload`
+ * the lines are grouped under a comment naming when a change takes effect.
  */
-export function describeConfig(config: GatewayConfig): string {
-  const out: string[] = [`# effective configuration of ${config.source}`];
+export function describeConfig(config: GatewayConfig, opts: { byReload?: boolean } = {}): string {
+  const lines: { reload: ReloadClass; text: string }[] = [];
   const printed = new Set<string>();
   const line = (key: string, value: unknown, type: KeySpec["type"]) => {
     const text = formatValue(value, type);
-    out.push(text === undefined ? `# ${key} is not set` : `${key} = ${text}`);
+    const found = lookupKey(key);
+    const reload = found.kind === "known" ? found.spec.reload : "restart";
+    lines.push({ reload, text: text === undefined ? `# ${key} is not set` : `${key} = ${text}` });
   };
   for (const spec of KEYS) {
     if (spec.field === "" || spec.aliasOf || spec.key.includes("<name>") || printed.has(spec.field)) continue;
@@ -505,6 +515,13 @@ export function describeConfig(config: GatewayConfig): string {
       for (const r of config.leafRemotes) describeRemote(r, line);
     } else {
       line(spec.key, getPath(config, spec.field), spec.type);
+    }
+  }
+  const out: string[] = [`# effective configuration of ${config.source}`];
+  if (!opts.byReload) out.push(...lines.map((l) => l.text));
+  else {
+    for (const reload of ["live", "new connections", "restart"] as const) {
+      out.push("", RELOAD_HEADINGS[reload], ...lines.filter((l) => l.reload === reload).map((l) => l.text));
     }
   }
   return out.join("\n") + "\n";

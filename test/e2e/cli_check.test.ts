@@ -44,6 +44,17 @@ describe("aaa-leafnode check", () => {
     assert.match(r.stdout, /^plugin\.choria\.network\.client_port = 0$/m);
     assert.match(r.stdout, /^plugin\.choria\.network\.listen_address = 127\.0\.0\.1$/m);
     assert.match(r.stdout, /^main_collective = choria$/m);
+    // Settings are grouped by when a change takes effect on reload, each key under its class.
+    const section = (heading: RegExp) => r.stdout.slice(r.stdout.search(heading)).split("\n\n")[0]!;
+    const live = section(/^# on reload: live/m);
+    const fresh = section(/^# on reload: new connections/m);
+    const restart = section(/^# on reload: restart/m);
+    assert.match(live, /^loglevel = /m);
+    assert.match(live, /^plugin\.choria\.network\.aaa_leafnode\.max_subscriptions = 1000$/m);
+    assert.match(fresh, /^plugin\.security\.file\.certificate = /m);
+    assert.match(fresh, /^plugin\.choria\.network\.aaa_leafnode\.tls_min_version = 1\.2$/m);
+    assert.match(restart, /^plugin\.choria\.network\.client_port = 0$/m);
+    assert.doesNotMatch(restart, /^loglevel/m);
     assert.ok(r.stdout.includes(`signer ${signerPublic} (ed25519)`), r.stdout);
     assert.match(r.stdout, /^ {2}fleet_management: when permission fleet_management or permission signed_fleet_management$/m);
     assert.match(r.stdout, /^ {4}publish: +\*\.broadcast\.agent\.>, \*\.broadcast\.service\.>, \*\.node\.>/m);
@@ -57,6 +68,15 @@ describe("aaa-leafnode check", () => {
     const r = await runCli(["check", "--config", file]);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.stderr.includes(`warning: ${file}:${line}: plugin.choria.network.no_such_thing: unknown key`), r.stderr);
+  });
+
+  test("a certificate the listeners cannot load: exit 1 naming the key", async () => {
+    const bad = join(dir, "not-a-cert.pem");
+    writeFileSync(bad, "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n");
+    const { file } = conf("bad-cert.conf", [`plugin.security.file.certificate = ${bad}`]);
+    const r = await runCli(["check", "--config", file]);
+    assert.equal(r.code, 1);
+    assert.ok(r.stderr.includes(`error: ${file}: plugin.security.file.certificate: the listeners cannot use ${bad}`), r.stderr);
   });
 
   const broken: { name: string; extra: string[]; key: string; text: RegExp }[] = [

@@ -39,7 +39,7 @@ test("every field named in the table exists in a loaded configuration", () => {
     "plugin.choria.network.aaa_leafnode.authenticator = development\nlogfile = /tmp/x.log\n" +
     "plugin.choria.network.aaa_leafnode.audit_logfile = /tmp/a.log\nplugin.choria.network.websocket_advertise = wss://x:443\n" +
     "plugin.choria.network.leafnode_remotes = r\nplugin.choria.network.leafnode_remote.r.url = r:7422\n" +
-    "plugin.choria.network.leafnode_remote.r.credentials = c\n",
+    "plugin.choria.network.leafnode_remote.r.credentials = c\nplugin.choria.network.gateway_name = C\n",
     "t.conf", { checkFiles: false });
   for (const spec of KEYS) {
     if (spec.field === "") continue;

@@ -115,7 +115,6 @@ describe("refused settings", () => {
     ["plugin.choria.network.peer_password = p", cluster],
     ["plugin.choria.network.gateway_port = 7222", superCluster],
     ["plugin.choria.network.gateway_remotes = east", superCluster],
-    ["plugin.choria.network.gateway_name = CHORIA", superCluster],
     ["plugin.choria.network.gateway_remote.east.urls = nats://e:7222", superCluster],
     ["plugin.choria.network.leafnode_port = 7422", /accepts no leafnodes/],
     ["plugin.choria.network.server_signer_cert = /x.pem", servers],
