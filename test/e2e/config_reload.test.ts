@@ -154,6 +154,29 @@ describe("reload: all or nothing", () => {
     await fresh.flush();
   });
 
+  test("upstream changes are logged as needing a restart, and the link stays as it is", async (t) => {
+    const w = await startWorld(t, { lines: ["loglevel = info"] });
+    const gw = w.g.gw;
+    const upstream = gw.upstream;
+    const remotes = structuredClone(gw.config.leafRemotes);
+    const file = join(w.g.dir, "broker.conf");
+    const url = "plugin.choria.network.leafnode_remote.hub.url";
+    writeFileSync(file, readFileSync(file, "utf8") + `${url} = nats://127.0.0.1:1\n${A}ping_interval = 30s\n`);
+    const plan = await gw.reload(loadConfig(file).config);
+    assert.deepEqual(plan.changes.map((c) => [c.key, c.reload]).sort(), [[`${A}ping_interval`, "new connections"], [url, "restart"]]);
+    assert.deepEqual(gw.config.leafRemotes, remotes, "the running remote is kept");
+    assert.equal(gw.config.pingInterval, 30_000);
+    assert.equal(gw.upstream, upstream);
+    assert.equal(gw.upstream!.connected, true);
+    const records = w.g.logs.records();
+    const restart = records.find((r) => r["key"] === url)!;
+    assert.equal(restart["level"], "warn");
+    assert.equal(restart["msg"], "configuration key changed; it takes effect at the next restart, the running value is kept");
+    assert.equal(restart["to"], "nats://127.0.0.1:1");
+    const kept = records.find((r) => r["msg"] === "the upstream link keeps the settings it started with until the next restart")!;
+    assert.deepEqual(kept["settings"], ["pingInterval"]);
+  });
+
   test("a bad signer file changes nothing either", async (t) => {
     const pki = await getPki();
     const r = await start(t, pki, ["loglevel = info"]);

@@ -18,6 +18,7 @@ import { loadConfig } from "../../src/config/load.js";
 import { getPki, type Pki } from "../helpers/pki.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
 import { waitFor } from "../helpers/hub.js";
+import { readInfoLine } from "../helpers/raw.js";
 
 const AES128 = "ECDHE-ECDSA-AES128-GCM-SHA256";
 const AES256 = "ECDHE-ECDSA-AES256-GCM-SHA384";
@@ -33,19 +34,7 @@ async function handshake(port: number, pki: Pki, opts: ConnectionOptions, clearI
   const plain: Socket = netConnect(port, "127.0.0.1");
   plain.on("error", () => {});
   if (clearInfo) {
-    await new Promise<void>((resolve, reject) => {
-      let acc = "";
-      const onData = (b: Buffer) => {
-        acc += b.toString("latin1");
-        if (acc.includes("\r\n")) {
-          plain.off("data", onData);
-          plain.pause();
-          resolve();
-        }
-      };
-      plain.on("data", onData);
-      plain.once("error", reject);
-    });
+    await readInfoLine(plain);
   } else {
     await new Promise<void>((resolve, reject) => plain.once("connect", resolve).once("error", reject));
   }

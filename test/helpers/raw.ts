@@ -22,9 +22,9 @@ export interface RawClient {
   close(): void;
 }
 
-export async function rawConnect(port: number, ca: string, opts: { tls?: boolean } = {}): Promise<RawClient> {
-  const plain: Socket = netConnect(port, "127.0.0.1");
-  const infoLine = await new Promise<string>((resolve, reject) => {
+/** The first line a NATS server sends (INFO, in clear text), without CRLF; the socket is left paused after it. */
+export function readInfoLine(plain: Socket): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let acc = "";
     const onData = (b: Buffer) => {
       acc += b.toString("latin1");
@@ -38,6 +38,11 @@ export async function rawConnect(port: number, ca: string, opts: { tls?: boolean
     plain.on("data", onData);
     plain.once("error", reject);
   });
+}
+
+export async function rawConnect(port: number, ca: string, opts: { tls?: boolean } = {}): Promise<RawClient> {
+  const plain: Socket = netConnect(port, "127.0.0.1");
+  const infoLine = await readInfoLine(plain);
   const info = JSON.parse(infoLine.replace(/^INFO /, "").trim()) as Record<string, unknown>;
   let sock: Socket | TLSSocket = plain;
   if (opts.tls !== false) {
