@@ -6,6 +6,7 @@
  * listeners → monitor. Stop: listeners stop accepting → clients flushed and
  * closed → upstream closed → monitor. Nothing else knows how the parts connect.
  */
+import type { BlockList } from "node:net";
 import { hostname } from "node:os";
 import { createServer as createServerKeys } from "nkeys.js";
 import type { GatewayConfig } from "./config/types.js";
@@ -62,6 +63,8 @@ export class Gateway {
   private relay: LoginRelay | null = null;
   private ctx!: ConnContext;
   private accepting = true;
+  /** client_hosts as a BlockList (null = everyone), replaced on reload. */
+  private hosts: BlockList | null = null;
   private lameDuck = false;
   private lameDuckRun: Promise<void> | null = null;
   private readonly startedAt = new Date();
@@ -142,12 +145,14 @@ export class Gateway {
     }
 
     const tl = tlsListenerOptions(c);
+    this.hosts = allowHosts(c.clientHosts);
     this.listener = await startTlsListener({
       host: tl.host,
       port: tl.port,
       tls: tl.tls,
       tlsTimeout: tl.tlsTimeout,
-      allowHosts: allowHosts(tl.clientHosts),
+      // client_hosts is checked in accept() for every listener (and follows a reload).
+      allowHosts: null,
       log: this.log.child({ component: "listener" }),
       onAccept: (t) => this.accept(t),
     });
@@ -204,6 +209,14 @@ export class Gateway {
   /** One accepted transport becomes a client connection (or a refusal over the limit). */
   private accept(t: Transport): void {
     if (!this.accepting) {
+      t.destroy();
+      return;
+    }
+    // client_hosts, for every listener alike, before the client is told anything.
+    const remote = t.remoteAddress;
+    if (this.hosts && !this.hosts.check(remote, remote.includes(":") ? "ipv6" : "ipv4")) {
+      this.counters.bump(this.counters.closeReasons, "client_hosts");
+      this.log.warn("connection from a host outside client_hosts refused", { remote, transport: t.kind });
       t.destroy();
       return;
     }
@@ -299,6 +312,7 @@ export class Gateway {
     this.levels.level = c.logLevel;
     this.ctx.authenticator = authenticator;
     this.ctx.settings = connOptions(c);
+    this.hosts = allowHosts(c.clientHosts);
     this.listener?.reloadCertificate(tls);
     if (this.ws && ws?.tls) this.ws.reloadCertificate(ws.tls);
     if (this.relay && relay) this.relay.reloadCertificate(relay.tls);

@@ -173,8 +173,8 @@ export const KEYS: readonly KeySpec[] = [
   { key: `${N}deny_server_connections`, section: "Security and authentication", reload: "restart", type: "bool", field: "", default: "true", schema: zBool,
     refuseWhen: { test: isFalse, value: "false", restriction: NO_SERVERS },
     meaning: "Choria Servers are always denied; `false` is refused." },
-  { key: `${N}client_hosts`, section: "Security and authentication", reload: "restart", type: "list", field: "clientHosts", default: "— (everyone)", schema: zCidrList,
-    meaning: "Comma list of IP addresses / CIDR blocks clients may connect from." },
+  { key: `${N}client_hosts`, section: "Security and authentication", reload: "new connections", type: "list", field: "clientHosts", default: "— (everyone)", schema: zCidrList,
+    meaning: "Comma list of IP addresses / CIDR blocks clients may connect from, on every listener (TLS and WebSocket)." },
 
   // Client listeners
   { key: `${N}listen_address`, section: "Client listeners", reload: "restart", type: "string", field: "listenAddress", default: D.listenAddress, schema: zString,

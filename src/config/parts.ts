@@ -64,12 +64,10 @@ export interface TlsListenerParts {
   port: number;
   tls: ServerTls;
   tlsTimeout: number;
-  /** CIDR allow list, empty = everyone. */
-  clientHosts: readonly string[];
 }
 
 export function tlsListenerOptions(c: GatewayConfig): TlsListenerParts {
-  return { host: c.listenAddress, port: bindPort(c.clientPort), tls: serverTls(c), tlsTimeout: c.tlsTimeout, clientHosts: c.clientHosts };
+  return { host: c.listenAddress, port: bindPort(c.clientPort), tls: serverTls(c), tlsTimeout: c.tlsTimeout };
 }
 
 export interface WsParts {

@@ -19,6 +19,7 @@ import { getPki, type Pki } from "../helpers/pki.js";
 import { startGateway, type TestGateway } from "../helpers/gateway.js";
 import { waitFor } from "../helpers/hub.js";
 import { readInfoLine } from "../helpers/raw.js";
+import { rawWss } from "./ws_raw.js";
 
 const AES128 = "ECDHE-ECDSA-AES128-GCM-SHA256";
 const AES256 = "ECDHE-ECDSA-AES256-GCM-SHA384";
@@ -140,6 +141,35 @@ async function fakeHub(t: TestContext, pki: Pki, cipher: string): Promise<{ port
   });
   return { port: (server.address() as { port: number }).port, outcomes };
 }
+
+describe("client_hosts", () => {
+  /** True when the server closed a plain TCP connection without sending a byte (refused before INFO). */
+  async function refusedBeforeInfo(port: number): Promise<boolean> {
+    const s = netConnect(port, "127.0.0.1");
+    let got = "";
+    s.on("data", (b: Buffer) => (got += b.toString("latin1")));
+    s.on("error", () => {});
+    await new Promise<void>((resolve) => s.once("close", () => resolve()));
+    return got === "";
+  }
+
+  test("applies to the TLS and the WebSocket listener, and a reload changes it for new connections", async (t) => {
+    const pki = await getPki();
+    const g = await gateway(t, pki, ["plugin.choria.network.client_hosts = 10.0.0.0/8", "plugin.choria.network.websocket_port = -1"]);
+    assert.equal(await refusedBeforeInfo(g.gw.clientPort), true);
+    await assert.rejects(rawWss(t, g.gw.websocketPort, pki.ca), "a WebSocket client outside client_hosts gets no INFO");
+    const refusals = g.logs.records().filter((r) => r["msg"] === "connection from a host outside client_hosts refused");
+    assert.deepEqual(refusals.map((r) => r["transport"]).sort(), ["tls", "websocket"]);
+
+    const file = join(g.dir, "broker.conf");
+    appendFileSync(file, "plugin.choria.network.client_hosts = 10.0.0.0/8, 127.0.0.0/8\n");
+    const plan = await g.gw.reload(loadConfig(file).config);
+    assert.deepEqual(plan.changes.map((c) => [c.key, c.reload]), [["plugin.choria.network.client_hosts", "new connections"]]);
+    assert.equal((await handshake(g.gw.clientPort, pki, {}, true)).ok, true);
+    const ws = await rawWss(t, g.gw.websocketPort, pki.ca);
+    assert.equal(typeof ws.info["server_id"], "string");
+  });
+});
 
 describe("cipher_suites on the upstream link", () => {
   for (const [hubCipher, expectSecure] of [[AES256, false], [AES128, true]] as const) {
