@@ -9,8 +9,9 @@
  * `plugin.choria.network.aaa_leafnode.`.
  */
 import type { z } from "zod";
+import { DEFAULTS } from "./defaults.js";
 import {
-  DEFAULTS, formatDuration, formatSize, zAuthenticator, zBool, zCidrList, zDuration, zHexKey, zHttpUrlList,
+  formatDuration, formatSize, zAuthenticator, zBool, zCidrList, zDuration, zHexKey, zHttpUrlList,
   zCipherSuites, zEccCurves, zInt, zLeafUrlList, zList, zLogFile, zLogLevel, zName, zPath, zPathList, zPort, zSize, zString, zTlsVersion,
 } from "./schema.js";
 

@@ -13,9 +13,10 @@ import { basename, dirname, extname, join, resolve, sep } from "node:path";
 import { ConfigError } from "../errors.js";
 import { KEY, keyFor, KEYS, lookupKey, primarySpecFor, REMOTE_KEY, type KeySpec, type ReloadClass } from "./keys.js";
 import { trustRootProblem } from "./rules.js";
+import { DEFAULTS, defaultPoliciesDir, defaultServerName } from "./defaults.js";
 import { parseBrokerConf } from "./parse.js";
 import {
-  DEFAULTS, defaultPoliciesDir, defaultServerName, formatDuration, formatSize, gatewayConfigSchema, isHexKey, isLogTarget,
+  formatDuration, formatSize, gatewayConfigSchema, isHexKey, isLogTarget,
 } from "./schema.js";
 import type { ConfigWarning, GatewayConfig, LeafRemoteConfig } from "./types.js";
 

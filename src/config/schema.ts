@@ -6,16 +6,14 @@
  * that also checks its range; config/keys.ts attaches one to every key, so a
  * bad value is reported against the key and line it came from. The whole
  * GatewayConfig schema at the end re-checks the assembled object and holds the
- * checks that span several keys. Defaults live here and nowhere else.
+ * checks that span several keys. Defaults live in config/defaults.ts only.
  */
 import { isIP } from "node:net";
 import { z } from "zod";
 import type { GatewayConfig } from "./types.js";
-import { DEFAULTS } from "./defaults.js";
 import { parseRemoteUrl } from "../upstream/remote_urls.js";
 import { cipherSuiteProblem, curveProblem } from "./tls_names.js";
 
-export { DEFAULTS, defaultPoliciesDir, defaultServerName } from "./defaults.js";
 
 const KiB = 1024;
 const MiB = 1024 * 1024;

@@ -1,8 +1,9 @@
 /**
- * The effective configuration every other module reads. config/load.ts builds
- * it from a Choria broker.conf (key = value) and validates it with zod; defaults
- * live in config/schema.ts and nowhere else. All durations are milliseconds,
- * all sizes bytes.
+ * The effective configuration. config/load.ts builds it from a Choria
+ * broker.conf (key = value) and validates it with zod; defaults live in
+ * config/defaults.ts and nowhere else; each part of the gateway gets its
+ * options from one function of it in config/parts.ts. All durations are
+ * milliseconds, all sizes bytes.
  */
 
 export interface TlsFiles {
