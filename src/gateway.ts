@@ -65,6 +65,7 @@ export class Gateway {
   private accepting = true;
   /** client_hosts as a BlockList (null = everyone), replaced on reload. */
   private hosts: BlockList | null = null;
+  private reloading: Promise<unknown> = Promise.resolve();
   private lameDuck = false;
   private lameDuckRun: Promise<void> | null = null;
   private readonly startedAt = new Date();
@@ -285,7 +286,14 @@ export class Gateway {
    * connection is authenticated again. Any failure throws a ConfigError and
    * leaves every setting, connection and the upstream link as they were.
    */
-  async reload(next: GatewayConfig): Promise<ReloadPlan> {
+  reload(next: GatewayConfig): Promise<ReloadPlan> {
+    // One reload at a time: each plans against what the previous one committed.
+    const run = this.reloading.then(() => this.applyReload(next));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyReload(next: GatewayConfig): Promise<ReloadPlan> {
     // Plan.
     const plan = planReload(this.config, next);
     const c = plan.config;

@@ -78,7 +78,7 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
  * line `key = value` standing for `plugin.<file name>.key`. As in Choria, a
  * configuration file inside the user's home directory has no plugin.d.
  */
-export function readPluginDir(configPath: string): PluginFile[] {
+function readPluginDir(configPath: string): PluginFile[] {
   const abs = resolve(configPath);
   const home = homedir();
   if (home !== "" && abs.startsWith(home + sep)) return [];
@@ -483,7 +483,7 @@ function fileProblem(path: string, kind: "file" | "directory"): string | undefin
 }
 
 /** The comment heading each reload class in `describeConfig(…, { byReload: true })`. */
-export const RELOAD_HEADINGS: Readonly<Record<ReloadClass, string>> = {
+const RELOAD_HEADINGS: Readonly<Record<ReloadClass, string>> = {
   live: "# on reload: live (applies at once, also to open connections)",
   "new connections": "# on reload: new connections (open connections keep the value they started with)",
   restart: "# on reload: restart (a reload logs the change and keeps the running value)",

@@ -26,7 +26,7 @@ export interface ReloadPlan {
 }
 
 /** key → value of the effective settings (the lines `aaa-leafnode check` prints). */
-export function effectiveSettings(c: GatewayConfig): Map<string, string> {
+function effectiveSettings(c: GatewayConfig): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of describeConfig(c).split("\n")) {
     const eq = line.indexOf(" = ");

@@ -134,7 +134,7 @@ export const zLogLevel = z.string().transform((s, ctx) => {
 });
 
 /** Choria's log targets besides a file; any case, as Choria compares them. */
-export const LOG_TARGETS = ["stdout", "stderr", "discard"] as const;
+const LOG_TARGETS = ["stdout", "stderr", "discard"] as const;
 export function isLogTarget(s: string): boolean {
   return (LOG_TARGETS as readonly string[]).includes(s.toLowerCase());
 }

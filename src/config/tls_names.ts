@@ -31,7 +31,7 @@ export const GO_CIPHER_SUITES: Readonly<Record<string, string>> = {
 };
 
 /** TLS 1.3 suites: Go accepts the names but always enables all three. */
-export const TLS13_SUITES: readonly string[] = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"];
+const TLS13_SUITES: readonly string[] = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"];
 
 /** Go's tls.InsecureCipherSuites(): refused by name. */
 export const GO_INSECURE_SUITES: readonly string[] = [

@@ -78,10 +78,10 @@ export function createLogger(sink: LogSink, control: LevelControl, fields: LogFi
 export const stderrSink: LogSink = { write: (line) => void process.stderr.write(line) };
 
 /** Logs to standard output (Choria's `logfile = stdout`). */
-export const stdoutSink: LogSink = { write: (line) => void process.stdout.write(line) };
+const stdoutSink: LogSink = { write: (line) => void process.stdout.write(line) };
 
 /** Drops every line (Choria's `logfile = discard`). */
-export const discardSink: LogSink = { write: () => {} };
+const discardSink: LogSink = { write: () => {} };
 
 /** The sink a configured log target names: stdout, stderr, discard, or a file (config/parts.ts logTarget). */
 export function sinkFor(target: { kind: "stdout" | "stderr" | "discard" } | { kind: "file"; path: string }): LogSink {
