@@ -174,11 +174,6 @@ const DENY_ALL: Permissions = Object.freeze({
   describe: () => ({ publish: { allow: [], deny: [">"] }, subscribe: { allow: [], deny: [">"] } }),
 });
 
-/** Permissions that allow nothing at all. */
-export function denyAllPermissions(): Permissions {
-  return DENY_ALL;
-}
-
 /** Compile explicit grants for `callerId` (hard restrictions added). Throws on an invalid subject. */
 export function permissionsFromGrants(
   callerId: string,

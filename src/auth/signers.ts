@@ -39,10 +39,6 @@ const HEX64 = /^[0-9a-fA-F]{64}$/;
 const importCache = new Map<string, { type: SignerKeyType; key: KeyObject }>();
 const IMPORT_CACHE_MAX = 256;
 
-export function isHexEd25519Key(s: string): boolean {
-  return HEX64.test(s);
-}
-
 /** A KeyObject for a raw 32-byte ed25519 public key; throws Error on a bad length. */
 export function ed25519PublicKeyFromBytes(raw: Uint8Array): KeyObject {
   if (raw.length !== 32) throw new Error(`ed25519 public key must be 32 bytes, got ${raw.length}`);

@@ -44,5 +44,3 @@ export const CloseReasons = {
   TransportError: reason("transport_error", null, false, 1006),
   PermissionsRevoked: reason("permissions_revoked", WireText.AuthViolation),
 } as const;
-
-export type CloseReasonName = keyof typeof CloseReasons;

@@ -9,7 +9,7 @@
  * deadline, so a silent or half-open peer can never stall a reconnect loop.
  */
 import { readFileSync } from "node:fs";
-import { isIP, Socket, connect as netConnect } from "node:net";
+import { isIP, type Socket, connect as netConnect } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { UpstreamError } from "../errors.js";
 import type { Transport } from "./transport.js";

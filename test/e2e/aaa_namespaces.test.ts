@@ -21,7 +21,7 @@ import { natsConnectWithToken, startGateway, type TestGateway } from "../helpers
 import { rawConnect, type RawClient } from "../helpers/raw.js";
 import { startHub, waitFor, type Hub } from "../helpers/hub.js";
 import { startFleet, type Fleet, type FleetReply } from "../helpers/fleet.js";
-import { createEd25519KeyPair, signNonce, tokenWorld, writeSignerFiles, type ClientTokenSpec, type Ed25519KeyPair, type TokenWorld } from "../helpers/tokens.js";
+import { createEd25519KeyPair, signNonce, tokenWorld, writeSignerFiles, type Ed25519KeyPair, type TokenWorld } from "../helpers/tokens.js";
 import { md5Hex, sha256Hex } from "../../src/auth/reply_namespace.js";
 import { subjectsIntersect } from "../../src/subject/subject.js";
 

@@ -192,7 +192,10 @@ describe("limits that need their own gateway", () => {
     t.after(() => g.stop());
     const a = await rawConnect(g.gw.clientPort, pki.ca);
     const b = await rawConnect(g.gw.clientPort, pki.ca);
-    t.after(() => (a.close(), b.close()));
+    t.after(() => {
+      a.close();
+      b.close();
+    });
     const c = await rawConnect(g.gw.clientPort, pki.ca);
     t.after(() => c.close());
     assert.ok(c.info.server_id, "INFO is still sent");
