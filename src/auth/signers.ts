@@ -4,7 +4,7 @@
  * `plugin.choria.security.request_signing_certificate`) and org issuers
  * (`plugin.security.issuer.<name>.public`). An entry of exactly 64 hex chars is
  * an inline ed25519 key; anything else is a file holding a PEM certificate, a
- * PEM public key (RSA or ed25519) or hex of an ed25519 key (nats-wire.md §4.3).
+ * PEM public key (RSA or ed25519) or hex of an ed25519 key (docs/protocol.md#token-verification).
  * Keys are imported once into node:crypto KeyObjects and cached by content, so a
  * reload re-reads files but never re-imports an unchanged key. Every failure is
  * a ConfigError naming the config key and the entry.

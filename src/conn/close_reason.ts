@@ -12,7 +12,7 @@ export interface CloseReason {
   readonly wire: string | null;
   /** Flush pending data before closing (false: drop it, e.g. slow consumer). */
   readonly flush: boolean;
-  /** WebSocket close status, as nats-server maps close reasons (§2.2). */
+  /** WebSocket close status, as nats-server maps close reasons (docs/protocol.md#frames). */
   readonly wsCode: number;
 }
 

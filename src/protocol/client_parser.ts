@@ -5,7 +5,7 @@
  * so ops and payloads may be split at any byte and many ops may share a read.
  * It does no I/O, starts no timers and logs nothing; every violation is a
  * ProtocolError carrying the exact nats-server 2.9.10 wire text (or null where
- * nats-server closes silently). Rules: shared/reference/nats-wire.md §1.1, §1.5.
+ * nats-server closes silently). Rules: docs/protocol.md#framing, #messages.
  *
  * Hot path: a PUB whose line and payload are both in the current read costs one
  * native LF search, one JS pass over the line, a string per subject (often from
@@ -157,7 +157,7 @@ export class ClientParser {
             else if (isLetter(b, 0x72)) state = State.OP_R;
             else if (isLetter(b, 0x6c)) state = State.OP_L;
             else if (isLetter(b, 0x61)) state = State.OP_A;
-            // Anything else, including MSG/HMSG, leading whitespace and empty lines (§1.1).
+            // Anything else, including MSG/HMSG, leading whitespace and empty lines (docs/protocol.md#framing).
             else throw parserError.unknownOp(state, buf, i);
             i++;
             break;
@@ -173,7 +173,7 @@ export class ClientParser {
           case State.OP_PING:
           case State.OP_PONG:
           case State.OP_PLUS_OK: {
-            // Everything after the op name up to LF is ignored (§1.1: `pingxyz` is a PING).
+            // Everything after the op name up to LF is ignored (docs/protocol.md#framing: `pingxyz` is a PING).
             const lf = buf.indexOf(LF, i);
             if (lf < 0) {
               i = n;
@@ -263,7 +263,7 @@ export class ClientParser {
             break;
           }
           case State.MSG_END_R:
-            // §1.1: after exactly <size> bytes the next two must be CRLF.
+            // docs/protocol.md#framing: after exactly <size> bytes the next two must be CRLF.
             if (b !== CR) throw parserError.unknownOp(state, buf, i);
             state = State.MSG_END_N;
             i++;
@@ -304,7 +304,7 @@ export class ClientParser {
 
           default: {
             // Spelling of op names (HMSG from a client fails here, at the M). PUB, HPUB,
-            // SUB, UNSUB and -ERR need a blank after the name; CONNECT and INFO do not (§1.1).
+            // SUB, UNSUB and -ERR need a blank after the name; CONNECT and INFO do not (docs/protocol.md#framing).
             const next = SPELL_NEXT[state];
             const expect = SPELL_EXPECT[state];
             if (next < 0 || (expect === BLANK ? b !== SPACE && b !== TAB : (b | 0x20) !== expect)) {
@@ -325,7 +325,7 @@ export class ClientParser {
     return state === State.CONNECT_ARG || state === State.INFO_ARG ? this.limits.maxConnectLine : this.limits.maxControlLine;
   }
 
-  /** The limit is on the argument part and holds for lines still being received (§1.1). */
+  /** The limit is on the argument part and holds for lines still being received (docs/protocol.md#framing). */
   private checkControlLine(state: number, src: Uint8Array, start: number, end: number): void {
     const limit = this.lineLimit(state);
     if (end - start > limit) throw parserError.maxControlLine(state, end - start, limit, src, start, end);
@@ -435,7 +435,7 @@ export class ClientParser {
     }
   }
 
-  /** PUB <subject> [reply] <size> / HPUB <subject> [reply] <hdr> <total> (§1.5). */
+  /** PUB <subject> [reply] <size> / HPUB <subject> [reply] <hdr> <total> (docs/protocol.md#messages). */
   private processPub(state: number, src: FastSliceBuffer, start: number, end: number): number {
     const count = this.splitArgs(src, start, end);
     const as = this.argStart;
@@ -456,7 +456,7 @@ export class ClientParser {
       if (hdr < 0 || size < 0) throw parserError.badArgs(state, src, start, end, "bad HPUB sizes");
       if (hdr > size) throw parserError.badArgs(state, src, start, end, "HPUB header size exceeds total size");
     }
-    // Checked on the line, before any payload byte is read (§1.1); HPUB compares the total.
+    // Checked on the line, before any payload byte is read (docs/protocol.md#framing); HPUB compares the total.
     if (size > this.limits.maxPayload) {
       throw parserError.maxPayload(state, size, this.limits.maxPayload, src, start, end);
     }

@@ -5,7 +5,7 @@
  * does no I/O and keeps state across chunks, so an op may be split at any byte;
  * a payload that arrives whole inside one chunk is handed over as a view
  * (zero-copy), otherwise it is assembled in a buffer of exactly its size.
- * Grammar: shared/reference/nats-wire.md §3.4 (no HLMSG; HMSG uses the leaf
+ * Grammar: docs/protocol.md#leaf-grammar (no HLMSG; HMSG uses the leaf
  * argument layout; the 2nd token of a long LMSG/HMSG must be `+` or `|`).
  */
 import { ProtocolError } from "../errors.js";
@@ -173,7 +173,7 @@ export class LeafParser {
         case S.OP_PING:
         case S.OP_PONG:
         case S.OP_PLUS_OK:
-          // Anything up to LF is ignored after the op name (nats-wire.md §1.1).
+          // Anything up to LF is ignored after the op name (docs/protocol.md#framing).
           if (b === LF) {
             this.state = S.OP_START;
             if (state === S.OP_PING) this.sink.ping();
@@ -321,7 +321,7 @@ export class LeafParser {
   }
 
   /**
-   * LMSG/HMSG argument forms (nats-wire.md §3.4): the argument count decides,
+   * LMSG/HMSG argument forms (docs/protocol.md#leaf-grammar): the argument count decides,
    * and with more than 3 (LMSG) / 4 (HMSG) arguments the 2nd must be `+` or `|`.
    */
   private processMsgArgs(line: Uint8Array, start: number, end: number, headers: boolean, buf: Uint8Array, at: number): void {
@@ -370,7 +370,7 @@ export class LeafParser {
   private fail(code: string, buf: Uint8Array, at: number): never {
     const snippet = JSON.stringify(text(buf, Math.max(0, at - 16), Math.min(buf.length, at + 16)));
     const name = leafStateName(this.state);
-    // Unknown ops get nats-server's -ERR text; argument errors close silently (§3.8).
+    // Unknown ops get nats-server's -ERR text; argument errors close silently (docs/protocol.md#leaf-errors).
     const wire = code === LeafParserErrorCode.BadArgs ? null : WireText.UnknownOp;
     throw new ProtocolError(code, `leaf parser: ${code} in state ${name} near ${snippet}`, wire, true);
   }

@@ -5,7 +5,7 @@
  * tests can speak about ops (and record them) without importing the parser.
  * The ProtocolError factories live here too, so every code, wire text and
  * message shape the parser can produce is in one place.
- * Wire rules: shared/reference/nats-wire.md §1.1, §1.5 and §1.11.
+ * Wire rules: docs/protocol.md#framing, #messages and #error-catalogue.
  */
 
 import { ProtocolError } from "../errors.js";
@@ -88,7 +88,7 @@ export const parserError = {
     const message = `route/gateway/leafnode op from a client in ${stateName(state)} at: ${snippet(src, Math.max(0, at - 3))}`;
     return new ProtocolError(ParserErrorCode.ForeignProtocol, message, WireText.AuthViolation, true);
   },
-  /** Wrong argument count or sizes: nats-server closes without -ERR (§1.1). */
+  /** Wrong argument count or sizes: nats-server closes without -ERR (docs/protocol.md#framing). */
   badArgs(state: number, src: Uint8Array, start: number, end: number, why: string): ProtocolError {
     return new ProtocolError(ParserErrorCode.BadArgs, `${why} in ${stateName(state)}: ${snippet(src, start, end)}`, null, true);
   },

@@ -1,6 +1,6 @@
 /**
  * Subject syntax and the relations between subject patterns, as nats-server
- * 2.9.10 defines them (nats-wire.md §1.6): `.`-separated non-empty tokens, no
+ * 2.9.10 defines them (docs/protocol.md#subjects): `.`-separated non-empty tokens, no
  * space/tab/CR/LF/FF anywhere, `*` (one token) and `>` (one or more trailing
  * tokens) are wildcards only as whole tokens and `>` only last. Everything here
  * walks the strings by index and allocates nothing, because validation runs for

@@ -2,7 +2,7 @@
  * The subscription trie: one level per subject token, with `*` and `>` held
  * beside the literal children, plus a bounded cache of match results keyed by
  * literal subject. Routing (match) and permission/interest checks (hasInterest)
- * both use it, so there is a single wildcard implementation (style rule 5).
+ * both use it, so there is a single wildcard implementation.
  * The idea follows nats-server's sublist.go; the code is our own. Results are
  * frozen and never touched after they are built: an insert or remove drops the
  * cached literals its subject can match instead of editing them in place.

@@ -88,7 +88,7 @@ const ignore = (): void => {};
 const defaultHighWaterMark = 64 * 1024;
 const defaultCloseTimeout = 5000;
 
-// nats-server offers exactly these parameters whatever the client asked for (nats-wire.md §2.3).
+// nats-server offers exactly these parameters whatever the client asked for (docs/protocol.md#compression).
 const deflateOptions = {
   serverNoContextTakeover: true,
   clientNoContextTakeover: true,

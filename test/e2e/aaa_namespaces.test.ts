@@ -1,5 +1,5 @@
 /**
- * Issue 3, private reply namespaces end to end: gateway (AAA) → mTLS leafnode
+ * Private reply namespaces end to end: gateway (AAA) → mTLS leafnode
  * → real nats-server hub with a simulated Choria fleet and responders. Caller
  * A's generic `request()` (an `_INBOX` reply rewritten into
  * `choria.reply.<md5(A)>._INBOX…`, which is what the hub responder sees) and

@@ -1,5 +1,5 @@
-// Issue 2: every error path of the client port on raw sockets, asserting the
-// exact nats-server `-ERR` text (nats-wire.md §1.11) and whether the
+// Every error path of the client port on raw sockets, asserting the
+// exact nats-server `-ERR` text (docs/protocol.md#error-catalogue) and whether the
 // connection stays open. The development authenticator is named explicitly.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";

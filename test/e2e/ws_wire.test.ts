@@ -1,5 +1,5 @@
 /**
- * Issue 7 end to end, at the wire: WebSocket frames split across TCP writes
+ * End to end, at the wire: WebSocket frames split across TCP writes
  * (inside the header, the mask key and the payload) reassemble into NATS ops;
  * refused tokens get `-ERR 'Authorization Violation'` and a close frame 1008 as
  * nats-server sends them; shutdown closes WebSocket clients with 1001; the

@@ -1,6 +1,6 @@
 /**
  * Table tests for the client protocol parser: every op in its accepted
- * spellings (nats-wire.md §1.1, §1.5), every error path with its exact code and
+ * spellings (docs/protocol.md#framing, #messages), every error path with its exact code and
  * -ERR wire text, the CONNECT stop, the limits (including on partial lines) and
  * the zero-copy payload rule. Every error case is also run byte by byte, since
  * the state machine must reach the same verdict however the bytes arrive.

@@ -2,7 +2,7 @@
  * The official NATS JavaScript client's WebSocket transport (@nats-io/nats-core
  * `wsconnect`, the nats.ws code path) over our listener, wss with compression:
  * it must find INFO as the first message, send CONNECT and PING, get PONG,
- * receive a MSG, and close cleanly (nats-wire.md §2.5). The AcceptHandler plays
+ * receive a MSG, and close cleanly (docs/protocol.md#websocket-clients). The AcceptHandler plays
  * a minimal server that answers line by line; the NATS protocol proper belongs
  * to the connection layer and is tested there.
  */
