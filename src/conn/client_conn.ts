@@ -165,7 +165,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
         return this.close(CloseReasons.BadArguments);
       case "GW_ERR_FOREIGN_PROTOCOL":
         this.refuse("GW_ERR_FOREIGN_PROTOCOL", "route/gateway/leafnode protocol on the client port");
-        return this.close(CloseReasons.ForeignProtocol);
+        return this.close(CloseReasons.ForeignOp);
       case "GW_ERR_CLIENT_ERR":
         return this.close(CloseReasons.ClientError);
       default:

@@ -28,6 +28,8 @@ export const CloseReasons = {
   AuthViolation: reason("auth_violation", WireText.AuthViolation),
   AuthExpired: reason("auth_expired", WireText.AuthExpired),
   ForeignProtocol: reason("foreign_protocol", WireText.AuthViolation),
+  /** A route/gateway/leafnode op (RS+, LS+, LMSG, A+ ...) on the client port: nats-server 2.9.10 answers as to any unknown op. */
+  ForeignOp: reason("foreign_op", WireText.UnknownOp, true, 1002),
   ParseError: reason("parse_error", WireText.UnknownOp, true, 1002),
   BadArguments: reason("bad_arguments", null, true, 1002),
   BadConnect: reason("bad_connect", null, true, 1002),
