@@ -202,7 +202,8 @@ export class ClientParser {
               break;
             }
             if (this.payloadHave === 0 && this.payloadBuf.length < size) {
-              this.payloadBuf = Buffer.allocUnsafe(Math.max(size, this.payloadBuf.length * 2));
+              // Doubling saves reallocations, but never past the payload limit: one connection pins at most that.
+              this.payloadBuf = Buffer.allocUnsafe(Math.max(size, Math.min(this.payloadBuf.length * 2, this.limits.maxPayload)));
             }
             const take = Math.min(size - this.payloadHave, n - i);
             this.payloadBuf.set(buf.subarray(i, i + take), this.payloadHave);
@@ -268,6 +269,11 @@ export class ClientParser {
     } finally {
       this.state = state;
     }
+  }
+
+  /** Bytes this parser holds on to between reads (a partial line, a payload buffer): bounded by the limits. */
+  get retainedBytes(): number {
+    return this.line.retainedBytes + this.payloadBuf.length;
   }
 
   private lineLimit(state: number): number {
