@@ -60,6 +60,7 @@ export async function listen(
     host: "127.0.0.1",
     port: 0,
     tls: null,
+    allowHosts: null,
     compression: false,
     allowedOrigins: [],
     handshakeTimeout: 5000,

@@ -176,7 +176,6 @@ describe("closing", () => {
       reason: "Server Shutdown",
     },
     { name: "destroy() drops the socket (1006 at the client)", act: (l) => l.accepted[0]!.transport.destroy(), code: 1006, reason: "" },
-    { name: "listener shutdown() sends 1001 Server Shutdown", act: (l) => l.listener.shutdown(), code: 1001, reason: "Server Shutdown" },
   ];
   for (const c of cases) {
     test(c.name, async (t) => {

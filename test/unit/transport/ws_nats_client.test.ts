@@ -56,6 +56,7 @@ test("nats-core wsconnect over wss with compression: connect, flush, request a M
     host: "127.0.0.1",
     port: 0,
     tls: cert,
+    allowHosts: null,
     compression: true,
     allowedOrigins: [],
     handshakeTimeout: 5000,
