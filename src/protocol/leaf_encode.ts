@@ -8,8 +8,7 @@
  */
 import { WriteBuffer } from "./write_buffer.js";
 
-export const PING = new Uint8Array([0x50, 0x49, 0x4e, 0x47, 0x0d, 0x0a]);
-export const PONG = new Uint8Array([0x50, 0x4f, 0x4e, 0x47, 0x0d, 0x0a]);
+export { PING, PONG } from "./encode.js";
 
 /** The CONNECT fields a soliciting leaf sends to a 2.9.10 hub (docs/protocol.md#handshake). */
 export interface LeafConnectFields {

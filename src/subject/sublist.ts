@@ -8,7 +8,7 @@
  * cached literals its subject can match instead of editing them in place.
  */
 
-import { subjectMatches } from "./subject.js";
+import { firstWildcardToken, subjectMatches } from "./subject.js";
 
 export interface SublistEntry {
   readonly subject: string;
@@ -282,22 +282,6 @@ export class Sublist<T extends SublistEntry> {
     if (node === undefined) return false;
     return last ? node.hasSubs() : node.next !== null && this.anyMatch(node.next, tokens, i + 1);
   }
-}
-
-/** Index where the first `*`/`>` token starts, or -1 for a literal subject. */
-function firstWildcardToken(s: string): number {
-  const n = s.length;
-  let tokenStart = 0;
-  for (let i = 0; i <= n; i++) {
-    if (i === n || s.charCodeAt(i) === 0x2e) {
-      if (i - tokenStart === 1) {
-        const c = s.charCodeAt(tokenStart);
-        if (c === 0x2a || c === 0x3e) return tokenStart;
-      }
-      tokenStart = i + 1;
-    }
-  }
-  return -1;
 }
 
 /**
