@@ -16,7 +16,7 @@ import { ClientConn, ConnState } from "./conn/client_conn.js";
 import { CloseReasons } from "./conn/close_reason.js";
 import { ConnCounters, type ConnContext } from "./conn/context.js";
 import {
-  allowHosts, connOptions, monitorOptions, relayOptions, sameOptions, serverTls, tlsListenerOptions, upstreamOptions, upstreamRemote, wsOptions,
+  connOptions, monitorOptions, relayOptions, sameOptions, serverTls, tlsListenerOptions, upstreamOptions, upstreamRemote, wsOptions,
   type ServerTls,
 } from "./config/parts.js";
 import { planReload, type ReloadPlan } from "./config/reload.js";
@@ -27,8 +27,9 @@ import { createAuditLog } from "./obs/audit.js";
 import { createMetrics, type ConnzEntry, type MetricSources } from "./obs/metrics.js";
 import { startMonitor } from "./obs/monitor.js";
 import { Router } from "./router/router.js";
-import { loadContext, startTlsListener, type TlsListener } from "./transport/tls_listener.js";
-import { startWsListener } from "./transport/ws_listener.js";
+import { startTlsListener, type TlsListener } from "./transport/tls_listener.js";
+import { startWsListener, type WsListener } from "./transport/ws_listener.js";
+import { buildAllowList, loadContext } from "./transport/listen.js";
 import { startLoginRelay } from "./login/relay.js";
 import type { Transport } from "./transport/transport.js";
 import { LeafConn } from "./upstream/leaf_conn.js";
@@ -45,7 +46,6 @@ export interface GatewayOptions {
   levels?: LevelControl;
 }
 
-type WsListener = Awaited<ReturnType<typeof startWsListener>>;
 type Monitor = Awaited<ReturnType<typeof startMonitor>>;
 type LoginRelay = Awaited<ReturnType<typeof startLoginRelay>>;
 
@@ -146,14 +146,15 @@ export class Gateway {
     }
 
     const tl = tlsListenerOptions(c);
-    this.hosts = allowHosts(c.clientHosts);
+    // client_hosts guards every listener (TLS, WebSocket, login relay) and follows a reload.
+    this.hosts = buildAllowList(c.clientHosts);
+    const allowHosts = () => this.hosts;
     this.listener = await startTlsListener({
       host: tl.host,
       port: tl.port,
       tls: tl.tls,
       tlsTimeout: tl.tlsTimeout,
-      // client_hosts is checked in accept() for every listener (and follows a reload).
-      allowHosts: null,
+      allowHosts,
       log: this.log.child({ component: "listener" }),
       onAccept: (t) => this.accept(t),
     });
@@ -171,6 +172,7 @@ export class Gateway {
         tls: ws.tls,
         compression: ws.compression,
         allowedOrigins: ws.allowedOrigins,
+        allowHosts,
         handshakeTimeout: ws.handshakeTimeout,
         maxFrameBytes: ws.maxFrameBytes,
         log: this.log.child({ component: "websocket" }),
@@ -182,6 +184,7 @@ export class Gateway {
     if (relay) {
       this.relay = await startLoginRelay({
         ...relay,
+        allowHosts,
         log: this.log.child({ component: "login_relay" }),
         onRequest: (outcome, seconds) => metrics.observeRelaySeconds(outcome, seconds),
       });
@@ -210,14 +213,6 @@ export class Gateway {
   /** One accepted transport becomes a client connection (or a refusal over the limit). */
   private accept(t: Transport): void {
     if (!this.accepting) {
-      t.destroy();
-      return;
-    }
-    // client_hosts, for every listener alike, before the client is told anything.
-    const remote = t.remoteAddress;
-    if (this.hosts && !this.hosts.check(remote, remote.includes(":") ? "ipv6" : "ipv4")) {
-      this.counters.bump(this.counters.closeReasons, "client_hosts");
-      this.log.warn("connection from a host outside client_hosts refused", { remote, transport: t.kind });
       t.destroy();
       return;
     }
@@ -320,7 +315,7 @@ export class Gateway {
     this.levels.level = c.logLevel;
     this.ctx.authenticator = authenticator;
     this.ctx.settings = connOptions(c);
-    this.hosts = allowHosts(c.clientHosts);
+    this.hosts = buildAllowList(c.clientHosts);
     this.listener?.reloadCertificate(tls);
     if (this.ws && ws?.tls) this.ws.reloadCertificate(ws.tls);
     if (this.relay && relay) this.relay.reloadCertificate(relay.tls);

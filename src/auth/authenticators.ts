@@ -46,7 +46,6 @@ export interface AaaAuthenticatorOptions {
 }
 
 export class AaaAuthenticator implements Authenticator {
-  readonly requiresNonce = true;
   private readonly verifier: TokenVerifier;
   private readonly policies: readonly Policy[];
   private readonly collective: string;
@@ -103,7 +102,6 @@ export interface DevelopmentAuthenticatorOptions {
 
 /** Accepts any CONNECT. For local development only; config must name it explicitly. */
 export class DevelopmentAuthenticator implements Authenticator {
-  readonly requiresNonce = true;
   private readonly collective: string;
 
   constructor(opts: DevelopmentAuthenticatorOptions) {
@@ -125,7 +123,6 @@ export class DevelopmentAuthenticator implements Authenticator {
 
 /** Refuses everyone: the authenticator in force until configuration provides one. */
 export class DenyAllAuthenticator implements Authenticator {
-  readonly requiresNonce = true;
 
   async authenticate(_input: AuthInput): Promise<Identity> {
     throw refuse(AuthCode.NotConfigured, "no authenticator configured");

@@ -16,7 +16,7 @@ import { configProblems, describeConfig, formatWarning, loadConfig } from "../co
 import type { GatewayConfig } from "../config/types.js";
 import { KEY } from "../config/keys.js";
 import { serverTls } from "../config/parts.js";
-import { loadContext } from "../transport/tls_listener.js";
+import { loadContext } from "../transport/listen.js";
 import type { CliIo } from "./io.js";
 import { flagValue } from "./io.js";
 

@@ -6,7 +6,6 @@
  * "what changed for whom" has one answer. No I/O here: files named by the
  * configuration are read by the parts themselves.
  */
-import { BlockList } from "node:net";
 import type { ConnSettings } from "../conn/context.js";
 import type { LeafConnOptions } from "../upstream/leaf_conn.js";
 import { opensslCiphers, opensslCurves } from "./tls_names.js";
@@ -172,19 +171,6 @@ export function authOptions(c: GatewayConfig): AuthParts {
     clockSkew: c.clockSkew,
     maxTokenSize: c.limits.maxTokenSize,
   };
-}
-
-/** The client_hosts allow list as a node:net BlockList (null = everyone may connect). */
-export function allowHosts(cidrs: readonly string[]): BlockList | null {
-  if (cidrs.length === 0) return null;
-  const list = new BlockList();
-  for (const entry of cidrs) {
-    const [addr, bits] = entry.split("/");
-    const type = addr!.includes(":") ? "ipv6" : "ipv4";
-    if (bits === undefined) list.addAddress(addr!, type);
-    else list.addSubnet(addr!, Number(bits), type);
-  }
-  return list;
 }
 
 export type LogTarget = { kind: "stdout" | "stderr" | "discard" } | { kind: "file"; path: string };

@@ -16,7 +16,8 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type ServerOptions, type WebSocket } from "ws";
 import type { Logger } from "../obs/log.js";
 import type { AcceptHandler } from "./transport.js";
-import { loadContext, type ServerTlsFiles } from "./tls_listener.js";
+import { listen, loadContext, type ListenOptions, type ServerTlsFiles } from "./listen.js";
+import { DEFAULTS } from "../config/defaults.js";
 import {
   BadRequestRejection,
   OriginPolicy,
@@ -28,7 +29,6 @@ import {
   type UpgradeRejection,
 } from "./ws_upgrade.js";
 import { WsTransport, type WsTransportError, type WsViolationName } from "./ws_transport.js";
-import { DEFAULTS } from "../config/defaults.js";
 
 export interface WsListenerOptions {
   host: string;
@@ -44,6 +44,8 @@ export interface WsListenerOptions {
   handshakeTimeout: number;
   /** Largest accepted WebSocket message (max payload + control line slack); larger → close 1009. */
   maxFrameBytes: number;
+  /** Only these peers may connect (client_hosts; null = everyone): others are dropped before TLS and upgrade. */
+  allowHosts: ListenOptions["allowHosts"];
   log: Logger;
   onAccept: AcceptHandler;
   /** ms between server WebSocket pings; a peer silent for a whole interval is closed. 0/absent = off. */
@@ -76,11 +78,6 @@ export interface WsListener {
    * as the TLS listener does. Idempotent.
    */
   close(): Promise<void>;
-  /**
-   * close(), then closes every WebSocket still open with 1001 "Server
-   * Shutdown" and resolves once all are gone (at most closeTimeout later).
-   */
-  shutdown(): Promise<void>;
   /** Loads a new certificate for new connections (SIGHUP); throws if the files are bad. */
   reloadCertificate(tls: ServerTlsFiles): void;
 }
@@ -89,7 +86,7 @@ const ignore = (): void => {};
 const defaultHighWaterMark = DEFAULTS.websocket.highWaterMark;
 const defaultCloseTimeout = DEFAULTS.websocket.closeTimeout;
 
-// nats-server offers exactly these parameters whatever the client asked for (nats-wire.md §2.3).
+// nats-server offers exactly these parameters whatever the client asked for (docs/protocol.md#compression).
 const deflateOptions = {
   serverNoContextTakeover: true,
   clientNoContextTakeover: true,
@@ -127,7 +124,6 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
   };
   const wss = new WebSocketServer(wsOptions);
 
-  let allClosed: (() => void) | null = null;
   const hooks = {
     violation: (t: WsTransport, err: WsTransportError): void => {
       countViolation(err.violation);
@@ -135,7 +131,6 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
     },
     closed: (t: WsTransport): void => {
       if (open.delete(t)) stats.active--;
-      if (open.size === 0 && allClosed !== null) allClosed();
     },
   };
 
@@ -214,7 +209,7 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
   });
 
   function accept(raw: Socket): void {
-    if (closing) return void raw.destroy();
+    if (closing || raw.destroyed) return void raw.destroy(); // destroyed: refused by client_hosts
     // Errors are reported through http's clientError until the upgrade and
     // through ws after it; these keep an error in between (node:http drops its
     // listener before emitting "upgrade") from becoming an uncaught exception.
@@ -237,17 +232,8 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
   }
 
   const server: NetServer = createNetServer({ noDelay: true }, accept);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    // A connection storm must not overflow the accept queue (Node defaults to 511; nats-server uses 4096).
-    server.listen({ port: opts.port, host: opts.host, backlog: 4096 }, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  const port = await listen(server, { host: opts.host, port: opts.port, allowHosts: opts.allowHosts, log, what: "websocket" });
   server.on("error", (err) => log.error("websocket listener error", { err }));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : opts.port;
   let sweep: NodeJS.Timeout | null = null;
   if (opts.pingInterval !== undefined && opts.pingInterval > 0) {
     // One timer for the whole listener instead of one per connection.
@@ -264,14 +250,6 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
     port,
     stats,
     close: stop,
-    shutdown: async () => {
-      await stop();
-      if (open.size === 0) return;
-      const gone = new Promise<void>((resolve) => (allClosed = resolve));
-      for (const t of open) t.end(1001, "Server Shutdown");
-      await gone;
-      log.info("websocket connections closed for shutdown", { port });
-    },
     reloadCertificate: (tls) => {
       if (secureContext === null) throw new TypeError("websocket listener runs without TLS");
       secureContext = loadContext(tls);
@@ -295,4 +273,3 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
     log.info("websocket listener stopped", { port });
   }
 }
-

@@ -159,7 +159,7 @@ describe("client_hosts", () => {
     assert.equal(await refusedBeforeInfo(g.gw.clientPort), true);
     await assert.rejects(rawWss(t, g.gw.websocketPort, pki.ca), "a WebSocket client outside client_hosts gets no INFO");
     const refusals = g.logs.records().filter((r) => r["msg"] === "connection from a host outside client_hosts refused");
-    assert.deepEqual(refusals.map((r) => r["transport"]).sort(), ["tls", "websocket"]);
+    assert.deepEqual(refusals.map((r) => r["listener"]).sort(), ["client", "websocket"]);
 
     const file = join(g.dir, "broker.conf");
     appendFileSync(file, "plugin.choria.network.client_hosts = 10.0.0.0/8, 127.0.0.0/8\n");
