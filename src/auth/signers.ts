@@ -16,7 +16,6 @@ import { KEY, keyFor } from "../config/keys.js";
 import { trustRootProblem } from "../config/rules.js";
 
 export const CLIENT_SIGNER_KEY = KEY.clientSigners;
-export const ISSUER_NAMES_KEY = KEY.issuerNames;
 
 export type SignerKeyType = "rsa" | "ed25519";
 
