@@ -6,7 +6,8 @@
  * gets it; a reload changes the list for new connections; and the upstream
  * link offers only the configured ciphers to its hub (a TLS 1.2-only hub that
  * wants another cipher cannot complete the handshake, one that wants a listed
- * cipher can).
+ * cipher can). client_hosts guards every listener and follows a reload, and
+ * gateway_name shows as the cluster in /varz.
  */
 import { describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
@@ -141,6 +142,13 @@ async function fakeHub(t: TestContext, pki: Pki, cipher: string): Promise<{ port
   });
   return { port: (server.address() as { port: number }).port, outcomes };
 }
+
+test("gateway_name names the cluster in /varz", async (t) => {
+  const pki = await getPki();
+  const g = await gateway(t, pki, ["plugin.choria.network.gateway_name = EDGE_1", "plugin.choria.stats_port = -1"]);
+  const varz = (await (await fetch(`http://127.0.0.1:${g.gw.monitorPort}/varz`)).json()) as Record<string, unknown>;
+  assert.equal(varz["cluster"], "EDGE_1");
+});
 
 describe("client_hosts", () => {
   /** True when the server closed a plain TCP connection without sending a byte (refused before INFO). */
