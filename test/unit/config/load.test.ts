@@ -88,6 +88,7 @@ describe("the Choria announcement configuration", () => {
       urls: ["nats://choria.example.net:7422"],
       tls: { cert: `${dir}/cert.pem`, key: `${dir}/key.pem`, ca: `${dir}/ca.pem`, verify: true, handshakeFirst: false },
       account: "choria",
+      jetStreamExtended: false,
     }]);
     assert.equal(basename(config.policiesDir), "policies");
     // Defaults exactly as documented in config/types.ts.
@@ -298,12 +299,12 @@ describe("leafnode remote keys", () => {
       {
         name: "east", urls: ["nats://e1.example:7422", "tls://e2.example:7422", "nats://e3.example:7422"],
         tls: { cert: join(dir, "up.pem"), key: join(dir, "up-key.pem"), ca: join(dir, "ca.pem"), verify: false, handshakeFirst: true },
-        credentials: join(dir, "hub.creds"), account: "ops",
+        credentials: join(dir, "hub.creds"), account: "ops", jetStreamExtended: false,
       },
       {
         name: "west", urls: ["nats://w.example:7422"],
         tls: { cert: join(dir, "cert.pem"), key: join(dir, "key.pem"), verify: true, handshakeFirst: false },
-        credentials: join(dir, "hub.creds"), account: "choria",
+        credentials: join(dir, "hub.creds"), account: "choria", jetStreamExtended: false,
       },
     ]);
   });
