@@ -309,6 +309,31 @@ describe("leafnode remote keys", () => {
     ]);
   });
 
+  test("two remotes dialling the same hub endpoint are refused, naming the key and line", () => {
+    const [p] = problems(conf(
+      "plugin.choria.network.leafnode_remotes = eu, us",
+      `${P}eu.url = nats://hub.example:7422`,
+      `${P}us.url = tls://other.example:7422, hub.example:7422`,
+    ));
+    assert.equal(p!.key, `${P}us.url`);
+    assert.equal(p!.line, 6);
+    assert.match(p!.message, /hub\.example:7422 is already a URL of remote "eu"/);
+  });
+
+  test("readiness rule and jetstream_extended are read; a bad readiness rule names its line", () => {
+    const { config } = load(conf(
+      "plugin.choria.network.leafnode_remotes = eu",
+      `${P}eu.url = nats://hub.example:7422`,
+      `${P}eu.jetstream_extended = true`,
+      "plugin.choria.network.aaa_leafnode.upstream_readiness = any",
+    ));
+    assert.equal(config.upstreamReadiness, "any");
+    assert.equal(config.leafRemotes[0]!.jetStreamExtended, true);
+    const [p] = problems(conf("plugin.choria.network.aaa_leafnode.upstream_readiness = most"));
+    assert.equal(p!.line, 4);
+    assert.match(p!.message, /not a readiness rule/);
+  });
+
   test("a listed remote without a URL is an error; settings of an unlisted remote warn", () => {
     const [p] = problems(conf("plugin.choria.network.leafnode_remotes = hub", `${P}other.url = o:7422`));
     assert.equal(p!.line, 4);
