@@ -43,6 +43,8 @@ export interface WorldOptions {
    * behind its own gate when `gate` is set (default 1).
    */
   hubs?: number;
+  /** Attach to this running hub (a cluster member, say) instead of starting one; it is not stopped. */
+  useHub?: Hub;
 }
 
 export interface World {
@@ -81,7 +83,7 @@ export async function startWorld(t: TestContext, opts: WorldOptions = {}): Promi
     await Promise.allSettled(gwConns.map((nc) => nc.close()));
     await g?.stop();
     await Promise.allSettled(hubConns.map((nc) => nc.close()));
-    await Promise.allSettled(hubs.map((h) => h.stop()));
+    await Promise.allSettled(hubs.filter((h) => h !== opts.useHub).map((h) => h.stop()));
     await Promise.allSettled(gates.map((gt) => gt.close()));
   });
 
@@ -96,7 +98,7 @@ export async function startWorld(t: TestContext, opts: WorldOptions = {}): Promi
       gate.open = !opts.gateClosed;
       gates.push(gate);
     }
-    const hub = await startHub({ pki, ...opts.hub, ...(gate ? { leafAdvertise: `127.0.0.1:${gate.port}` } : {}) });
+    const hub = opts.useHub ?? await startHub({ pki, ...opts.hub, ...(gate ? { leafAdvertise: `127.0.0.1:${gate.port}` } : {}) });
     hubs.push(hub);
     leafPort = hub.leafPort;
     const leafUrl = gate !== null ? `tls://127.0.0.1:${gate.port}` : hub.leafUrl;
