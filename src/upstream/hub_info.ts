@@ -37,6 +37,8 @@ export interface HubInfo {
   compression: string | undefined;
   /** Lame duck mode announced by the hub. */
   lameDuck: boolean;
+  /** The account we are bound to is the hub's system account (2.12+ say so in connect_info). */
+  accountIsSystem: boolean;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
@@ -67,6 +69,7 @@ export function parseHubInfo(json: string | Record<string, unknown>): HubInfo {
     domain: str(o.domain),
     compression: str(o.compression),
     lameDuck: bool(o.ldm, false),
+    accountIsSystem: bool(o.acc_is_sys, false),
   };
 }
 

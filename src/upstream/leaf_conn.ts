@@ -300,6 +300,9 @@ export class LeafConn implements Upstream, LinkOwner {
       account: confirmation.remoteAccount,
       tls: link.transport.secure,
     });
+    if (confirmation.accountIsSystem) {
+      this.log.warn("the hub binds this leaf to its system account; bind it to the Choria account instead", { url: link.url.label });
+    }
     for (const e of this.local.interestSnapshot()) this.sendInterest(link, e.subject, e.queue, e.weight);
     this.opts.onStateChange?.(true);
   }
