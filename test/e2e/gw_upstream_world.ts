@@ -1,5 +1,5 @@
 /**
- * Shared set-up for the issue-4 end-to-end tests (gw_upstream_*.test.ts): a
+ * Shared set-up for the upstream end-to-end tests (gw_upstream_*.test.ts): a
  * real nats-server hub whose leafnode port requires verified client
  * certificates, the whole gateway in process (AAA authenticator with a fresh
  * ed25519 signer, monitor on an ephemeral port) relaying to it over its mTLS
@@ -179,8 +179,8 @@ export async function hubHasLeafSub(hub: Hub, subject: string, timeoutMs = 15000
 }
 
 /**
- * Interest as the hub advertises it to a newly connected leaf (nats-wire.md
- * §3.5): a raw observer leaf with the test CA's client certificate connects,
+ * Interest as the hub advertises it to a newly connected leaf (docs/leafnode.md,
+ * "The handshake"): a raw observer leaf with the test CA's client certificate connects,
  * and every `LS+` before the PONG to its first PING is collected. Queue entries
  * carry the hub's total weight, the sum of what every leaf announced.
  */

@@ -1,5 +1,5 @@
 /**
- * The hub→leaf parser: every op form of nats-wire.md §3.4 from a table, the
+ * The hub→leaf parser: every op form of the leafnode protocol (docs/leafnode.md) from a table, the
  * same stream split at every byte offset and fed byte by byte, zero-copy
  * payload views, violations with their stable codes, and encoder round trips.
  */
