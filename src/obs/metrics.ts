@@ -35,35 +35,8 @@ export interface ConnzEntry {
   subjects?: string[];
 }
 
-/** One configured remote's link. Counters are cumulative across reconnects. */
-export interface RemoteLinkStats {
-  /** The remote's name from leafnode_remotes. */
-  remote: string;
-  /** 1 while connected. */
-  connected: number;
-  host?: string;
-  port?: number;
-  account?: string;
-  rttMs: number | undefined;
-  inMsgs: number;
-  outMsgs: number;
-  inBytes: number;
-  outBytes: number;
-  reconnects: number;
-  bufferedMsgs: number;
-  bufferedBytes: number;
-  droppedMsgs: number;
-  droppedBytes: number;
-  refusedInterest?: number;
-  refusedPublishes?: number;
-}
-
-/** State of the upstream leafnode links: totals over every remote. Counters are cumulative across reconnects. */
-export interface LeafnodeStats {
-  /** Remotes configured (0 = standalone). */
-  configured: number;
-  /** Remotes currently connected. */
-  connected: number;
+/** Figures of one leafnode link, or their totals. Counters are cumulative across reconnects. */
+export interface LinkFigures {
   /** Last measured round trip; undefined before the first PONG. */
   rttMs: number | undefined;
   inMsgs: number;
@@ -79,6 +52,24 @@ export interface LeafnodeStats {
   host?: string;
   port?: number;
   account?: string;
+}
+
+/** One configured remote's link. */
+export interface RemoteLinkStats extends LinkFigures {
+  /** The remote's name from leafnode_remotes. */
+  remote: string;
+  /** 1 while connected. */
+  connected: number;
+  refusedInterest?: number;
+  refusedPublishes?: number;
+}
+
+/** State of the upstream leafnode links: totals over every remote (host, port, account: the first remote's). */
+export interface LeafnodeStats extends LinkFigures {
+  /** Remotes configured (0 = standalone). */
+  configured: number;
+  /** Remotes currently connected. */
+  connected: number;
   /** Each remote on its own (per-remote series carry a `remote` label); absent means one unnamed link. */
   remotes?: RemoteLinkStats[];
 }

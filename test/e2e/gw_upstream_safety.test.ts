@@ -10,7 +10,7 @@
  * subscriber (error, audit line, counter), reconnects without it, and refuses
  * it at SUB time from then on, so the link is lost at most once.
  */
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { md5Hex } from "../../src/auth/reply_namespace.js";
 import { startFleet, type FleetReply } from "../helpers/fleet.js";
@@ -39,19 +39,23 @@ function refusedSub(nc: Awaited<ReturnType<World["client"]>>, subject: string): 
   });
 }
 
-test("an org_admin subscribing to $KV.x: refused with the permissions error, never sent up, the link stays up for everybody", async (t) => {
-  const w = await startWorld(t);
+/** Hub, fleet, gateway, and two callers: bob (fleet_management) and an org_admin. */
+async function setup(t: TestContext, lines: string[]) {
+  const w = await startWorld(t, { lines });
   const fleet = await startFleet({ hubUrl: w.hub.clientUrl, count: NODES, identityPrefix: "safe" });
   t.after(() => fleet.stop());
   const gw = w.g.gw;
   const link = gw.upstream!;
   await waitFor("fleet interest", () => link.hubInterest.match("choria.broadcast.agent.rpcutil").plain || undefined);
-
   const ns = `choria.reply.${md5Hex("up=bob")}`;
   const bob = await w.client(w.token({ callerid: "up=bob", permissions: { fleet_management: true } }), { name: "bob" });
-  assert.equal(await fleetAnswers(w, bob, ns), NODES);
-
   const admin = await w.client(w.token({ callerid: "up=admin", permissions: { org_admin: true } }), { name: "admin" });
+  return { w, gw, link, ns, bob, admin };
+}
+
+test("an org_admin subscribing to $KV.x: refused with the permissions error, never sent up, the link stays up for everybody", async (t) => {
+  const { w, gw, link, ns, bob, admin } = await setup(t, []);
+  assert.equal(await fleetAnswers(w, bob, ns), NODES);
   const violationsBefore = gw.counters.violations["subscribe"] ?? 0;
   const refused = ["$KV.x", "$JS.API.STREAM.INFO.x", "$OBJ.bucket.chunk", "$LDS.anything"];
   const errors = await Promise.all(refused.map((s) => refusedSub(admin, s)));
@@ -73,18 +77,7 @@ test("an org_admin subscribing to $KV.x: refused with the permissions error, nev
 
 test("a hub refusal the gateway did not foresee: the subject is refused to its subscriber and the link comes back without it, once", async (t) => {
   // Misconfigured: the hub does not extend JetStream, but the remote says it does.
-  const w = await startWorld(t, {
-    lines: ["plugin.choria.network.leafnode_remote.hub.jetstream_extended = true"],
-  });
-  const fleet = await startFleet({ hubUrl: w.hub.clientUrl, count: NODES, identityPrefix: "safe2" });
-  t.after(() => fleet.stop());
-  const gw = w.g.gw;
-  const link = gw.upstream!;
-  await waitFor("fleet interest", () => link.hubInterest.match("choria.broadcast.agent.rpcutil").plain || undefined);
-  const ns = `choria.reply.${md5Hex("up=bob")}`;
-  const bob = await w.client(w.token({ callerid: "up=bob", permissions: { fleet_management: true } }), { name: "bob" });
-
-  const admin = await w.client(w.token({ callerid: "up=admin", permissions: { org_admin: true } }), { name: "admin" });
+  const { w, link, ns, bob, admin } = await setup(t, ["plugin.choria.network.leafnode_remote.hub.jetstream_extended = true"]);
   const err = await refusedSub(admin, "$KV.x");
   assert.match(err, /Permissions Violation for Subscription to "\$KV\.x"/);
   await waitFor("the link is back", () => (link.live && link.stats.reconnects === 1 ? true : undefined), 20000);
