@@ -36,7 +36,7 @@ async function varzRemotes(w: World): Promise<{ remote: string; connected: boole
 }
 
 /** Broadcast with a fresh private reply subject; resolves with every reply that arrived once `want` were in (plus a settle round). */
-async function broadcast(w: World, caller: Awaited<ReturnType<World["client"]>>, ns: string, want: number): Promise<FleetReply[]> {
+async function broadcast(caller: Awaited<ReturnType<World["client"]>>, ns: string, want: number): Promise<FleetReply[]> {
   const reply = `${ns}.${createInbox().slice("_INBOX.".length)}`;
   const got: FleetReply[] = [];
   const sub = caller.subscribe(reply, { callback: (err, m) => { if (!err) got.push(JSON.parse(dec.decode(m.data)) as FleetReply); } });
@@ -69,7 +69,7 @@ test("two hubs with their own fleets: broadcast answered by both without duplica
 
   // 1. One broadcast, both fleets, each node once.
   const all = [...euFleet.identities, ...usFleet.identities];
-  const replies = await broadcast(w, caller, ns, all.length);
+  const replies = await broadcast(caller, ns, all.length);
   assert.equal(replies.length, all.length, "no duplicates");
   assert.deepEqual(new Set(replies.map((r) => r.identity)), new Set(all));
   assert.equal(euFleet.answered, NODES + 1, "the EU fleet got the broadcast once (plus the settle request)");
@@ -106,7 +106,7 @@ test("two hubs with their own fleets: broadcast answered by both without duplica
   const down = await w.readyz();
   assert.equal(down.status, 503, "readiness rule all: one remote down is not ready");
   assert.deepEqual(down.body.remotes, { hub: "connected", hub2: "down" });
-  const euOnly = await broadcast(w, caller, ns, NODES);
+  const euOnly = await broadcast(caller, ns, NODES);
   assert.equal(euOnly.length, NODES);
   assert.ok(euOnly.every((r) => r.identity.startsWith("eu-")));
   assert.ok(usLink.stats.bufferedMsgs >= 1, "the broadcast waits for the US hub");
@@ -134,7 +134,7 @@ test("two hubs with their own fleets: broadcast answered by both without duplica
   await waitFor("the US link is back", () => (usLink.live ? true : undefined), 20000);
   await waitFor("the US link knows its fleet again", () => usLink.hubInterest.match("choria.broadcast.agent.rpcutil").plain || undefined);
   assert.equal(usLink.stats.bufferedMsgs, 0, "the buffer was flushed");
-  const both = await broadcast(w, caller, ns, all.length);
+  const both = await broadcast(caller, ns, all.length);
   assert.equal(both.length, all.length);
   assert.deepEqual(new Set(both.map((r) => r.identity)), new Set(all));
   assert.deepEqual((await w.readyz()).body, { status: "ok", remotes: { hub: "connected", hub2: "connected" } });
