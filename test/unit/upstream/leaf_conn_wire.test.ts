@@ -75,6 +75,8 @@ const b = (s: string): Uint8Array => Buffer.from(s);
 function startLeaf(t: TestContext, hub: ScriptedHub, over: Partial<LeafConnOptions> & { snapshot?: LocalInterest[] } = {}) {
   const logs = new MemorySink();
   const received: string[] = [];
+  const local = localSide(() => over.snapshot ?? [], (subject, reply, queues, hdrLen, payload) =>
+    received.push(`${subject}|${reply ?? ""}|${queues?.join(",") ?? ""}|${hdrLen}|${Buffer.from(payload).toString()}`));
   const leaf = new LeafConn({
     remote: { name: "fake", urls: [`nats://127.0.0.1:${hub.port}`], tls: { verify: true, handshakeFirst: false }, account: "$G" },
     serverName: "gw-wire",
@@ -85,14 +87,20 @@ function startLeaf(t: TestContext, hub: ScriptedHub, over: Partial<LeafConnOptio
     pingInterval: 60_000,
     pingMax: 2,
     log: createLogger(logs, new LevelControl("debug")),
-    local: localSide(() => over.snapshot ?? [], (subject, reply, queues, hdrLen, payload) =>
-      received.push(`${subject}|${reply ?? ""}|${queues?.join(",") ?? ""}|${hdrLen}|${Buffer.from(payload).toString()}`)),
+    local,
     timeouts: { register: 5000 },
     ...over,
   });
   leaf.start();
   t.after(() => leaf.stop());
-  return { leaf, logs, received };
+  return { leaf, logs, received, local };
+}
+
+/** Through both barriers to live, with `hubLines` (LS+ …) from the hub. */
+async function goLive(c: { line(): Promise<string>; send(s: string): void; expect(s: string): Promise<void> }, hubLines = ""): Promise<void> {
+  await c.line(); // CONNECT
+  await c.expect("PING\r\n");
+  c.send(REGISTERED + hubLines + "PONG\r\n");
 }
 
 describe("LeafConn on the wire", () => {
@@ -226,6 +234,49 @@ describe("LeafConn on the wire", () => {
     assert.equal(lost.retryInMs, 30_000);
     assert.equal(leaf.stats.lastError, text);
     assert.equal(leaf.connected, false);
+  });
+
+  test("a hub closing the link for a subscription: the subject is refused locally and the link comes back without it", async (t) => {
+    const hub = await ScriptedHub.start(t);
+    const snapshot = [{ subject: "ok.x", queue: undefined, weight: 1 }, { subject: "odd.secret", queue: undefined, weight: 1 }, { subject: "odd.secret", queue: "q", weight: 2 }];
+    const { leaf, local, logs } = startLeaf(t, hub, { snapshot });
+    const c = await hub.conn(0);
+    await goLive(c);
+    await c.expect("LS+ ok.x\r\nLS+ odd.secret\r\nLS+ odd.secret q 2\r\nPING\r\n");
+    c.send('-ERR \'Permissions Violation for Subscription to "odd.secret"\'\r\n');
+    c.socket.end();
+    const c2 = await hub.conn(1);
+    await goLive(c2);
+    // The replay leaves the refused subject out, for every queue too.
+    await c2.expect("LS+ ok.x\r\nPING\r\n");
+    assert.deepEqual(local.refused, [{ subject: "odd.secret", queue: undefined }, { subject: "odd.secret", queue: "q" }]);
+    assert.equal(leaf.refusesInterest("odd.secret"), true);
+    assert.equal(leaf.stats.refusedInterest >= 1, true);
+    const lost = logs.records().find((r) => r.msg === "upstream connection lost")!;
+    assert.ok(Number(lost.retryInMs) <= 50, "reconnects at the base delay, not a growing backoff");
+  });
+
+  test("a hub closing the link for a publish: that subject is never sent to it again", async (t) => {
+    const hub = await ScriptedHub.start(t);
+    const { leaf } = startLeaf(t, hub);
+    const c = await hub.conn(0);
+    await goLive(c, "LS+ ops.>\r\n");
+    await c.expect("PING\r\n");
+    c.send("PONG\r\n");
+    await waitFor("live", () => (leaf.live ? true : undefined));
+    assert.equal(leaf.forward("ops.restart", undefined, -1, b("x"), null), true);
+    await c.expect("LMSG ops.restart 1\r\nx\r\n");
+    c.send('-ERR \'Permissions Violation for Publish to "ops.restart"\'\r\n');
+    c.socket.end();
+    const c2 = await hub.conn(1);
+    await goLive(c2, "LS+ ops.>\r\n");
+    await c2.expect("PING\r\n");
+    c2.send("PONG\r\n");
+    await waitFor("live again", () => (leaf.live ? true : undefined));
+    assert.equal(leaf.forward("ops.restart", undefined, -1, b("y"), null), false, "refused subject: not sent");
+    assert.equal(leaf.forward("ops.other", undefined, -1, b("z"), null), true);
+    await c2.expect("LMSG ops.other 1\r\nz\r\n");
+    assert.equal(leaf.stats.refusedPublishes, 2);
   });
 
   test("a refusal before registration is retried with backoff and never thrown", async (t) => {
