@@ -145,6 +145,8 @@ test("two hubs with their own fleets: broadcast answered by both without duplica
 
 test("readiness rule any: ready while one of two remotes is up", async (t) => {
   const w = await startWorld(t, { hubs: 2, gate: true, lines: ["plugin.choria.network.aaa_leafnode.upstream_readiness = any"] });
+  // With "any" the world is ready after the first link: wait for both.
+  await waitFor("both links up", () => (w.g.gw.upstreams.every((u) => u.connected) ? true : undefined), 20000);
   w.gates[0]!.open = false;
   await w.hubs[0]!.kill();
   await waitFor("hub link down", () => (!w.g.gw.upstreams[0]!.connected ? true : undefined));
@@ -155,4 +157,31 @@ test("readiness rule any: ready while one of two remotes is up", async (t) => {
   await w.hubs[1]!.kill();
   await waitFor("both links down", () => (!w.g.gw.upstreams[1]!.connected ? true : undefined));
   assert.equal((await w.readyz()).status, 503);
+});
+
+test("two hubs: a request from either hub to a responder behind the gateway is answered through the link it came from", async (t) => {
+  const w = await startWorld(t, { hubs: 2 });
+  const [euLink, usLink] = w.g.gw.upstreams as [NonNullable<typeof w.g.gw.upstream>, NonNullable<typeof w.g.gw.upstream>];
+  const responder = await w.client(w.token({ callerid: "up=svc", permissions: { org_admin: true } }), { name: "svc" });
+  responder.subscribe("choria.broadcast.agent.svc", { callback: (err, m) => { if (!err) m.respond(enc.encode(`served ${dec.decode(m.data)}`)); } });
+  await responder.flush();
+  const eu = await w.hubClient({ servers: w.hubs[0]!.clientUrl, name: "eu-requester" });
+  const us = await w.hubClient({ servers: w.hubs[1]!.clientUrl, name: "us-requester" });
+  for (const [nc, link] of [[eu, euLink], [us, usLink]] as const) {
+    await waitFor(`${link.id} hears of the service`, async () => {
+      try {
+        await nc.request("choria.broadcast.agent.svc", enc.encode("probe"), { timeout: 500 });
+        return true;
+      } catch {
+        return undefined;
+      }
+    }, 20000);
+  }
+  const before = { eu: euLink.stats.outMsgs, us: usLink.stats.outMsgs };
+  for (let i = 0; i < 10; i++) {
+    assert.equal(dec.decode((await eu.request("choria.broadcast.agent.svc", enc.encode(`eu${i}`), { timeout: 5000 })).data), `served eu${i}`);
+    assert.equal(dec.decode((await us.request("choria.broadcast.agent.svc", enc.encode(`us${i}`), { timeout: 5000 })).data), `served us${i}`);
+  }
+  assert.equal(euLink.stats.outMsgs - before.eu, 10, "the EU requests' replies went up the EU link only");
+  assert.equal(usLink.stats.outMsgs - before.us, 10, "the US requests' replies went up the US link only");
 });
