@@ -49,6 +49,7 @@ export const DEFAULTS = {
   upstreamBufferBytes: 8 * MiB,
   reconnectBaseDelay: 1000,
   reconnectMaxDelay: 30_000,
+  upstreamReadiness: "all",
   statsAddress: "127.0.0.1",
   statsPort: 0,
   loginRelay: { port: 0, maxBodyBytes: 64 * KiB, timeout: 10_000 },
@@ -56,6 +57,7 @@ export const DEFAULTS = {
     account: "choria",
     tlsVerify: true,
     tlsHandshakeFirst: false,
+    jetStreamExtended: false,
     /** Deadlines of one dial to the hub, ms: TCP connect, first INFO, TLS handshake, registration. */
     timeouts: { connect: 5000, info: 5000, handshake: 5000, register: 2000 },
   },

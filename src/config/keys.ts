@@ -12,7 +12,7 @@ import type { z } from "zod";
 import { DEFAULTS } from "./defaults.js";
 import {
   formatDuration, formatSize, zAuthenticator, zBool, zCidrList, zDuration, zHexKey, zHttpUrlList,
-  zCipherSuites, zEccCurves, zInt, zLeafUrlList, zList, zLogFile, zLogLevel, zName, zPath, zPathList, zPort, zSize, zString, zTlsVersion,
+  zCipherSuites, zEccCurves, zInt, zLeafUrlList, zList, zLogFile, zLogLevel, zName, zPath, zPathList, zPort, zReadiness, zSize, zString, zTlsVersion,
 } from "./schema.js";
 
 export type KeyType = "string" | "int" | "bool" | "duration" | "size" | "list" | "path";
@@ -103,6 +103,7 @@ export const REMOTE_KEY = {
   credentials: `${R}credentials`,
   credential: `${R}credential`,
   account: `${R}account`,
+  jetStreamExtended: `${R}jetstream_extended`,
 } as const;
 
 const NO_SERVERS = "no Choria Server connects here: server tokens and provisioning are always denied";
@@ -233,7 +234,7 @@ export const KEYS: readonly KeySpec[] = [
   { key: KEY.leafRemotes, section: "Upstream leafnode connection", reload: "restart", type: "list", field: "leafRemotes", default: "— (standalone)", schema: zList,
     meaning: "Comma list of remote names; each needs `leafnode_remote.<name>.url`. None: the gateway runs standalone." },
   { key: REMOTE_KEY.url, section: "Upstream leafnode connection", reload: "restart", type: "list", field: "leafRemotes[].urls", default: "— (required)", schema: zLeafUrlList,
-    meaning: "Comma list of hub URLs, `host:port`, `nats://host:port` or `tls://host:port` (port required), tried in order." },
+    meaning: "Comma list of hub URLs, `host:port`, `nats://host:port` or `tls://host:port` (port 7422 when left out), tried in order." },
   { key: REMOTE_KEY.tlsCert, section: "Upstream leafnode connection", reload: "restart", type: "path", field: "leafRemotes[].tls.cert", default: "plugin.security.file.certificate", schema: zPath,
     meaning: "Client certificate for the mTLS link to this remote." },
   { key: REMOTE_KEY.tlsKey, section: "Upstream leafnode connection", reload: "restart", type: "path", field: "leafRemotes[].tls.key", default: "plugin.security.file.key", schema: zPath,
@@ -253,8 +254,12 @@ export const KEYS: readonly KeySpec[] = [
     aliasOf: REMOTE_KEY.credentials, meaning: "Older spelling of `.credentials`." },
   { key: REMOTE_KEY.account, section: "Upstream leafnode connection", reload: "restart", type: "string", field: "leafRemotes[].account", default: D.remote.account, schema: zString,
     meaning: "Local account name (informational: the gateway has one account)." },
+  { key: REMOTE_KEY.jetStreamExtended, section: "Upstream leafnode connection", reload: "restart", type: "bool", field: "leafRemotes[].jetStreamExtended", default: String(D.remote.jetStreamExtended), schema: zBool,
+    meaning: "The hub extends its JetStream to this leaf (system account, or an empty default domain for the account). When false, `$JS.API.>`, `$KV.>` and `$OBJ.>` are never announced or published to this hub, which would close the link for them (see docs/leafnode.md)." },
+  { key: `${A}upstream_readiness`, section: "Upstream leafnode connection", reload: "live", type: "string", field: "upstreamReadiness", default: D.upstreamReadiness, schema: zReadiness,
+    meaning: "With several remotes: `all` reports ready on /readyz only while every remote is connected, `any` while at least one is." },
   { key: `${A}upstream_buffer_size`, section: "Upstream leafnode connection", reload: "restart", type: "size", field: "upstreamBufferBytes", default: size(D.upstreamBufferBytes), schema: zSize(1024),
-    meaning: "Bytes buffered for the hub while the link is down or slow." },
+    meaning: "Bytes buffered for one remote while its link is down or slow (each remote has its own buffer of this size)." },
   { key: `${A}reconnect_delay`, section: "Upstream leafnode connection", reload: "restart", type: "duration", field: "reconnectBaseDelay", default: dur(D.reconnectBaseDelay), schema: zDuration(10, 3_600_000),
     meaning: "First delay before reconnecting to the hub (doubles on each failure)." },
   { key: `${A}reconnect_max_delay`, section: "Upstream leafnode connection", reload: "restart", type: "duration", field: "reconnectMaxDelay", default: dur(D.reconnectMaxDelay), schema: zDuration(10, 3_600_000),

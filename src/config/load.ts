@@ -266,6 +266,7 @@ function defaultsDraft(): Draft {
     upstreamBufferBytes: DEFAULTS.upstreamBufferBytes,
     reconnectBaseDelay: DEFAULTS.reconnectBaseDelay,
     reconnectMaxDelay: DEFAULTS.reconnectMaxDelay,
+    upstreamReadiness: DEFAULTS.upstreamReadiness,
     statsAddress: DEFAULTS.statsAddress,
     statsPort: DEFAULTS.statsPort,
     loginRelay: { port: DEFAULTS.loginRelay.port, urls: [], maxBodyBytes: DEFAULTS.loginRelay.maxBodyBytes, timeout: DEFAULTS.loginRelay.timeout },
@@ -399,6 +400,7 @@ function assembleRemotes(draft: Draft, values: Map<string, Value>, origins: Map<
         handshakeFirst: (v("tlsHandshakeFirst")?.value as boolean | undefined) ?? DEFAULTS.remote.tlsHandshakeFirst,
       },
       account: (v("account")?.value as string | undefined) ?? DEFAULTS.remote.account,
+      jetStreamExtended: (v("jetStreamExtended")?.value as boolean | undefined) ?? DEFAULTS.remote.jetStreamExtended,
     };
     // The remote's own TLS files, else the broker's file provider pair.
     for (const [field, setting, fallback] of [["cert", "tlsCert", KEY.fileCert], ["key", "tlsKey", KEY.fileKey], ["ca", "tlsCa", KEY.fileCa]] as const) {
@@ -412,7 +414,7 @@ function assembleRemotes(draft: Draft, values: Map<string, Value>, origins: Map<
       remote.credentials = creds.value as string;
       origins.set(`leafRemotes.${i}.credentials`, creds.origin);
     }
-    for (const [setting, field] of [["url", "urls"], ["tlsVerify", "tls.verify"], ["tlsHandshakeFirst", "tls.handshakeFirst"], ["account", "account"]] as const) {
+    for (const [setting, field] of [["url", "urls"], ["tlsVerify", "tls.verify"], ["tlsHandshakeFirst", "tls.handshakeFirst"], ["account", "account"], ["jetStreamExtended", "jetStreamExtended"]] as const) {
       const o = v(setting)?.origin;
       if (o) origins.set(`leafRemotes.${i}.${field}`, o);
     }

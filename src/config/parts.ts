@@ -126,14 +126,9 @@ export function monitorOptions(c: GatewayConfig): { host: string; port: number }
   return { host: c.statsAddress, port: bindPort(c.statsPort) };
 }
 
-/** The remote the upstream link uses: the first one listed (the others are reported unused). */
-export function upstreamRemote(c: GatewayConfig): { remote: LeafRemoteConfig | undefined; unused: string[] } {
-  return { remote: c.leafRemotes[0], unused: c.leafRemotes.slice(1).map((r) => r.name) };
-}
+export type UpstreamParts = Omit<LeafConnOptions, "log" | "local" | "onStateChange" | "version" | "timeouts">;
 
-export type UpstreamParts = Omit<LeafConnOptions, "log" | "interestSnapshot" | "onMessage" | "onStateChange" | "version">;
-
-/** The upstream leafnode link to one remote. */
+/** The upstream leafnode link to one remote (one per remote in leafnode_remotes). */
 export function upstreamOptions(c: GatewayConfig, remote: LeafRemoteConfig): UpstreamParts {
   return {
     remote,

@@ -213,10 +213,33 @@ describe("reload: live keys change open connections without reconnecting them", 
       "plugin.choria.security.request_signing_certificate", "plugin.security.issuer.names", "plugin.security.issuer.<name>.public",
       `${A}authenticator`, `${A}clock_skew`, `${A}policies_dir`, `${A}max_token_size`,
       "plugin.choria.network.soft_shutdown_timeout", "soft_shutdown_timeout", `${A}soft_shutdown_timeout`,
-      `${A}lame_duck_duration`, `${A}lame_duck_grace_period`,
+      `${A}lame_duck_duration`, `${A}lame_duck_grace_period`, `${A}upstream_readiness`,
     ]);
     const live = KEYS.filter((k) => k.reload === "live").map((k) => k.key);
     for (const key of live) assert.ok(covered.has(key), `live key ${key} has no reload test`);
+  });
+
+  test("upstream_readiness: the same links are judged by the new rule at once", async (t) => {
+    const r = "plugin.choria.network.leafnode_remote.";
+    const w = await startWorld(t, {
+      waitReady: false,
+      remoteLines: (_hub, pki, leafUrl) => [
+        "plugin.choria.network.leafnode_remotes = hub, dead",
+        `${r}hub.url = ${leafUrl}`, `${r}hub.tls.cert = ${pki.leaf.cert}`, `${r}hub.tls.key = ${pki.leaf.key}`, `${r}hub.tls.ca = ${pki.ca}`,
+        `${r}dead.url = nats://127.0.0.1:1`,
+      ],
+    });
+    const gw = w.g.gw;
+    await waitFor("the hub link", () => gw.upstream?.connected || undefined, 20_000);
+    assert.equal(gw.ready, false, "all: one remote is down");
+    assert.equal((await w.readyz()).status, 503);
+    const file = join(w.g.dir, "broker.conf");
+    writeFileSync(file, readFileSync(file, "utf8") + `${A}upstream_readiness = any\n`);
+    const upstream = gw.upstream;
+    await gw.reload(loadConfig(file).config);
+    assert.equal(gw.upstream, upstream);
+    assert.equal(gw.ready, true, "any: one remote is up");
+    assert.equal((await w.readyz()).status, 200);
   });
 
   test("loglevel: an open connection's debug lines appear after the reload", async (t) => {
