@@ -7,6 +7,7 @@
  * closed → upstream closed → monitor. Nothing else knows how the parts connect.
  */
 import { BlockList } from "node:net";
+import type { Registry } from "prom-client";
 import { hostname } from "node:os";
 import { createServer as createServerKeys } from "nkeys.js";
 import type { GatewayConfig } from "./config/types.js";
@@ -50,6 +51,8 @@ export class Gateway {
   readonly levels: LevelControl;
   readonly log: Logger;
   upstream: LeafConn | null = null;
+  /** The Prometheus registry (worker mode hands it to the cluster aggregator). */
+  metricsRegistry: Registry | null = null;
   private listener: TlsListener | null = null;
   private ws: WsListener | null = null;
   private monitor: Monitor | null = null;
@@ -106,6 +109,7 @@ export class Gateway {
     const authenticator = this.opts.authenticator ?? (await buildAuthenticator(c, this.log));
     const audit = createAuditLog(this.opts.audit ?? this.log.child({ log: "audit" }));
     const metrics = createMetrics(this.metricSources());
+    this.metricsRegistry = metrics.registry;
     this.ctx = {
       router: this.router,
       authenticator,
@@ -281,7 +285,7 @@ export class Gateway {
     this.log.info("configuration reloaded", { clients: this.conns.size });
   }
 
-  private metricSources(): MetricSources {
+  metricSources(): MetricSources {
     const live = () => [...this.conns];
     const sum = (f: (c: ClientConn) => number) => live().reduce((n, c) => n + f(c), 0);
     const k = this.counters;
@@ -332,7 +336,7 @@ export class Gateway {
     };
   }
 
-  private varz(): Record<string, unknown> {
+  varz(): Record<string, unknown> {
     return {
       server_id: this.serverId,
       server_name: this.ctx?.server.serverName,

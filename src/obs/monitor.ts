@@ -19,8 +19,10 @@ export interface MonitorOptions {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
-  registry: Registry;
+  registry: { readonly contentType: string; metrics(): Promise<string> };
   sources: MetricSources;
+  /** Called before each request is answered (worker mode gathers the workers' snapshots here). */
+  refresh?: (path: string) => Promise<void>;
   log: Logger;
   /** Server identity for /varz, e.g. { server_id, server_name, version, start, uptime }. */
   info(): Record<string, unknown>;
@@ -143,6 +145,7 @@ export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
       return;
     }
 
+    if (opts.refresh && path !== "/metrics" && path !== "/choria/prometheus" && path !== "/healthz") await opts.refresh(path);
     switch (path) {
       case "/metrics":
       case "/choria/prometheus":
