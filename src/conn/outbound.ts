@@ -53,8 +53,8 @@ export class Outbound {
   writeMsg(subject: string, sid: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean {
     if (this.closed || this.failed) return false;
     const wb = this.wb;
-    const { buf, offset } = wb.reserve(msgHeaderMaxBytes(subject, sid, reply));
-    wb.advance(writeMsgHeader(buf, offset, subject, sid, reply, hdrLen, payload.length) - offset);
+    const offset = wb.reserve(msgHeaderMaxBytes(subject, sid, reply));
+    wb.advance(writeMsgHeader(wb.current, offset, subject, sid, reply, hdrLen, payload.length) - offset);
     wb.writeBytes(payload);
     wb.writeCrlf();
     this.outMsgs++;
