@@ -10,7 +10,6 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Registry } from "prom-client";
 import { GatewayError } from "../errors.js";
 import type { Logger } from "./log.js";
 import type { ConnzEntry, MetricSources } from "./metrics.js";
