@@ -489,6 +489,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
       server_id: srv.serverId,
       server_name: srv.serverName,
       version: srv.version,
+      aaa_leafnode_version: srv.gatewayVersion,
       proto: 1,
       host: srv.host,
       port: srv.port,

@@ -42,6 +42,8 @@ export interface HubOptions {
    * a restarted hub keeps its streams. Optional memory/file limits in bytes.
    */
   jetstream?: boolean | { maxMemory?: number; maxFile?: number };
+  /** `leafnodes.min_version`: leafs whose CONNECT states an older version are refused. */
+  leafMinVersion?: string;
   /** Appended to the generated config. */
   extraConfig?: string;
   /** Deadline for the hub to come up, ms (default 15000). */
@@ -139,7 +141,9 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   const leafTlsBlock = leafTls
     ? `  tls {\n    cert_file: "${opts.pki.hub.cert}"\n    key_file: "${opts.pki.hub.key}"\n    ca_file: "${opts.pki.ca}"\n    verify: true\n    timeout: 2\n  }\n`
     : "";
-  const advertise = opts.leafAdvertise ? `  advertise: "${opts.leafAdvertise}"\n` : "";
+  const advertise =
+    (opts.leafAdvertise ? `  advertise: "${opts.leafAdvertise}"\n` : "") +
+    (opts.leafMinVersion ? `  min_version: "${opts.leafMinVersion}"\n` : "");
   const configFile = join(dir, "hub.conf");
   const js = opts.jetstream === true ? {} : opts.jetstream || null;
   const jsBlock = js

@@ -109,6 +109,12 @@ export class LeafConn implements Upstream, LinkOwner {
     return this.link?.registered ? this.link.url : null;
   }
 
+  /** The `version` the hub stated in its INFO, while registered (what clients can use through us). */
+  get hubVersion(): string | undefined {
+    const v = this.link?.registered ? this.link.firstInfo?.version : undefined;
+    return typeof v === "string" ? v : undefined;
+  }
+
   get rttMs(): number | undefined {
     return this.link?.rttMs;
   }
