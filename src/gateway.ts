@@ -145,7 +145,7 @@ export class Gateway {
         log: this.log.child({ component: "upstream", remote: remote.name }),
         interestSnapshot: () => this.router.interestSnapshot(),
         onMessage: (subject, reply, queues, hdrLen, payload) =>
-          this.router.deliverFromUpstream(subject, reply, queues, hdrLen, payload),
+          this.router.deliverFromUpstream(subject, reply, queues, hdrLen, payload, upstream),
         onStateChange: (connected) => this.log.info(connected ? "upstream connected" : "upstream disconnected"),
       });
       this.upstream = upstream;

@@ -9,6 +9,7 @@
  */
 import { Sublist } from "../subject/sublist.js";
 import { InterestMap, type InterestEntry } from "./interest.js";
+import { ReplyTracker, jsDeliveredSubjectAt, type ReplyTrackerOptions } from "./reply_tracker.js";
 import type { Subscriber, Subscription, Upstream } from "./types.js";
 
 export class Router {
@@ -17,9 +18,12 @@ export class Router {
   private upstream: Upstream | null = null;
   /** Reused per publish: queue groups that got a local member (never retained). */
   private readonly served = new Set<string>();
+  /** Reply subjects of hub messages delivered here, and the upstream each came from. */
+  readonly hubReplies: ReplyTracker<Upstream>;
 
-  constructor(opts: { cacheSize?: number } = {}) {
+  constructor(opts: { cacheSize?: number; replies?: ReplyTrackerOptions } = {}) {
     this.subs = new Sublist<Subscription>({ cacheSize: opts.cacheSize });
+    this.hubReplies = new ReplyTracker<Upstream>(opts.replies);
   }
 
   /** Attach the hub side. Interest changes flow to it from now on. */
@@ -81,6 +85,12 @@ export class Router {
         served.add(group[0]!.queue!);
       }
     }
+    // A reply the hub handed out goes back through its link, advertised or not.
+    const back = this.hubReplies.route(subject);
+    if (back !== undefined) {
+      if (back.forwardReply(subject, reply, hdrLen, payload)) delivered++;
+      return delivered;
+    }
     const upstream = this.upstream;
     if (upstream && upstream.forward(subject, reply, hdrLen, payload, served.size > 0 ? served : null)) delivered++;
     return delivered;
@@ -97,22 +107,33 @@ export class Router {
     queues: readonly string[] | null,
     hdrLen: number,
     payload: Uint8Array,
+    from: Upstream | null = this.upstream,
   ): number {
     const result = this.subs.match(subject);
+    // A JetStream delivery shows its stream subject and the bare ack reply (reply_tracker.ts).
+    let shown = subject;
+    if (reply !== undefined) {
+      const at = jsDeliveredSubjectAt(reply);
+      if (at > 0) {
+        shown = reply.slice(at + 1);
+        reply = reply.slice(0, at);
+      }
+    }
     let delivered = 0;
     const psubs = result.psubs;
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i]!;
-      if (sub.owner.deliver(sub, subject, reply, hdrLen, payload)) delivered++;
+      if (sub.owner.deliver(sub, shown, reply, hdrLen, payload)) delivered++;
     }
     if (queues && queues.length > 0) {
       const qsubs = result.qsubs;
       for (let i = 0; i < qsubs.length; i++) {
         const group = qsubs[i]!;
         if (!queues.includes(group[0]!.queue!)) continue;
-        if (pickQueueMember(group, null, subject, reply, hdrLen, payload)) delivered++;
+        if (pickQueueMember(group, null, shown, reply, hdrLen, payload)) delivered++;
       }
     }
+    if (delivered > 0 && reply !== undefined && from !== null) this.hubReplies.remember(reply, from);
     return delivered;
   }
 

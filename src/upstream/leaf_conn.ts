@@ -20,6 +20,7 @@ import { ImportGrants } from "./grants.js";
 import { HubInterest } from "./hub_interest.js";
 import { Link, type LinkOwner } from "./link.js";
 import { PendingBuffer } from "./pending_buffer.js";
+import { JS_API_PROBE_SUBJECT, isHubWithheldJetStreamSubject } from "../router/reply_tracker.js";
 import { RemoteUrlList, type RemoteUrl } from "./remote_urls.js";
 
 export interface LeafConnOptions {
@@ -87,6 +88,7 @@ export class LeafConn implements Upstream, LinkOwner {
   private pingTimer: NodeJS.Timeout | null = null;
   private everConnected = false;
   private overflowLogged = false;
+  private replyDropLogged = false;
   private nextDelay: number | undefined;
   /** Hub limits and grants, kept from the last connection. */
   private hubMaxPayload = 0;
@@ -169,6 +171,22 @@ export class LeafConn implements Upstream, LinkOwner {
     if (!this.overflowLogged) {
       this.overflowLogged = true;
       this.log.warn("upstream buffer full, dropping publishes until the hub is back", { bufferBytes: this.opts.bufferBytes });
+    }
+    return false;
+  }
+
+  forwardReply(subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean {
+    if (this.hubMaxPayload > 0 && payload.length > this.hubMaxPayload) {
+      this.countDropped(payload.length);
+      return false;
+    }
+    const link = this.link;
+    if (link !== null && link.live && !link.isClosed) return this.send(link, subject, reply, hdrLen, payload, null, true);
+    // The hub's requester or consumer waits behind a link that is down: count it, say it once per outage.
+    this.countDropped(payload.length);
+    if (!this.replyDropLogged) {
+      this.replyDropLogged = true;
+      this.log.warn("dropping replies to the hub until it is back (counted as dropped upstream messages)", { subject });
     }
     return false;
   }
@@ -285,6 +303,7 @@ export class LeafConn implements Upstream, LinkOwner {
     this.flushPending(link);
     link.live = true;
     this.overflowLogged = false;
+    this.replyDropLogged = false;
   }
 
   private keepalive(link: Link): void {
@@ -364,11 +383,14 @@ export class LeafConn implements Upstream, LinkOwner {
   }
 
   /** LMSG/HMSG only when the hub wants it; name the hub's groups that no local member served. */
-  private send(link: Link, subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array, served: ReadonlySet<string> | null): boolean {
+  private send(
+    link: Link, subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array,
+    served: ReadonlySet<string> | null, unadvertised = false,
+  ): boolean {
     const m = this.hub.match(subject);
     let queues = m.queues;
     if (served !== null && queues.length > 0) queues = queues.filter((q) => !served.has(q));
-    if (!m.plain && queues.length === 0) return false;
+    if (!m.plain && queues.length === 0 && !unadvertised && !this.hubWithholds(subject)) return false;
     if (hdrLen > 0 && !this.hubHeaders) {
       payload = payload.subarray(hdrLen); // a hub without headers gets the body only (§3.6)
       hdrLen = -1;
@@ -381,6 +403,11 @@ export class LeafConn implements Upstream, LinkOwner {
     this.stats.outMsgs++;
     this.stats.outBytes += payload.length;
     return true;
+  }
+
+  /** A JetStream subject the hub takes but never advertises to a leafnode (router/reply_tracker.ts). */
+  private hubWithholds(subject: string): boolean {
+    return isHubWithheldJetStreamSubject(subject) && this.hub.match(JS_API_PROBE_SUBJECT).plain;
   }
 
   private flushPending(link: Link): void {

@@ -32,6 +32,12 @@ class FakeUpstream implements Upstream {
     this.forwarded.push({ subject, served: served ? [...served].sort() : null });
     return this.hubHasInterest;
   }
+  replies: { subject: string; reply?: string }[] = [];
+  linkUp = true;
+  forwardReply(subject: string, reply: string | undefined): boolean {
+    this.replies.push({ subject, reply });
+    return this.linkUp;
+  }
 }
 
 const data = Buffer.from("hi");
@@ -151,5 +157,48 @@ describe("router", () => {
     const mine = a.sub("reply.*", "3");
     r.subscribe(mine);
     assert.equal(r.findOwnSubscription(a, "reply.x"), mine);
+  });
+  test("replies of hub messages go back through the link they came from, advertised or not", () => {
+    const r = new Router();
+    const eu = new FakeUpstream();
+    const us = new FakeUpstream();
+    eu.hubHasInterest = false;
+    r.setUpstream(eu);
+    const client = new Recorder();
+    r.subscribe(client.sub("work", "1"));
+    assert.equal(r.deliverFromUpstream("work", "$JS.ACK.S.C.1.1.1.1.0", null, -1, data, us), 1);
+    // The ack reaches the US link although the EU hub, the default upstream, has no interest.
+    assert.equal(r.publish(client, true, "$JS.ACK.S.C.1.1.1.1.0", undefined, -1, data), 1);
+    assert.deepEqual(us.replies, [{ subject: "$JS.ACK.S.C.1.1.1.1.0", reply: undefined }]);
+    assert.equal(eu.forwarded.length, 0);
+    // Used again (progress, then ack): still routed.
+    r.publish(client, true, "$JS.ACK.S.C.1.1.1.1.0", "_INBOX.x", -1, data);
+    assert.equal(us.replies.length, 2);
+    // A link that cannot take it: counted as not delivered (no-responders for a request).
+    us.linkUp = false;
+    assert.equal(r.publish(client, true, "$JS.ACK.S.C.1.1.1.1.0", undefined, -1, data), 0);
+    // Never remembered: a reply of a hub message nobody received.
+    assert.equal(r.deliverFromUpstream("nobody", "$JS.FC.S.x.1", null, -1, data, us), 0);
+    assert.equal(r.publish(client, true, "$JS.FC.S.x.1", undefined, -1, data), 0);
+    assert.equal(us.replies.length, 3);
+  });
+
+  test("a JetStream delivery over the leafnode shows its stream subject and the bare ack reply", () => {
+    const r = new Router();
+    const up = new FakeUpstream();
+    r.setUpstream(up);
+    const c = new Recorder();
+    r.subscribe(c.sub("choria.reply.abc._INBOX.d", "9"));
+    r.deliverFromUpstream("choria.reply.abc._INBOX.d", "$JS.ACK.ORDERS.C.1.5.5.17.0@orders.new", null, -1, data);
+    assert.deepEqual(c.got[0], { sid: "9", subject: "orders.new", reply: "$JS.ACK.ORDERS.C.1.5.5.17.0", data: "hi" });
+    // Other replies and a trailing @ are left as they are, as nats-server does.
+    r.deliverFromUpstream("choria.reply.abc._INBOX.d", "_INBOX.a@b", null, -1, data);
+    r.deliverFromUpstream("choria.reply.abc._INBOX.d", "$JS.ACK.S.C.1.1.1.1.0@", null, -1, data);
+    assert.deepEqual(c.got.slice(1).map((g) => [g.subject, g.reply]), [
+      ["choria.reply.abc._INBOX.d", "_INBOX.a@b"],
+      ["choria.reply.abc._INBOX.d", "$JS.ACK.S.C.1.1.1.1.0@"],
+    ]);
+    r.publish(c, true, "$JS.ACK.ORDERS.C.1.5.5.17.0", undefined, -1, data);
+    assert.deepEqual(up.replies, [{ subject: "$JS.ACK.ORDERS.C.1.5.5.17.0", reply: undefined }]);
   });
 });
