@@ -310,7 +310,7 @@ export class Gateway {
       authOutcomes: () => k.authOutcomes,
       permissionViolations: () => k.violations,
       rewrittenInboxes: () => k.rewrittenInboxes,
-      lifecycleFiltered: () => k.lifecycleFiltered,
+      lifecycleFiltered: () => k.lifecycleFiltered + this.router.lifecycleWithheld,
       leafnode: () => {
         const u = this.upstream;
         const s = u?.stats;

@@ -10,6 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { AuthError, ProtocolError } from "../errors.js";
 import type { AuthInput, Identity } from "../auth/types.js";
+import { checkConsumerCreate, isConsumerCreate } from "../auth/jetstream.js";
 import { ClientParser, type ClientOpSink } from "../protocol/client_parser.js";
 import { encodeErr, encodeInfo, NO_RESPONDERS_HEADER, OK, PING, PONG } from "../protocol/encode.js";
 import { WireText, pubViolation, replyViolation, subViolation } from "../protocol/wire_text.js";
@@ -233,6 +234,18 @@ export class ClientConn implements Subscriber, ClientOpSink {
       if (mapped === null) return this.violation("reply", reply, replyViolation(reply));
       if (mapped !== reply) this.ctx.counters.rewrittenInboxes++;
       routedReply = mapped;
+    }
+    if (isConsumerCreate(subject)) {
+      // Where the hub will push to is named in the body: src/auth/jetstream.ts decides.
+      const v = checkConsumerCreate(hdrLen, payload, id.permissions, id.replies);
+      if (v.action === "refuse") {
+        this.log.info("consumer create refused", { subject, why: v.why });
+        return this.violation("publish", subject, pubViolation(subject));
+      }
+      if (v.action === "rewrite") {
+        payload = v.payload;
+        this.ctx.counters.rewrittenInboxes++;
+      }
     }
     if (o.verbose) this.out.writeRaw(OK);
     const delivered = this.ctx.router.publish(this, o.echo, subject, routedReply, hdrLen, payload);

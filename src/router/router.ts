@@ -9,6 +9,7 @@
  */
 import { Sublist } from "../subject/sublist.js";
 import { InterestMap, type InterestEntry } from "./interest.js";
+import { carriesLifecycleEvent } from "../auth/jetstream.js";
 import { ReplyTracker, jsDeliveredSubjectAt, type ReplyTrackerOptions } from "./reply_tracker.js";
 import type { Subscriber, Subscription, Upstream } from "./types.js";
 
@@ -20,6 +21,8 @@ export class Router {
   private readonly served = new Set<string>();
   /** Reply subjects of hub messages delivered here, and the upstream each came from. */
   readonly hubReplies: ReplyTracker<Upstream>;
+  /** Hub messages withheld because they carried a lifecycle event in their headers or body. */
+  lifecycleWithheld = 0;
 
   constructor(opts: { cacheSize?: number; replies?: ReplyTrackerOptions } = {}) {
     this.subs = new Sublist<Subscription>({ cacheSize: opts.cacheSize });
@@ -109,6 +112,11 @@ export class Router {
     payload: Uint8Array,
     from: Upstream | null = this.upstream,
   ): number {
+    // Lifecycle events reach nobody, also when carried inside a stream's answer (auth/jetstream.ts).
+    if ((hdrLen > 0 || payload[0] === 0x7b) && carriesLifecycleEvent(hdrLen, payload)) {
+      this.lifecycleWithheld++;
+      return 0;
+    }
     const result = this.subs.match(subject);
     // A JetStream delivery shows its stream subject and the bare ack reply (reply_tracker.ts).
     let shown = subject;

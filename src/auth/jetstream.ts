@@ -1,0 +1,177 @@
+/**
+ * What a caller may make JetStream do on its behalf. A consumer-create request
+ * names, inside its JSON body, the subject the hub will push messages to
+ * (`config.deliver_subject`) and the subjects it reads (`filter_subject(s)`).
+ * No NATS server checks that the requester could subscribe to that deliver
+ * subject, so without this anyone allowed to create a consumer could point a
+ * stream at another caller's reply namespace. Decided here, for
+ * `$JS.API.CONSUMER.CREATE.…` and `$JS.API.CONSUMER.DURABLE.CREATE.…`:
+ *
+ * - a deliver subject starting with `_INBOX.` is rewritten into the caller's
+ *   reply namespace exactly as reply subjects are, so a plain NATS client's
+ *   push consumer works through the gateway;
+ * - the (rewritten) deliver subject, with its deliver group, must be a literal
+ *   subject the caller could subscribe to itself (its own namespace, nothing
+ *   in another caller's, never lifecycle, nothing outside its grants);
+ * - a filter that can match `choria.lifecycle.>` is refused (lifecycle events
+ *   reach nobody, through streams neither);
+ * - a body that cannot be read unambiguously is refused. nats-server decodes
+ *   it with Go's encoding/json, which matches keys case-insensitively (with
+ *   Unicode folding: `ſ` is `s`, the Kelvin sign is `k`), so every key that
+ *   folds to a field name counts, and more than one is refused.
+ *
+ * Also here: whether a message the hub sends carries a lifecycle event inside
+ * it rather than on its subject (a direct get or message get of a stream that
+ * captures lifecycle, a republished copy). Pure: the caller's permissions and
+ * reply namespace come in as arguments.
+ */
+import { isValidLiteralSubject, subjectsIntersect } from "../subject/subject.js";
+import { LIFECYCLE_PATTERN } from "./permissions.js";
+import type { Permissions, ReplyNamespace } from "./types.js";
+
+const CONSUMER_CREATE = "$JS.API.CONSUMER.CREATE.";
+const DURABLE_CREATE = "$JS.API.CONSUMER.DURABLE.CREATE.";
+const INBOX = "_INBOX.";
+
+/** What to do with a publish. */
+export type JsRequestVerdict =
+  | { readonly action: "pass" }
+  | { readonly action: "rewrite"; readonly payload: Uint8Array; readonly deliverSubject: string }
+  | { readonly action: "refuse"; readonly why: string };
+
+const PASS: JsRequestVerdict = Object.freeze({ action: "pass" });
+
+/** True for the subjects whose body this module must see (cheap prefix test for the hot path). */
+export function isConsumerCreate(subject: string): boolean {
+  return subject.startsWith(CONSUMER_CREATE) || subject.startsWith(DURABLE_CREATE);
+}
+
+/** Go's encoding/json key matching: simple case folding, plus the two folds it adds. */
+function foldKey(k: string): string {
+  return k.toLowerCase().replace(/\u017f/g, "s").replace(/\u212a/g, "k");
+}
+
+/** The one value under a key folding to `name`; `ambiguous` when several keys fold to it. */
+function field(obj: Record<string, unknown>, name: string): { value: unknown; key: string | undefined; ambiguous: boolean } {
+  let key: string | undefined;
+  let n = 0;
+  for (const k of Object.keys(obj)) {
+    if (foldKey(k) === name) {
+      key = k;
+      n++;
+    }
+  }
+  return { value: key === undefined ? undefined : obj[key], key, ambiguous: n > 1 };
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Decide a publish to a consumer-create subject. `hdrLen` and `payload` as the
+ * parser gives them (headers then body). Call only when isConsumerCreate().
+ */
+export function checkConsumerCreate(
+  hdrLen: number,
+  payload: Uint8Array,
+  perms: Permissions,
+  replies: ReplyNamespace,
+): JsRequestVerdict {
+  const bodyStart = hdrLen > 0 ? hdrLen : 0;
+  let text: string;
+  let req: unknown;
+  try {
+    text = decoder.decode(payload.subarray(bodyStart));
+    req = JSON.parse(text);
+  } catch {
+    return { action: "refuse", why: "consumer request body is not JSON" };
+  }
+  if (req === null || typeof req !== "object" || Array.isArray(req)) return { action: "refuse", why: "consumer request body is not an object" };
+  const cfgField = field(req as Record<string, unknown>, "config");
+  if (cfgField.ambiguous) return { action: "refuse", why: "several config keys" };
+  const cfg = cfgField.value;
+  if (cfg === undefined || cfg === null) return PASS; // the hub answers "consumer config required"
+  if (typeof cfg !== "object" || Array.isArray(cfg)) return { action: "refuse", why: "config is not an object" };
+  const c = cfg as Record<string, unknown>;
+
+  for (const name of ["filter_subject", "filter_subjects"]) {
+    const f = field(c, name);
+    if (f.ambiguous) return { action: "refuse", why: `several ${name} keys` };
+    const filters = Array.isArray(f.value) ? f.value : [f.value];
+    for (const s of filters) {
+      if (typeof s === "string" && s !== "" && subjectsIntersect(s, LIFECYCLE_PATTERN)) {
+        return { action: "refuse", why: `filter ${JSON.stringify(s)} can match lifecycle events` };
+      }
+    }
+  }
+
+  const ds = field(c, "deliver_subject");
+  const dg = field(c, "deliver_group");
+  if (ds.ambiguous || dg.ambiguous) return { action: "refuse", why: "several deliver_subject or deliver_group keys" };
+  if (ds.value === undefined || ds.value === null || ds.value === "") return PASS; // a pull consumer
+  if (typeof ds.value !== "string") return { action: "refuse", why: "deliver_subject is not a string" };
+  const group = typeof dg.value === "string" && dg.value !== "" ? dg.value : undefined;
+  const deliver = ds.value.startsWith(INBOX) ? replies.mapSubscribe(ds.value) : ds.value;
+  if (!isValidLiteralSubject(deliver) || !perms.canSubscribe(deliver, group)) {
+    return { action: "refuse", why: `deliver subject ${JSON.stringify(ds.value)} is not one the caller may subscribe to` };
+  }
+  if (deliver === ds.value) return PASS;
+  c[ds.key!] = deliver;
+  const body = Buffer.from(replaceOnce(text, ds.value, deliver) ?? JSON.stringify(req), "utf8");
+  if (bodyStart === 0) return { action: "rewrite", payload: body, deliverSubject: deliver };
+  const out = new Uint8Array(bodyStart + body.length);
+  out.set(payload.subarray(0, bodyStart), 0);
+  out.set(body, bodyStart);
+  return { action: "rewrite", payload: out, deliverSubject: deliver };
+}
+
+/**
+ * The body with the one JSON string `"from"` replaced by `"to"`, keeping every
+ * other byte (numbers beyond 2^53 survive); null when `"from"` does not occur
+ * exactly once as written, and the caller re-serialises instead.
+ */
+function replaceOnce(text: string, from: string, to: string): string | null {
+  const needle = JSON.stringify(from);
+  const at = text.indexOf(needle);
+  if (at < 0 || text.indexOf(needle, at + 1) >= 0) return null;
+  return text.slice(0, at) + JSON.stringify(to) + text.slice(at + needle.length);
+}
+
+const NATS_SUBJECT_HEADER = "Nats-Subject:";
+const MSG_GET_RESPONSE = '{"type":"io.nats.jetstream.api.v1.stream_msg_get_response"';
+const LIFECYCLE_PREFIX = LIFECYCLE_PATTERN.slice(0, -1);
+
+/**
+ * Does a message from the hub carry a lifecycle event inside it? True for a
+ * direct-get answer or republished copy whose `Nats-Subject` header names a
+ * lifecycle subject, and for a message-get answer whose message subject is
+ * one. Cheap for everything else: a header scan, a prefix compare.
+ */
+export function carriesLifecycleEvent(hdrLen: number, payload: Uint8Array): boolean {
+  if (hdrLen > 0 && headerNamesLifecycle(payload, hdrLen)) return true;
+  const start = hdrLen > 0 ? hdrLen : 0;
+  if (payload.length - start < MSG_GET_RESPONSE.length || payload[start] !== 0x7b) return false;
+  if (Buffer.from(payload.buffer, payload.byteOffset + start, MSG_GET_RESPONSE.length).toString("latin1") !== MSG_GET_RESPONSE) return false;
+  try {
+    const r = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset + start, payload.length - start).toString("utf8")) as { message?: { subject?: unknown } };
+    const s = r.message?.subject;
+    return typeof s === "string" && s.startsWith(LIFECYCLE_PREFIX);
+  } catch {
+    return false;
+  }
+}
+
+const SUBJECT_HEADER_BYTES = Buffer.from(NATS_SUBJECT_HEADER, "latin1");
+const LIFECYCLE_BYTES = Buffer.from(LIFECYCLE_PREFIX, "latin1");
+
+/** A byte search of the header block (a view, no copy). */
+function headerNamesLifecycle(payload: Uint8Array, hdrLen: number): boolean {
+  const hdr = Buffer.from(payload.buffer, payload.byteOffset, hdrLen);
+  let at = hdr.indexOf(SUBJECT_HEADER_BYTES);
+  while (at >= 0) {
+    let v = at + SUBJECT_HEADER_BYTES.length;
+    while (hdr[v] === 0x20) v++;
+    if (hdr.length - v >= LIFECYCLE_BYTES.length && hdr.compare(LIFECYCLE_BYTES, 0, LIFECYCLE_BYTES.length, v, v + LIFECYCLE_BYTES.length) === 0) return true;
+    at = hdr.indexOf(SUBJECT_HEADER_BYTES, v);
+  }
+  return false;
+}
