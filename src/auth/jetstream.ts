@@ -46,6 +46,35 @@ export function isConsumerCreate(subject: string): boolean {
   return subject.startsWith(CONSUMER_CREATE) || subject.startsWith(DURABLE_CREATE);
 }
 
+/** Placeholder token standing for a wildcard of a consumer filter in a permission check. */
+const FILTER_WILDCARD_TOKEN = "_filter_wildcard_";
+
+/**
+ * The literal subject a consumer-create publish is permission-checked as.
+ * nats.js (2.9 API) puts the consumer's filter into the subject,
+ * `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`, wildcards included, and
+ * nats-server routes it like any subject. Wildcards are accepted only in the
+ * filter part: each `*` becomes one placeholder token and `>` two, so a grant
+ * must cover them as it would cover the filter (the hub checks that the filter
+ * in the subject equals the one in the body, which checkConsumerCreate sees).
+ * Anything else is returned unchanged and fails the literal-subject check.
+ */
+export function consumerCreatePermissionSubject(subject: string): string {
+  if (!subject.startsWith(CONSUMER_CREATE)) return subject;
+  const tokens = subject.split(".");
+  // $JS API CONSUMER CREATE <stream> <name> <filter…>
+  if (tokens.length < 7) return subject;
+  let changed = false;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t !== "*" && t !== ">") continue;
+    if (i < 6 || (t === ">" && i !== tokens.length - 1)) return subject;
+    tokens[i] = t === "*" ? FILTER_WILDCARD_TOKEN : `${FILTER_WILDCARD_TOKEN}.${FILTER_WILDCARD_TOKEN}`;
+    changed = true;
+  }
+  return changed ? tokens.join(".") : subject;
+}
+
 /** Go's encoding/json key matching: simple case folding, plus the two folds it adds. */
 function foldKey(k: string): string {
   return k.toLowerCase().replace(/\u017f/g, "s").replace(/\u212a/g, "k");
@@ -134,6 +163,25 @@ function replaceOnce(text: string, from: string, to: string): string | null {
   const at = text.indexOf(needle);
   if (at < 0 || text.indexOf(needle, at + 1) >= 0) return null;
   return text.slice(0, at) + JSON.stringify(to) + text.slice(at + needle.length);
+}
+
+/**
+ * The reverse of the deliver-subject rewrite, for the hub's answers (consumer
+ * create and info): a client that asked for `_INBOX.x` must read `_INBOX.x`
+ * back, or it resubscribes to the rewritten subject and stops recognising its
+ * own flow-control and heartbeat messages. `nsPrefix` is the caller's
+ * namespace with a trailing dot. Returns the new payload, or null when there
+ * is nothing to change (the common case: one byte search).
+ */
+export function unmapDeliverSubjects(hdrLen: number, payload: Uint8Array, nsPrefix: string): Uint8Array | null {
+  const start = hdrLen > 0 ? hdrLen : 0;
+  const body = Buffer.from(payload.buffer, payload.byteOffset + start, payload.length - start);
+  const needle = `"deliver_subject":"${nsPrefix}${INBOX}`;
+  if (body.indexOf(needle, 0, "latin1") < 0) return null;
+  const text = body.toString("utf8").split(needle).join(`"deliver_subject":"${INBOX}`);
+  const out = Buffer.from(text, "utf8");
+  if (start === 0) return out;
+  return Buffer.concat([Buffer.from(payload.buffer, payload.byteOffset, start), out]);
 }
 
 const NATS_SUBJECT_HEADER = "Nats-Subject:";

@@ -173,5 +173,20 @@ export function isHubWithheldJetStreamSubject(subject: string): boolean {
   return subject.startsWith("$KV.") || subject.startsWith("$OBJ.");
 }
 
+const DIRECT_GET_PREFIX = "$JS.API.DIRECT.GET.";
+/** nats-server's queue group for the subscriptions of JetStream's own services (direct get). */
+const JS_SYSTEM_QUEUE = "_sys_";
+
+/**
+ * The queue group a withheld JetStream subscription of the hub listens in, or
+ * null. Direct gets are answered by a queue subscription in `_sys_` on the
+ * stream; a leafnode message reaches a hub's queue subscribers only when it
+ * names their group, so a direct get must name it (the plain `$JS.API.>`
+ * interest the hub advertises is JetStream's API service, which ignores them).
+ */
+export function hubWithheldQueue(subject: string): string | null {
+  return subject.startsWith(DIRECT_GET_PREFIX) ? JS_SYSTEM_QUEUE : null;
+}
+
 /** A subject whose advertised interest shows the hub offers JetStream to our account. */
 export const JS_API_PROBE_SUBJECT = "$JS.API.INFO";

@@ -20,7 +20,7 @@ import { ImportGrants } from "./grants.js";
 import { HubInterest } from "./hub_interest.js";
 import { Link, type LinkOwner } from "./link.js";
 import { PendingBuffer } from "./pending_buffer.js";
-import { JS_API_PROBE_SUBJECT, isHubWithheldJetStreamSubject } from "../router/reply_tracker.js";
+import { JS_API_PROBE_SUBJECT, hubWithheldQueue, isHubWithheldJetStreamSubject } from "../router/reply_tracker.js";
 import { RemoteUrlList, type RemoteUrl } from "./remote_urls.js";
 
 export interface LeafConnOptions {
@@ -390,6 +390,8 @@ export class LeafConn implements Upstream, LinkOwner {
     const m = this.hub.match(subject);
     let queues = m.queues;
     if (served !== null && queues.length > 0) queues = queues.filter((q) => !served.has(q));
+    const jsQueue = hubWithheldQueue(subject);
+    if (jsQueue !== null && !queues.includes(jsQueue) && this.hubOffersJetStream()) queues = [...queues, jsQueue];
     if (!m.plain && queues.length === 0 && !unadvertised && !this.hubWithholds(subject)) return false;
     if (hdrLen > 0 && !this.hubHeaders) {
       payload = payload.subarray(hdrLen); // a hub without headers gets the body only (§3.6)
@@ -407,7 +409,11 @@ export class LeafConn implements Upstream, LinkOwner {
 
   /** A JetStream subject the hub takes but never advertises to a leafnode (router/reply_tracker.ts). */
   private hubWithholds(subject: string): boolean {
-    return isHubWithheldJetStreamSubject(subject) && this.hub.match(JS_API_PROBE_SUBJECT).plain;
+    return isHubWithheldJetStreamSubject(subject) && this.hubOffersJetStream();
+  }
+
+  private hubOffersJetStream(): boolean {
+    return this.hub.match(JS_API_PROBE_SUBJECT).plain;
   }
 
   private flushPending(link: Link): void {

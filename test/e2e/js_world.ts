@@ -27,8 +27,8 @@ export interface Caller {
 }
 
 export interface JsWorld extends World {
-  /** A caller with a fresh key and a token granting `flags`. */
-  caller(callerId: string, flags: ClientPermissionFlags): Caller;
+  /** A caller with a fresh key and a token granting `flags` (plus token pub/sub subjects). */
+  caller(callerId: string, flags: ClientPermissionFlags, extra?: { pubSubjects?: string[]; subSubjects?: string[] }): Caller;
   /** Connect `who` through the gateway as a client of `kind`. */
   connect(who: Caller, kind: ClientKind, opts?: Partial<ConnectionOptions>): Promise<NatsConnection>;
 }
@@ -38,9 +38,9 @@ export async function startJsWorld(t: TestContext, opts: WorldOptions = {}): Pro
   const w = await startWorld(t, { ...opts, hub: { jetstream: true, ...opts.hub } });
   return {
     ...w,
-    caller(callerId, flags) {
+    caller(callerId, flags, extra = {}) {
       const key = createEd25519KeyPair();
-      return { callerId, key, token: w.tokens.mint({ callerid: callerId, publicKey: key.publicHex, permissions: flags }) };
+      return { callerId, key, token: w.tokens.mint({ callerid: callerId, publicKey: key.publicHex, permissions: flags, ...extra }) };
     },
     connect(who, kind, o = {}) {
       const inbox = kind === "choria-inbox" ? { inboxPrefix: choriaInboxPrefix(who.callerId) } : {};

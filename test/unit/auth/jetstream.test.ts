@@ -5,7 +5,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { checkConsumerCreate, carriesLifecycleEvent, isConsumerCreate } from "../../../src/auth/jetstream.js";
+import { checkConsumerCreate, carriesLifecycleEvent, consumerCreatePermissionSubject, isConsumerCreate } from "../../../src/auth/jetstream.js";
 import { permissionsFromGrants } from "../../../src/auth/permissions.js";
 import { createReplyNamespace, md5Hex } from "../../../src/auth/reply_namespace.js";
 
@@ -26,6 +26,20 @@ describe("consumer create", () => {
     assert.ok(isConsumerCreate("$JS.API.CONSUMER.CREATE.ORDERS.c.orders.>"));
     assert.ok(isConsumerCreate("$JS.API.CONSUMER.DURABLE.CREATE.ORDERS.c"));
     assert.ok(!isConsumerCreate("$JS.API.CONSUMER.INFO.ORDERS.c"));
+  });
+
+  test("wildcards only in the filter part of a consumer-create subject, checked as placeholder tokens", () => {
+    const p = consumerCreatePermissionSubject;
+    assert.equal(p("$JS.API.CONSUMER.CREATE.S.c.orders.*"), "$JS.API.CONSUMER.CREATE.S.c.orders._filter_wildcard_");
+    assert.equal(p("$JS.API.CONSUMER.CREATE.S.c.$KV.B.>"), "$JS.API.CONSUMER.CREATE.S.c.$KV.B._filter_wildcard_._filter_wildcard_");
+    assert.equal(p("$JS.API.CONSUMER.CREATE.S.c.>"), "$JS.API.CONSUMER.CREATE.S.c._filter_wildcard_._filter_wildcard_");
+    for (const same of ["$JS.API.CONSUMER.CREATE.*.c.x", "$JS.API.CONSUMER.CREATE.S.*.x", "$JS.API.CONSUMER.CREATE.S.c.>.x", "$JS.API.CONSUMER.CREATE.S", "$JS.API.STREAM.INFO.*", "$JS.API.CONSUMER.CREATE.S.c.orders.x"]) {
+      assert.equal(p(same), same);
+    }
+    const narrow = permissionsFromGrants(me, { publish: { allow: ["$JS.API.CONSUMER.CREATE.S.c.orders.*"], deny: [] }, subscribe: { allow: [], deny: [] }, policies: [] });
+    assert.ok(narrow.canPublish(p("$JS.API.CONSUMER.CREATE.S.c.orders.*")));
+    assert.ok(!narrow.canPublish(p("$JS.API.CONSUMER.CREATE.S.c.orders.>")), "> covers more than the grant");
+    assert.ok(!narrow.canPublish(p("$JS.API.CONSUMER.CREATE.S.c.>")));
   });
 
   test("pull consumers and own-namespace deliver subjects pass unchanged", () => {
