@@ -184,6 +184,18 @@ export function unmapDeliverSubjects(hdrLen: number, payload: Uint8Array, nsPref
   return Buffer.concat([Buffer.from(payload.buffer, payload.byteOffset, start), out]);
 }
 
+/** A subject inside `choria.lifecycle.>`. */
+export function isLifecycleSubject(subject: string): boolean {
+  return subject.startsWith(LIFECYCLE_PREFIX);
+}
+
+/**
+ * The ack body that ends redelivery of a JetStream message for good. A
+ * lifecycle event a stream tried to deliver to a client is answered with it,
+ * so the consumer does not offer it again every ack wait.
+ */
+export const JS_TERM = new Uint8Array(Buffer.from("+TERM"));
+
 const NATS_SUBJECT_HEADER = "Nats-Subject:";
 const MSG_GET_RESPONSE = '{"type":"io.nats.jetstream.api.v1.stream_msg_get_response"';
 const LIFECYCLE_PREFIX = LIFECYCLE_PATTERN.slice(0, -1);

@@ -9,7 +9,7 @@
  */
 import { Sublist } from "../subject/sublist.js";
 import { InterestMap, type InterestEntry } from "./interest.js";
-import { carriesLifecycleEvent } from "../auth/jetstream.js";
+import { JS_TERM, carriesLifecycleEvent, isLifecycleSubject } from "../auth/jetstream.js";
 import { ReplyTracker, jsDeliveredSubjectAt, type ReplyTrackerOptions } from "./reply_tracker.js";
 import type { Subscriber, Subscription, Upstream } from "./types.js";
 
@@ -125,6 +125,7 @@ export class Router {
       if (at > 0) {
         shown = reply.slice(at + 1);
         reply = reply.slice(0, at);
+        if (isLifecycleSubject(shown)) return this.withholdStreamedLifecycle(reply, from);
       }
     }
     let delivered = 0;
@@ -143,6 +144,13 @@ export class Router {
     }
     if (delivered > 0 && reply !== undefined && from !== null) this.hubReplies.remember(reply, from);
     return delivered;
+  }
+
+  /** A stream tried to deliver a lifecycle event: nobody gets it, and the consumer is told to stop offering it. */
+  private withholdStreamedLifecycle(ackReply: string, from: Upstream | null): number {
+    this.lifecycleWithheld++;
+    from?.forwardReply(ackReply, undefined, -1, JS_TERM);
+    return 0;
   }
 
   /** The first plain subscription of `owner` matching `subject` (no-responders target). */

@@ -201,4 +201,20 @@ describe("router", () => {
     r.publish(c, true, "$JS.ACK.ORDERS.C.1.5.5.17.0", undefined, -1, data);
     assert.deepEqual(up.replies, [{ subject: "$JS.ACK.ORDERS.C.1.5.5.17.0", reply: undefined }]);
   });
+
+  test("lifecycle events from the hub reach nobody: streamed ones are terminated, carried ones withheld", () => {
+    const r = new Router();
+    const up = new FakeUpstream();
+    r.setUpstream(up);
+    const c = new Recorder();
+    r.subscribe(c.sub("inbox", "1"));
+    assert.equal(r.deliverFromUpstream("inbox", "$JS.ACK.EV.C.1.1.1.1.0@choria.lifecycle.event.alive.n1", null, -1, data), 0);
+    assert.deepEqual(up.replies, [{ subject: "$JS.ACK.EV.C.1.1.1.1.0", reply: undefined }], "+TERM sent back");
+    const hdr = Buffer.from("NATS/1.0\r\nNats-Subject: choria.lifecycle.event.alive.n1\r\n\r\n");
+    assert.equal(r.deliverFromUpstream("inbox", undefined, null, hdr.length, Buffer.concat([hdr, data])), 0);
+    assert.equal(c.got.length, 0);
+    assert.equal(r.lifecycleWithheld, 2);
+    assert.equal(r.deliverFromUpstream("inbox", "$JS.ACK.EV.C.1.2.2.1.0@audit.x", null, -1, data), 1);
+    assert.equal(c.got[0]!.subject, "audit.x");
+  });
 });
