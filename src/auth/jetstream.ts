@@ -20,6 +20,13 @@
  *   Unicode folding: `ſ` is `s`, the Kelvin sign is `k`), so every key that
  *   folds to a field name counts, and more than one is refused.
  *
+ * Streams can point at subjects too: `$JS.API.STREAM.CREATE.…` and
+ * `$JS.API.STREAM.UPDATE.…` may name a republish destination (the hub
+ * publishes every stored message there) and, for mirrors and sources from
+ * another domain, an external deliver prefix (the hub has messages pushed
+ * there). A destination must be one the caller could publish to itself, and a
+ * deliver prefix one it could subscribe to, or the request is refused.
+ *
  * Also here: whether a message the hub sends carries a lifecycle event inside
  * it rather than on its subject (a direct get or message get of a stream that
  * captures lifecycle, a republished copy). Pure: the caller's permissions and
@@ -64,15 +71,71 @@ export function consumerCreatePermissionSubject(subject: string): string {
   const tokens = subject.split(".");
   // $JS API CONSUMER CREATE <stream> <name> <filter…>
   if (tokens.length < 7) return subject;
-  let changed = false;
+  let wild = false;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (t !== "*" && t !== ">") continue;
     if (i < 6 || (t === ">" && i !== tokens.length - 1)) return subject;
-    tokens[i] = t === "*" ? FILTER_WILDCARD_TOKEN : `${FILTER_WILDCARD_TOKEN}.${FILTER_WILDCARD_TOKEN}`;
-    changed = true;
+    wild = true;
   }
-  return changed ? tokens.join(".") : subject;
+  return wild ? literalised(subject) : subject;
+}
+
+const STREAM_CREATE = "$JS.API.STREAM.CREATE.";
+const STREAM_UPDATE = "$JS.API.STREAM.UPDATE.";
+
+/** True for the subjects whose stream configuration this module must see. */
+export function isStreamConfigure(subject: string): boolean {
+  return subject.startsWith(STREAM_CREATE) || subject.startsWith(STREAM_UPDATE);
+}
+
+/** A subject pattern with its wildcards as placeholder tokens, for a literal permission check. */
+function literalised(pattern: string): string {
+  return pattern.split(".").map((t) => (t === "*" ? FILTER_WILDCARD_TOKEN : t === ">" ? `${FILTER_WILDCARD_TOKEN}.${FILTER_WILDCARD_TOKEN}` : t)).join(".");
+}
+
+/**
+ * Decide a stream create/update: refuse a republish destination the caller
+ * could not publish to, and an external deliver prefix (mirror or source) it
+ * could not subscribe to. Never rewrites.
+ */
+export function checkStreamConfigure(hdrLen: number, payload: Uint8Array, perms: Permissions): JsRequestVerdict {
+  let cfg: unknown;
+  try {
+    cfg = JSON.parse(decoder.decode(payload.subarray(hdrLen > 0 ? hdrLen : 0)));
+  } catch {
+    return { action: "refuse", why: "stream request body is not JSON" };
+  }
+  if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg)) return { action: "refuse", why: "stream request body is not an object" };
+  const c = cfg as Record<string, unknown>;
+  const rp = field(c, "republish");
+  if (rp.ambiguous) return { action: "refuse", why: "several republish keys" };
+  if (rp.value !== undefined && rp.value !== null) {
+    if (typeof rp.value !== "object" || Array.isArray(rp.value)) return { action: "refuse", why: "republish is not an object" };
+    const dest = field(rp.value as Record<string, unknown>, "dest");
+    if (dest.ambiguous || typeof dest.value !== "string" || !perms.canPublish(literalised(dest.value))) {
+      return { action: "refuse", why: `republish destination ${JSON.stringify(dest.value)} is not one the caller may publish to` };
+    }
+  }
+  const origins: unknown[] = [];
+  const mirror = field(c, "mirror");
+  const sources = field(c, "sources");
+  if (mirror.ambiguous || sources.ambiguous) return { action: "refuse", why: "several mirror or sources keys" };
+  if (mirror.value !== undefined && mirror.value !== null) origins.push(mirror.value);
+  if (Array.isArray(sources.value)) origins.push(...sources.value);
+  for (const o of origins) {
+    if (o === null || typeof o !== "object" || Array.isArray(o)) continue;
+    const ext = field(o as Record<string, unknown>, "external");
+    if (ext.ambiguous) return { action: "refuse", why: "several external keys" };
+    if (ext.value === undefined || ext.value === null || typeof ext.value !== "object") continue;
+    const deliver = field(ext.value as Record<string, unknown>, "deliver");
+    if (deliver.ambiguous) return { action: "refuse", why: "several deliver keys" };
+    if (deliver.value === undefined || deliver.value === null || deliver.value === "") continue;
+    if (typeof deliver.value !== "string" || !perms.canSubscribe(`${deliver.value}.>`)) {
+      return { action: "refuse", why: `external deliver prefix ${JSON.stringify(deliver.value)} is not one the caller may subscribe to` };
+    }
+  }
+  return PASS;
 }
 
 /** Go's encoding/json key matching: simple case folding, plus the two folds it adds. */

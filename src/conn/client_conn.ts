@@ -10,7 +10,9 @@
 import { randomBytes } from "node:crypto";
 import { AuthError, ProtocolError } from "../errors.js";
 import type { AuthInput, Identity } from "../auth/types.js";
-import { checkConsumerCreate, consumerCreatePermissionSubject, isConsumerCreate, unmapDeliverSubjects } from "../auth/jetstream.js";
+import {
+  checkConsumerCreate, checkStreamConfigure, consumerCreatePermissionSubject, isConsumerCreate, isStreamConfigure, unmapDeliverSubjects,
+} from "../auth/jetstream.js";
 import { USER_INFO_SUBJECT, userInfoResponse, type AnsweringServer } from "../auth/user_info.js";
 import { ClientParser, type ClientOpSink } from "../protocol/client_parser.js";
 import { encodeErr, encodeInfo, NO_RESPONDERS_HEADER, OK, PING, PONG } from "../protocol/encode.js";
@@ -254,6 +256,13 @@ export class ClientConn implements Subscriber, ClientOpSink {
       if (v.action === "rewrite") {
         payload = v.payload;
         this.ctx.counters.rewrittenInboxes++;
+      }
+    }
+    if (isStreamConfigure(subject)) {
+      const v = checkStreamConfigure(hdrLen, payload, id.permissions);
+      if (v.action === "refuse") {
+        this.log.info("stream configuration refused", { subject, why: v.why });
+        return this.violation("publish", subject, pubViolation(subject));
       }
     }
     if (o.verbose) this.out.writeRaw(OK);

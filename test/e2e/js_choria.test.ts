@@ -64,7 +64,7 @@ for (const kind of CLIENT_KINDS) {
       assert.equal(s3.seq, 3, "gov-3 gets the freed slot");
     });
 
-    await t.test("refused: streams_user creating a stream; deliver subjects it could not subscribe to", async () => {
+    await t.test("refused: streams_user creating a stream; deliver subjects it could not subscribe to; foreign republish", async () => {
       await hjsm.streams.add({ name: "ORDERS", subjects: ["orders.>"] });
       const user = w.caller("up=user", { streams_user: true });
       const ujsm = await jetstreamManager(await w.connect(user, kind), { timeout: 5000 });
@@ -79,6 +79,12 @@ for (const kind of CLIENT_KINDS) {
       const names: string[] = [];
       for await (const n of hjsm.consumers.list("ORDERS")) names.push(n.name);
       assert.deepEqual(names, [], "no consumer reached the hub");
+      // Nor may streams_admin make a stream republish into someone else's namespace.
+      const ajsm = await jetstreamManager(await w.connect(admin, kind), { timeout: 5000 });
+      await assert.rejects(
+        ajsm.streams.add({ name: "EVIL", subjects: ["evil.>"], republish: { src: ">", dest: `choria.reply.${md5Hex("up=user")}.x` } }),
+        /Permissions Violation for Publish to "\$JS\.API\.STREAM\.CREATE\.EVIL"/,
+      );
       assert.match(w.g.audit.lines.join("\n"), /CONSUMER\.CREATE\.ORDERS/);
     });
 

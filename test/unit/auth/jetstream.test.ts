@@ -5,7 +5,9 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { checkConsumerCreate, carriesLifecycleEvent, consumerCreatePermissionSubject, isConsumerCreate } from "../../../src/auth/jetstream.js";
+import {
+  checkConsumerCreate, checkStreamConfigure, carriesLifecycleEvent, consumerCreatePermissionSubject, isConsumerCreate, isStreamConfigure,
+} from "../../../src/auth/jetstream.js";
 import { permissionsFromGrants } from "../../../src/auth/permissions.js";
 import { createReplyNamespace, md5Hex } from "../../../src/auth/reply_namespace.js";
 
@@ -122,6 +124,32 @@ describe("consumer create", () => {
       }
       return true;
     }));
+  });
+});
+
+describe("stream create and update", () => {
+  const admin = permissionsFromGrants(me, {
+    publish: { allow: ["$JS.>", "choria.republish.>"], deny: [] },
+    subscribe: { allow: [`*.reply.${md5Hex(me)}.>`, "$JS.EVENT.>"], deny: [] },
+    policies: ["test"],
+  });
+  const s = (o: unknown) => checkStreamConfigure(-1, body(o), admin).action;
+  test("which subjects carry a stream configuration", () => {
+    assert.ok(isStreamConfigure("$JS.API.STREAM.CREATE.S"));
+    assert.ok(isStreamConfigure("$JS.API.STREAM.UPDATE.S"));
+    assert.ok(!isStreamConfigure("$JS.API.STREAM.INFO.S"));
+  });
+  test("republish only where the caller may publish; external delivery only where it may subscribe", () => {
+    assert.equal(s({ name: "S", subjects: ["a.>"] }), "pass");
+    assert.equal(s({ name: "S", republish: { src: ">", dest: "choria.republish.>" } }), "pass");
+    assert.equal(s({ name: "S", republish: { src: ">", dest: `choria.reply.${other}.x` } }), "refuse");
+    assert.equal(s({ name: "S", REPUBLISH: { src: ">", DEST: "choria.lifecycle.event.x" } }), "refuse");
+    assert.equal(s({ name: "S", republish: { src: ">", dest: "choria.broadcast.agent.rpcutil" } }), "refuse");
+    assert.equal(s({ name: "S", republish: { src: ">", dest: "choria.republish.x", Dest: "fleet.x" } }), "refuse");
+    assert.equal(s({ name: "S", sources: [{ name: "O", external: { api: "$JS.hub.API", deliver: `choria.reply.${other}.steal` } }] }), "refuse");
+    assert.equal(s({ name: "S", mirror: { name: "O", external: { api: "$JS.hub.API", deliver: `choria.reply.${md5Hex(me)}.mine` } } }), "pass");
+    assert.equal(s({ name: "S", mirror: { name: "O", external: { api: "$JS.hub.API", deliver: "choria.lifecycle" } } }), "refuse");
+    assert.equal(checkStreamConfigure(-1, Buffer.from("nope"), admin).action, "refuse");
   });
 });
 
