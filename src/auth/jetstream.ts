@@ -18,7 +18,9 @@
  * - a body that cannot be read unambiguously is refused. nats-server decodes
  *   it with Go's encoding/json, which matches keys case-insensitively (with
  *   Unicode folding: `ſ` is `s`, the Kelvin sign is `k`), so every key that
- *   folds to a field name counts, and more than one is refused.
+ *   folds to a field name counts, and more than one is refused. Invalid
+ *   UTF-8 becomes U+FFFD as in Go. A body that is not JSON at all goes on:
+ *   Go cannot read it either, and the hub answers with its own error.
  *
  * Streams can point at subjects too: `$JS.API.STREAM.CREATE.…` and
  * `$JS.API.STREAM.UPDATE.…` may name a republish destination (the hub
@@ -104,7 +106,7 @@ export function checkStreamConfigure(hdrLen: number, payload: Uint8Array, perms:
   try {
     cfg = JSON.parse(decoder.decode(payload.subarray(hdrLen > 0 ? hdrLen : 0)));
   } catch {
-    return { action: "refuse", why: "stream request body is not JSON" };
+    return PASS; // not JSON: the hub cannot read it either and answers with an error
   }
   if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg)) return { action: "refuse", why: "stream request body is not an object" };
   const c = cfg as Record<string, unknown>;
@@ -156,7 +158,8 @@ function field(obj: Record<string, unknown>, name: string): { value: unknown; ke
   return { value: key === undefined ? undefined : obj[key], key, ambiguous: n > 1 };
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
+/** Not fatal: Go's decoder replaces invalid UTF-8 with U+FFFD too, so both read the same text. */
+const decoder = new TextDecoder("utf-8");
 
 /**
  * Decide a publish to a consumer-create subject. `hdrLen` and `payload` as the
@@ -175,7 +178,7 @@ export function checkConsumerCreate(
     text = decoder.decode(payload.subarray(bodyStart));
     req = JSON.parse(text);
   } catch {
-    return { action: "refuse", why: "consumer request body is not JSON" };
+    return PASS; // not JSON: the hub cannot read it either and answers with an error
   }
   if (req === null || typeof req !== "object" || Array.isArray(req)) return { action: "refuse", why: "consumer request body is not an object" };
   const cfgField = field(req as Record<string, unknown>, "config");

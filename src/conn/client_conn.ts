@@ -240,11 +240,10 @@ export class ClientConn implements Subscriber, ClientOpSink {
       if (mapped !== reply) this.ctx.counters.rewrittenInboxes++;
       routedReply = mapped;
     }
-    if (subject === USER_INFO_SUBJECT) {
-      // Answered here: only the gateway knows this caller (src/auth/user_info.ts).
+    if (subject === USER_INFO_SUBJECT && routedReply !== undefined) {
+      // A request answered here: only the gateway knows this caller (src/auth/user_info.ts).
       if (o.verbose) this.out.writeRaw(OK);
-      if (routedReply !== undefined) this.answerOwnReply(routedReply, userInfoResponse(id, this.answeringServer()));
-      return;
+      return this.answerOwnReply(routedReply, userInfoResponse(id, this.answeringServer()));
     }
     if (isConsumerCreate(subject)) {
       // Where the hub will push to is named in the body: src/auth/jetstream.ts decides.

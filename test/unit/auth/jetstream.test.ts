@@ -95,16 +95,19 @@ describe("consumer create", () => {
     assert.equal(check({ config: {}, Config: { deliver_subject: evil } }).action, "refuse");
   });
 
-  test("lifecycle filters are refused; unreadable bodies are refused", () => {
+  test("lifecycle filters are refused; bodies Go could not read go on to the hub's own error", () => {
     for (const f of ["choria.lifecycle.>", ">", "choria.*.event.>", "*.lifecycle.event.alive.x"]) {
       assert.equal(check({ config: { filter_subject: f } }).action, "refuse", f);
     }
     assert.equal(check({ config: { filter_subjects: ["orders.>", "choria.>"] } }).action, "refuse");
     assert.equal(check({ config: { filter_subject: "orders.>" } }).action, "pass");
-    for (const bad of ["", "not json", "[1]", "null", '{"config":"x"}', '{"config":{"deliver_subject":5}}']) {
+    for (const bad of ["", "not json", "{broken"]) assert.equal(checkConsumerCreate(-1, Buffer.from(bad), perms, ns).action, "pass", bad);
+    for (const bad of ["[1]", '{"config":"x"}', '{"config":{"deliver_subject":5}}']) {
       assert.equal(checkConsumerCreate(-1, Buffer.from(bad), perms, ns).action, "refuse", bad);
     }
-    assert.equal(checkConsumerCreate(-1, Buffer.from([0x7b, 0xff, 0x7d]), perms, ns).action, "refuse", "invalid UTF-8");
+    // Invalid UTF-8 reads as U+FFFD, as in Go: the deliver subject is still seen and checked.
+    const evil = Buffer.concat([Buffer.from(`{"config":{"x":"`), Buffer.from([0xff]), Buffer.from(`","deliver_subject":"choria.reply.${other}.x"}}`)]);
+    assert.equal(checkConsumerCreate(-1, evil, perms, ns).action, "refuse", "invalid UTF-8 elsewhere in the body");
   });
 
   test("property: whatever the body, an accepted deliver subject is one the caller may subscribe to", () => {
@@ -149,7 +152,7 @@ describe("stream create and update", () => {
     assert.equal(s({ name: "S", sources: [{ name: "O", external: { api: "$JS.hub.API", deliver: `choria.reply.${other}.steal` } }] }), "refuse");
     assert.equal(s({ name: "S", mirror: { name: "O", external: { api: "$JS.hub.API", deliver: `choria.reply.${md5Hex(me)}.mine` } } }), "pass");
     assert.equal(s({ name: "S", mirror: { name: "O", external: { api: "$JS.hub.API", deliver: "choria.lifecycle" } } }), "refuse");
-    assert.equal(checkStreamConfigure(-1, Buffer.from("nope"), admin).action, "refuse");
+    assert.equal(checkStreamConfigure(-1, Buffer.from("nope"), admin).action, "pass", "not JSON: the hub's own error");
   });
 });
 
