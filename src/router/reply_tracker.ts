@@ -125,6 +125,16 @@ export class ReplyTracker<L> {
     return e.link;
   }
 
+  /** ReplyRoutes (router/types.ts): a hub message with `reply` from `link` was delivered here. */
+  noteRequest(link: L, reply: string): void {
+    this.remember(reply, link);
+  }
+
+  /** ReplyRoutes: the link a publish to `subject` must go back through, if any. */
+  upstreamFor(subject: string): L | undefined {
+    return this.route(subject);
+  }
+
   /** Forget every reply that would go back through `link` (it was removed for good). */
   forgetLink(link: L): void {
     for (const [subject, e] of this.entries) if (e.link === link) this.drop(subject, e);
