@@ -7,6 +7,7 @@
  * closed → upstream closed → monitor. Nothing else knows how the parts connect.
  */
 import type { BlockList } from "node:net";
+import type { Registry } from "prom-client";
 import { hostname } from "node:os";
 import { createServer as createServerKeys } from "nkeys.js";
 import type { GatewayConfig } from "./config/types.js";
@@ -34,6 +35,7 @@ import { startLoginRelay } from "./login/relay.js";
 import type { Transport } from "./transport/transport.js";
 import { LeafConn } from "./upstream/leaf_conn.js";
 import { VERSION } from "./version.js";
+import { NATS_PROTOCOL_VERSION, clientVisibleVersion } from "./nats_version.js";
 
 export interface GatewayOptions {
   /** Main log (default: JSON lines on stderr at config.logLevel). */
@@ -58,6 +60,8 @@ export class Gateway {
   readonly log: Logger;
   /** One leafnode link per configured remote, in configuration order. */
   readonly upstreams: LeafConn[] = [];
+  /** The Prometheus registry (worker mode hands it to the cluster aggregator). */
+  metricsRegistry: Registry | null = null;
   private listener: TlsListener | null = null;
   private ws: WsListener | null = null;
   private monitor: Monitor | null = null;
@@ -136,7 +140,8 @@ export class Gateway {
     for (const remote of c.leafRemotes) {
       const upstream = new LeafConn({
         ...upstreamOptions(c, remote),
-        version: VERSION,
+        // The leafnode protocol level we speak, which is what a hub's min_version compares (src/nats_version.ts).
+        version: NATS_PROTOCOL_VERSION,
         log: this.log,
         local: this.router,
       });
@@ -148,14 +153,26 @@ export class Gateway {
 
   private async startParts(): Promise<void> {
     const c = this.config;
+    const hubVersions = (): (string | undefined)[] => this.upstreams.map((u) => u.hubVersion);
     const authenticator = this.opts.authenticator ?? (await buildAuthenticator(c, this.log));
     const audit = createAuditLog(this.opts.audit ?? this.log.child({ log: "audit" }));
     const metrics = createMetrics(this.metricSources());
+    this.metricsRegistry = metrics.registry;
     this.ctx = {
       router: this.router,
       authenticator,
       settings: connOptions(c),
-      server: { serverId: this.serverId, serverName: c.serverName || hostname(), version: VERSION, host: c.listenAddress, port: c.clientPort },
+      server: {
+        serverId: this.serverId,
+        serverName: c.serverName || hostname(),
+        // Read per INFO: the hub's version while its link is up, the protocol floor otherwise.
+        get version() {
+          return clientVisibleVersion(hubVersions());
+        },
+        gatewayVersion: VERSION,
+        host: c.listenAddress,
+        port: c.clientPort,
+      },
       log: this.log.child({ component: "client" }),
       audit,
       counters: this.counters,
@@ -359,7 +376,7 @@ export class Gateway {
     return plan;
   }
 
-  private metricSources(): MetricSources {
+  metricSources(): MetricSources {
     const live = () => [...this.conns];
     const sum = (f: (c: ClientConn) => number) => live().reduce((n, c) => n + f(c), 0);
     const k = this.counters;
@@ -376,7 +393,7 @@ export class Gateway {
       authOutcomes: () => k.authOutcomes,
       permissionViolations: () => k.violations,
       rewrittenInboxes: () => k.rewrittenInboxes,
-      lifecycleFiltered: () => k.lifecycleFiltered,
+      lifecycleFiltered: () => k.lifecycleFiltered + this.router.lifecycleWithheld,
       leafnode: () => leafnodeStats(this.config, this.upstreams),
       websocket: () => ({ upgrades: this.ws?.stats.upgrades ?? 0, rejected: this.ws?.stats.rejected ?? {} }),
       loginRelay: (): Record<string, number> => {
@@ -390,12 +407,13 @@ export class Gateway {
     };
   }
 
-  private varz(): Record<string, unknown> {
+  varz(): Record<string, unknown> {
     return {
       server_id: this.serverId,
       server_name: this.ctx?.server.serverName,
       cluster: this.config.clusterName,
       version: VERSION,
+      nats_version: this.ctx?.server.version,
       start: this.startedAt.toISOString(),
       uptime_seconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
       client_port: this.clientPort,

@@ -32,6 +32,8 @@ export const DEFAULTS = {
   softShutdownTimeout: 10_000,
   lameDuckDuration: 30_000,
   lameDuckGracePeriod: 10_000,
+  /** Worker processes sharing the listeners (0 = one per core). */
+  workers: 1,
   limits: {
     maxConnections: 10_000,
     maxSubscriptions: 1000,

@@ -12,7 +12,7 @@ import type { z } from "zod";
 import { DEFAULTS } from "./defaults.js";
 import {
   formatDuration, formatSize, zAuthenticator, zBool, zCidrList, zDuration, zHexKey, zHttpUrlList,
-  zCipherSuites, zEccCurves, zInt, zLeafUrlList, zList, zLogFile, zLogLevel, zName, zPath, zPathList, zPort, zReadiness, zSize, zString, zTlsVersion,
+  zCipherSuites, zEccCurves, zInt, zLeafUrlList, zList, zLogFile, zLogLevel, zName, zPath, zPathList, zPort, zReadiness, zSize, zString, zTlsVersion, zWorkers,
 } from "./schema.js";
 
 export type KeyType = "string" | "int" | "bool" | "duration" | "size" | "list" | "path";
@@ -229,6 +229,8 @@ export const KEYS: readonly KeySpec[] = [
     meaning: "On SIGUSR2, time over which clients are closed (they reconnect to other gateways)." },
   { key: `${A}lame_duck_grace_period`, section: "Limits and timers", reload: "live", type: "duration", field: "lameDuckGracePeriod", default: dur(D.lameDuckGracePeriod), schema: zDuration(0),
     meaning: "Wait before lame duck mode starts closing clients; shorter than the duration." },
+  { key: `${A}workers`, section: "Limits and timers", reload: "restart", type: "int", field: "workers", default: String(D.workers), schema: zWorkers,
+    meaning: "Worker processes sharing the client listeners, each with its own hub link (`auto`: one per core; standalone runs one). See docs/workers.md." },
 
   // Upstream leafnode connection
   { key: KEY.leafRemotes, section: "Upstream leafnode connection", reload: "restart", type: "list", field: "leafRemotes", default: "— (standalone)", schema: zList,

@@ -61,6 +61,14 @@ export const zPort = z.string().transform((s, ctx) => {
   return n;
 });
 
+/** Worker process count: `auto` (0: one per available core) or 1..1024. */
+export const zWorkers = z.string().transform((s, ctx) => {
+  if (s.trim().toLowerCase() === "auto") return 0;
+  const n = parseIntStrict(s);
+  if (n === undefined || n < 1 || n > 1024) return fail(ctx, `"${s}" is not a worker count (auto or 1..1024)`);
+  return n;
+});
+
 const DURATION_UNITS_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
 
 /** Go-style duration (`2s`, `500ms`, `1m30s`, `1.5h`) or plain seconds (`2`, `0.5`), in ms. */
@@ -320,6 +328,7 @@ export const gatewayConfigSchema = z.object({
   softShutdownTimeout: ms,
   lameDuckDuration: ms.min(1),
   lameDuckGracePeriod: ms,
+  workers: z.number().int().min(0).max(1024).optional(),
   limits: z.object({
     maxConnections: z.number().int().min(0),
     maxSubscriptions: z.number().int().min(0),
