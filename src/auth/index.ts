@@ -1,6 +1,6 @@
 /**
  * The public surface of auth/: authenticators, token verification, signer and
- * policy loading, permissions and reply namespaces. Other folders import from
+ * policy loading, and the caller policy that answers every question about a caller. Other folders import from
  * here (or from types.ts for the contracts) rather than from individual files.
  */
 export * from "./types.js";
@@ -13,13 +13,8 @@ export { loadSigner, loadSigners, loadIssuers, assertSignersOrIssuers, CLIENT_SI
 export type { SignerKey, IssuerKey } from "./signers.js";
 export { loadPolicies, parsePolicy, defaultPoliciesDir } from "./policies.js";
 export type { Policy, PolicyCondition } from "./policies.js";
-export {
-  compilePermissions,
-  compilePermissionsOrDenyAll,
-  denyAllPermissions,
-  developmentPermissions,
-  evaluatePolicies,
-  permissionsFromGrants,
-} from "./permissions.js";
-export type { PermissionGrants, PermissionOptions } from "./permissions.js";
-export { createReplyNamespace, md5Hex, sha256Hex, replyHashes } from "./reply_namespace.js";
+export { compileCallerPolicy, compileCallerPolicyOrDenyAll, evaluatePolicies } from "./permissions.js";
+export type { PermissionOptions } from "./permissions.js";
+export { CallerPolicy, Delivery, LIFECYCLE_PATTERN, denyAllPolicy, developmentPolicy } from "./caller_policy.js";
+export type { PermissionGrants, PolicyDescription } from "./caller_policy.js";
+export { md5Hex, sha256Hex, replyHashes } from "./reply_namespace.js";

@@ -9,7 +9,7 @@
  */
 import { ConfigError } from "../errors.js";
 import { assertSignersOrIssuers, loadIssuers, loadPolicies, loadSigners, type Policy, type PolicyCondition } from "../auth/index.js";
-import { LIFECYCLE_PATTERN } from "../auth/permissions.js";
+import { LIFECYCLE_PATTERN } from "../auth/caller_policy.js";
 import { CLIENT_SIGNER_KEY } from "../auth/signers.js";
 import { isSubsetOf } from "../subject/subject.js";
 import { configProblems, describeConfig, formatWarning, loadConfig } from "../config/load.js";

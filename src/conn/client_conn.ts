@@ -2,19 +2,21 @@
  * One client connection, whatever its transport (anonymous TLS or WebSocket):
  * AWAIT_CONNECT → AUTHENTICATING → OPEN → CLOSED. It sends INFO with a fresh
  * nonce, hands CONNECT to the authenticator (and nothing else: no op is
- * processed before the caller is verified), then applies the caller's
- * permissions and reply namespace to every PUB, SUB and delivery, keeps the
+ * processed before the caller is verified), then asks the caller's policy
+ * (auth/caller_policy.ts) about every PUB, SUB and delivery and enforces the
+ * verdict (it decides nothing itself), keeps the
  * PING/PONG and token-expiry clocks, and closes with a named reason. The
  * router sees it only as a Subscriber.
  */
 import { randomBytes } from "node:crypto";
 import { AuthError, ProtocolError } from "../errors.js";
+import { Delivery } from "../auth/caller_policy.js";
 import type { AuthInput, Identity } from "../auth/types.js";
 import { ClientParser, type ClientOpSink } from "../protocol/client_parser.js";
 import { encodeErr, encodeInfo, NO_RESPONDERS_HEADER, OK, PING, PONG } from "../protocol/encode.js";
 import { WireText, pubViolation, replyViolation, subViolation } from "../protocol/wire_text.js";
 import type { Subscriber, Subscription } from "../router/types.js";
-import { isValidLiteralSubject, isValidSubject } from "../subject/subject.js";
+import { isValidSubject } from "../subject/subject.js";
 import type { Transport } from "../transport/transport.js";
 import type { Logger } from "../obs/log.js";
 import { CloseReasons, type CloseReason } from "./close_reason.js";
@@ -29,15 +31,12 @@ export type ConnState = (typeof ConnState)[keyof typeof ConnState];
 interface ClientSubscription extends Subscription {
   /** Subject as the client wrote it (before reply-namespace mapping). */
   readonly clientSubject: string;
-  /** Deliveries must map the subject back (`<ns>._INBOX.x` → `_INBOX.x`). */
+  /** Routed under a mapped subject: deliveries are mapped back (`<ns>._INBOX.x` → `_INBOX.x`). */
   readonly rewritten: boolean;
   delivered: number;
   max: number;
 }
 
-/** Reply prefixes clients may not use (nats-server reserves them, §1.6). */
-const RESERVED_REPLY = ["_R_.", "$JS.ACK.", "_GR_."];
-const LIFECYCLE_PREFIX = "choria.lifecycle.";
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 let nextCid = 1;
@@ -217,19 +216,15 @@ export class ClientConn implements Subscriber, ClientOpSink {
 
   pub(subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): void {
     if (!this.requireOpen()) return;
-    const id = this.identity!;
+    const policy = this.identity!.policy;
     const o = this.options!;
     this.inMsgs++;
     this.inBytes += payload.length;
     if (hdrLen >= 0 && !o.headers) return this.close(CloseReasons.HeadersNotNegotiated);
-    // A malformed or wildcard publish subject is never routed (stricter than
-    // nats-server, on purpose: a wildcard must never slip past permission checks).
-    if (!isValidLiteralSubject(subject) || subject.startsWith("_GR_.") || !id.permissions.canPublish(subject)) {
-      return this.violation("publish", subject, pubViolation(subject));
-    }
+    if (!policy.mayPublish(subject)) return this.violation("publish", subject, pubViolation(subject));
     let routedReply = reply;
     if (reply !== undefined) {
-      const mapped = isValidLiteralSubject(reply) && !isReservedReply(reply) ? id.replies.mapPublishReply(reply) : null;
+      const mapped = policy.routePublishReply(reply);
       if (mapped === null) return this.violation("reply", reply, replyViolation(reply));
       if (mapped !== reply) this.ctx.counters.rewrittenInboxes++;
       routedReply = mapped;
@@ -241,15 +236,13 @@ export class ClientConn implements Subscriber, ClientOpSink {
 
   sub(subject: string, queue: string | undefined, sid: string): void {
     if (!this.requireOpen()) return;
-    const id = this.identity!;
+    const policy = this.identity!.policy;
     if (!isValidSubject(subject)) return this.sendErr(WireText.InvalidSubject);
     if (this.subs.has(sid)) return this.ackVerbose(); // nats-server ignores a reused sid
     const max = this.ctx.settings.maxSubscriptions;
     if (max > 0 && this.subs.size >= max) return this.sendErr(WireText.MaxSubscriptions);
-    const routed = id.replies.mapSubscribe(subject);
-    if (!id.permissions.canSubscribe(routed, queue)) {
-      return this.violation("subscribe", subject, subViolation(subject, queue), queue);
-    }
+    const routed = policy.routeSubscribe(subject, queue);
+    if (routed === null) return this.violation("subscribe", subject, subViolation(subject, queue), queue);
     const rewritten = routed !== subject;
     if (rewritten) this.ctx.counters.rewrittenInboxes++;
     const s: ClientSubscription = { subject: routed, queue, sid, owner: this, clientSubject: subject, rewritten, delivered: 0, max: 0 };
@@ -283,10 +276,10 @@ export class ClientConn implements Subscriber, ClientOpSink {
   deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean {
     if (this.state !== ConnState.Open) return false;
     const s = sub as ClientSubscription;
-    // Someone else's generic inbox (a hub client's `_INBOX.…`) reaches no wildcard subscription here.
-    if (!s.rewritten && subject.startsWith("_INBOX.")) return false;
-    if (!this.identity!.permissions.canDeliver(subject)) {
-      if (subject.startsWith(LIFECYCLE_PREFIX)) this.ctx.counters.lifecycleFiltered++;
+    const policy = this.identity!.policy;
+    const verdict = policy.deliver(subject, s.rewritten);
+    if (verdict !== Delivery.Ok) {
+      if (verdict === Delivery.Lifecycle) this.ctx.counters.lifecycleFiltered++;
       return false;
     }
     let body = payload;
@@ -295,7 +288,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
       body = payload.subarray(hdr);
       hdr = -1;
     }
-    const shown = s.rewritten ? this.identity!.replies.unmapDelivered(subject) : subject;
+    const shown = s.rewritten ? policy.clientSubject(subject) : subject;
     if (!this.out.writeMsg(shown, s.sid, reply, hdr, body)) return false;
     s.delivered++;
     if (s.max > 0 && s.delivered >= s.max) this.removeSub(s);
@@ -349,7 +342,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
     }
     if (this.state !== ConnState.Open) return;
     for (const s of this.subs.values()) {
-      if (!identity.permissions.canSubscribe(s.subject, s.queue)) {
+      if (identity.policy.routeSubscribe(s.clientSubject, s.queue) !== s.subject) {
         this.refuse("GW_ERR_PERMISSIONS_SHRANK", `after reload: subscription to "${s.clientSubject}" no longer allowed`);
         return this.close(CloseReasons.PermissionsRevoked);
       }
@@ -453,7 +446,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
   private sendNoResponders(reply: string): void {
     const own = this.ctx.router.findOwnSubscription(this, reply) as ClientSubscription | undefined;
     if (!own) return;
-    const shown = own.rewritten ? this.identity!.replies.unmapDelivered(reply) : reply;
+    const shown = own.rewritten ? this.identity!.policy.clientSubject(reply) : reply;
     this.out.writeMsg(shown, own.sid, undefined, NO_RESPONDERS_HEADER.length, NO_RESPONDERS_HEADER);
   }
 
@@ -503,7 +496,3 @@ export class ClientConn implements Subscriber, ClientOpSink {
   }
 }
 
-function isReservedReply(reply: string): boolean {
-  for (const p of RESERVED_REPLY) if (reply.startsWith(p)) return true;
-  return false;
-}
