@@ -15,6 +15,7 @@ import { buildAuthenticator } from "./auth/build.js";
 import { ClientConn, ConnState } from "./conn/client_conn.js";
 import { CloseReasons } from "./conn/close_reason.js";
 import { ConnCounters, type ConnContext, type ConnSettings } from "./conn/context.js";
+import { CallerSlots } from "./conn/caller_slots.js";
 import { createLogger, LevelControl, stderrSink, type Logger } from "./obs/log.js";
 import { createAuditLog } from "./obs/audit.js";
 import { createMetrics, type ConnzEntry, type MetricSources } from "./obs/metrics.js";
@@ -114,6 +115,7 @@ export class Gateway {
       log: this.log.child({ component: "client" }),
       audit,
       counters: this.counters,
+      callerSlots: new CallerSlots(c.limits.maxConnectionsPerCaller),
       observeAuthSeconds: (s) => metrics.observeAuthSeconds(s),
       onClosed: (conn) => this.conns.delete(conn as ClientConn),
     };
@@ -275,6 +277,7 @@ export class Gateway {
     this.levels.level = next.logLevel;
     this.ctx.authenticator = authenticator;
     this.ctx.settings = connSettings(next);
+    if (this.ctx.callerSlots) this.ctx.callerSlots.limit = next.limits.maxConnectionsPerCaller;
     this.listener?.reloadCertificate({ cert: next.clientTls.cert, key: next.clientTls.key });
     if (this.ws && !next.websocketInsecure) this.ws.reloadCertificate({ cert: next.clientTls.cert, key: next.clientTls.key });
     await Promise.all([...this.conns].map((conn) => conn.reauthenticate()));

@@ -37,6 +37,7 @@ export const DEFAULTS = {
   lameDuckGracePeriod: 10_000,
   limits: {
     maxConnections: 10_000,
+    maxConnectionsPerCaller: 100,
     maxSubscriptions: 1000,
     maxPayload: 1 * MiB,
     maxControlLine: 4096,
@@ -322,6 +323,7 @@ export const gatewayConfigSchema = z.object({
   lameDuckGracePeriod: ms,
   limits: z.object({
     maxConnections: z.number().int().min(0),
+    maxConnectionsPerCaller: z.number().int().min(0),
     maxSubscriptions: z.number().int().min(0),
     maxPayload: bytes.min(1),
     maxControlLine: bytes.min(256),

@@ -62,6 +62,8 @@ export class ClientConn implements Subscriber, ClientOpSink {
   private expiryTimer: NodeJS.Timeout | null = null;
   private pingsOut = 0;
   private closeReason: CloseReason | null = null;
+  /** The caller id whose connection slot this connection holds. */
+  private slotOf: string | null = null;
 
   constructor(
     readonly transport: Transport,
@@ -299,6 +301,14 @@ export class ClientConn implements Subscriber, ClientOpSink {
 
   private onAuthenticated(identity: Identity): void {
     if (this.state === ConnState.Closed) return;
+    const slots = this.ctx.callerSlots;
+    if (slots) {
+      if (!slots.acquire(identity.callerId)) {
+        this.refuse("GW_ERR_MAX_CALLER_CONNECTIONS", `caller ${JSON.stringify(identity.callerId)} already holds ${slots.limit} connections`);
+        return this.close(CloseReasons.MaxCallerConnections);
+      }
+      this.slotOf = identity.callerId;
+    }
     this.identity = identity;
     this.state = ConnState.Open;
     this.clearTimer("authTimer");
@@ -370,6 +380,8 @@ export class ClientConn implements Subscriber, ClientOpSink {
     this.pingTimer = null;
     for (const s of this.subs.values()) this.ctx.router.unsubscribe(s);
     this.subs.clear();
+    if (this.slotOf !== null) this.ctx.callerSlots?.release(this.slotOf);
+    this.slotOf = null;
     this.stash = [];
     if (reason.wire) this.out.writeRaw(encodeErr(reason.wire));
     if (reason.flush) this.out.flush();

@@ -7,6 +7,7 @@
 import type { Authenticator } from "../auth/types.js";
 import type { Logger } from "../obs/log.js";
 import type { Router } from "../router/router.js";
+import type { CallerSlots } from "./caller_slots.js";
 
 export interface ConnSettings {
   authTimeout: number;
@@ -64,6 +65,8 @@ export interface ConnContext {
   log: Logger;
   audit: AuditSink;
   counters: ConnCounters;
+  /** Connections per caller id, against the per-caller limit (none: unlimited). */
+  callerSlots?: CallerSlots;
   /** Observe how long one authentication took (histogram), optional. */
   observeAuthSeconds?(seconds: number): void;
   /** Called once when a connection has closed. */

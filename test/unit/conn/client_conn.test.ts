@@ -9,6 +9,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ConnState } from "../../../src/conn/client_conn.js";
 import { CloseReasons } from "../../../src/conn/close_reason.js";
+import { CallerSlots } from "../../../src/conn/caller_slots.js";
 import { md5Hex } from "../../../src/auth/reply_namespace.js";
 import { connWorld, settle } from "./fixture.js";
 
@@ -164,5 +165,31 @@ describe("ClientConn enforces the caller policy", () => {
     assert.equal(conn.state, ConnState.Closed);
     assert.equal(conn.closedBecause, "permissions_revoked");
     assert.equal(w.router.subscriptionCount, 0);
+  });
+});
+
+describe("connections per caller id", () => {
+  test("the connection over the per-caller limit is refused with the nats-server text; others are unaffected", async () => {
+    const w = connWorld();
+    w.ctx.callerSlots = new CallerSlots(2);
+    const a1 = await w.login("alice", {});
+    const a2 = await w.login("alice", {});
+    const a3 = await w.login("alice", {});
+    const b1 = await w.login("bob", {});
+    assert.equal(a1.conn.state, ConnState.Open);
+    assert.equal(a2.conn.state, ConnState.Open);
+    assert.equal(a3.t.take(), "-ERR 'maximum account active connections exceeded'\r\n");
+    assert.equal(a3.conn.state, ConnState.Closed);
+    assert.equal(a3.conn.closedBecause, "max_caller_connections");
+    assert.equal(b1.conn.state, ConnState.Open, "another caller is not counted against alice");
+    assert.ok(w.audit.events.some((e) => e.event === "refused" && e.fields.code === "GW_ERR_MAX_CALLER_CONNECTIONS"));
+    // a slot comes back when a connection closes
+    a1.conn.close(CloseReasons.ClientClosed);
+    assert.equal(w.ctx.callerSlots.count("alice"), 1);
+    const a4 = await w.login("alice", {});
+    assert.equal(a4.conn.state, ConnState.Open);
+    assert.equal(w.ctx.callerSlots.count("alice"), 2);
+    for (const c of [a2, a4, b1]) c.conn.close(CloseReasons.ClientClosed);
+    assert.equal(w.ctx.callerSlots.callers, 0);
   });
 });
