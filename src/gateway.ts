@@ -17,7 +17,7 @@ import { CloseReasons } from "./conn/close_reason.js";
 import { ConnCounters, type ConnContext, type ConnSettings } from "./conn/context.js";
 import { CallerSlots } from "./conn/caller_slots.js";
 import { createLogger, LevelControl, stderrSink, type Logger } from "./obs/log.js";
-import { createAuditLog } from "./obs/audit.js";
+import { createAuditLog, type RateLimitedAuditLog } from "./obs/audit.js";
 import { createMetrics, type ConnzEntry, type MetricSources } from "./obs/metrics.js";
 import { startMonitor } from "./obs/monitor.js";
 import { Router } from "./router/router.js";
@@ -60,6 +60,7 @@ export class Gateway {
   private lameDuck = false;
   private lameDuckRun: Promise<void> | null = null;
   private readonly startedAt = new Date();
+  private audit: RateLimitedAuditLog | null = null;
 
   private constructor(
     public config: GatewayConfig,
@@ -106,6 +107,7 @@ export class Gateway {
     const c = this.config;
     const authenticator = this.opts.authenticator ?? (await buildAuthenticator(c, this.log));
     const audit = createAuditLog(this.opts.audit ?? this.log.child({ log: "audit" }));
+    this.audit = audit;
     const metrics = createMetrics(this.metricSources());
     this.ctx = {
       router: this.router,
@@ -234,6 +236,7 @@ export class Gateway {
     await this.upstream?.stop();
     await this.relay?.close();
     await this.monitor?.close();
+    this.audit?.close();
     this.log.info("aaa-leafnode stopped");
   }
 
@@ -302,6 +305,7 @@ export class Gateway {
       permissionViolations: () => k.violations,
       rewrittenInboxes: () => k.rewrittenInboxes,
       lifecycleFiltered: () => k.lifecycleFiltered,
+      auditSuppressed: () => this.audit?.suppressed ?? 0,
       leafnode: () => {
         const u = this.upstream;
         const s = u?.stats;

@@ -7,6 +7,7 @@
 import { loadConfig } from "../config/load.js";
 import { Gateway } from "../gateway.js";
 import { createLogger, fileSink, LevelControl, stderrSink, type LogSink } from "../obs/log.js";
+import { AuditFileSink } from "../obs/audit.js";
 import type { CliIo } from "./io.js";
 import { flagValue } from "./io.js";
 
@@ -32,7 +33,7 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const levels = new LevelControl(config.logLevel);
   const sink: LogSink = config.logFile ? fileSink(config.logFile) : stderrSink;
   const log = createLogger(sink, levels, { component: "aaa-leafnode" });
-  const audit = config.auditFile ? createLogger(fileSink(config.auditFile), new LevelControl("info"), { log: "audit" }) : undefined;
+  const audit = config.auditFile ? createLogger(new AuditFileSink(config.auditFile), new LevelControl("info"), { log: "audit" }) : undefined;
   for (const w of warnings) log.warn(w.message, { file: w.file, line: w.line, key: w.key });
 
   let gateway: Gateway;
