@@ -166,7 +166,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
         return this.close(CloseReasons.BadArguments);
       case "GW_ERR_FOREIGN_PROTOCOL":
         this.refuse("GW_ERR_FOREIGN_PROTOCOL", "route/gateway/leafnode protocol on the client port");
-        return this.close(CloseReasons.ForeignProtocol);
+        return this.close(CloseReasons.ForeignOp);
       case "GW_ERR_CLIENT_ERR":
         return this.close(CloseReasons.ClientError);
       default:
@@ -454,7 +454,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
     this.ctx.router.unsubscribe(s);
   }
 
-  /** No-responders (§1.8): a 503 status to the publisher's own subscription matching the reply. */
+  /** No-responders (docs/protocol.md#no-responders): a 503 status to the publisher's own subscription matching the reply. */
   private sendNoResponders(reply: string): void {
     const own = this.ctx.router.findOwnSubscription(this, reply) as ClientSubscription | undefined;
     if (!own) return;

@@ -5,7 +5,8 @@
  * CONNECT `user` field, their permission flags looked up in a table).
  */
 import { ClientConn } from "../../../src/conn/client_conn.js";
-import { ConnCounters, type AuditSink, type ConnContext, type ConnSettings } from "../../../src/conn/context.js";
+import { ConnCounters, type ConnContext, type ConnSettings } from "../../../src/conn/context.js";
+import type { AuditLog } from "../../../src/obs/audit.js";
 import { compileCallerPolicy } from "../../../src/auth/permissions.js";
 import { defaultPoliciesDir, loadPolicies } from "../../../src/auth/policies.js";
 import type { AuthInput, Authenticator, ClientPermissionFlags, Identity } from "../../../src/auth/types.js";
@@ -88,7 +89,7 @@ export interface AuditRecord {
   fields: Record<string, unknown>;
 }
 
-export class RecordingAudit implements AuditSink {
+export class RecordingAudit implements AuditLog {
   readonly events: AuditRecord[] = [];
   connect(e: object): void {
     this.events.push({ event: "connect", fields: { ...e } });
@@ -108,7 +109,6 @@ const policies = loadPolicies(defaultPoliciesDir());
 
 /** Callers by CONNECT `user`, with the permission flags their token would carry. */
 export class TableAuthenticator implements Authenticator {
-  readonly requiresNonce = true;
   readonly callers = new Map<string, ClientPermissionFlags>();
   /** How many authentications are still pending (tests can hold them). */
   hold: Promise<void> | null = null;

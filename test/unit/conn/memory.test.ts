@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { CloseReasons } from "../../../src/conn/close_reason.js";
-import type { AuditSink } from "../../../src/conn/context.js";
+import type { AuditLog } from "../../../src/obs/audit.js";
 import { connWorld, settle } from "./fixture.js";
 
 /** Bytes one connection may keep after refused traffic (docs/isolation.md). */
@@ -27,7 +27,7 @@ function heapAfterGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
-const quietAudit: AuditSink = { connect() {}, refused() {}, violation() {}, disconnect() {} };
+const quietAudit: AuditLog = { connect() {}, refused() {}, violation() {}, disconnect() {} };
 
 test(`${CONNECTIONS} connections x ${DISTINCT} denied 4 KB publishes and subscriptions stay within the stated bound`, async () => {
   const w = connWorld({ maxControlLine: 8192 });
