@@ -16,6 +16,9 @@ import { createLogger, LevelControl, MemorySink } from "../../../src/obs/log.js"
 import { CloseReasons } from "../../../src/conn/close_reason.js";
 import { connWorld, settle } from "../conn/fixture.js";
 
+/** coreutils' mkfifo: Node has no API that makes a FIFO. */
+const MKFIFO = "mkfifo";
+
 function limited(opts: Parameters<typeof createAuditLog>[1] = {}) {
   const sink = new MemorySink();
   let now = 1_000_000;
@@ -100,7 +103,7 @@ describe("audit file sink", () => {
   test("a stuck file (a FIFO nobody reads) neither blocks nor buffers without bound", async () => {
     const dir = mkdtempSync(join(tmpdir(), "aaa-audit-"));
     const fifo = join(dir, "audit.fifo");
-    execFileSync("mkfifo", [fifo]);
+    execFileSync(MKFIFO, [fifo]);
     const errors: Error[] = [];
     const sink = new AuditFileSink(fifo, { maxBufferedBytes: 256 * 1024, onError: (e) => errors.push(e) });
     const line = JSON.stringify({ audit: "violation", subject: "x".repeat(300) }) + "\n";
