@@ -6,9 +6,9 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { closeFuzzWorld, connProperty } from "./client_conn_fuzz.js";
 
-test("client connection: 5,000 fuzzed byte streams, no exception, named closes, bounded, isolated", async () => {
+test("client connection: 10,000 fuzzed byte streams, no exception, named closes, bounded, isolated", async () => {
   try {
-    await fc.assert(connProperty, { numRuns: 5_000 });
+    await fc.assert(connProperty, { numRuns: 10_000 });
   } finally {
     closeFuzzWorld();
   }
