@@ -13,7 +13,8 @@
  *   lifecycle, `$SYS`, `$JS` or another caller's subjects;
  * - subscribe: `_INBOX.` mapped first; never anything that can match lifecycle
  *   events or the main collective's reply namespaces other than the caller's
- *   own; then not wholly denied and covered by an allow;
+ *   own; then not wholly denied and covered by an allow; and not something
+ *   every hub would refuse (the hubs' rules are supplied as a predicate);
  * - deliver: never lifecycle events, someone else's reply namespace (in any
  *   collective), a generic `_INBOX.` subject outside a mapped subscription, or
  *   a denied subject an allowed wildcard overlaps;
@@ -173,11 +174,14 @@ export class CallerPolicy {
    * The subject a SUB is routed under (`_INBOX.x` mapped into the caller's
    * namespace), or null when the subscription is refused.
    */
-  routeSubscribe(subject: string, _queue?: string): string | null {
+  routeSubscribe(subject: string, _queue?: string, upstreamRefuses?: (routed: string) => boolean): string | null {
     // Queue-group-specific grants are not used by any Choria set; the queue does not change the verdict.
     if (this.denyAll || !isValidSubject(subject)) return null;
     const routed = subject.startsWith(INBOX) ? this.prefixDot + subject : subject;
-    return this.subscribeVerdict(routed) ? routed : null;
+    if (!this.subscribeVerdict(routed)) return null;
+    // Interest every hub would refuse (the connection supplies the hubs' rules
+    // as a fact) would cost everybody the link: refused like a permission.
+    return upstreamRefuses?.(routed) ? null : routed;
   }
 
   /** True when routeSubscribe maps this client subject (deliveries must be mapped back). */

@@ -64,6 +64,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
   private closeReason: CloseReason | null = null;
   /** The caller id whose connection slot this connection holds. */
   private slotOf: string | null = null;
+  private readonly upstreamRefuses = (subject: string): boolean => this.ctx.router.upstreamRefuses(subject);
 
   constructor(
     readonly transport: Transport,
@@ -243,7 +244,8 @@ export class ClientConn implements Subscriber, ClientOpSink {
     if (this.subs.has(sid)) return this.ackVerbose(); // nats-server ignores a reused sid
     const max = this.ctx.settings.maxSubscriptions;
     if (max > 0 && this.subs.size >= max) return this.sendErr(WireText.MaxSubscriptions);
-    const routed = policy.routeSubscribe(subject, queue);
+    // The hubs' refusals are a fact the policy weighs: a SUB every hub would refuse never goes up.
+    const routed = policy.routeSubscribe(subject, queue, this.upstreamRefuses);
     if (routed === null) return this.violation("subscribe", subject, subViolation(subject, queue), queue);
     const rewritten = routed !== subject;
     if (rewritten) this.ctx.counters.rewrittenInboxes++;
@@ -447,6 +449,14 @@ export class ClientConn implements Subscriber, ClientOpSink {
   private refuse(code: string, reason: string): void {
     this.ctx.counters.bump(this.ctx.counters.authOutcomes, code);
     this.ctx.audit.refused({ cid: this.cid, remote: this.transport.remoteAddress, reason, code, callerId: this.callerId ?? undefined });
+  }
+
+  /** A hub refused this subscription after it was accepted: answer as for a refused SUB, then drop it. */
+  refuseSubscription(sub: Subscription): void {
+    const s = sub as ClientSubscription;
+    if (this.subs.get(s.sid) !== s) return;
+    this.violation("subscribe", s.clientSubject, subViolation(s.clientSubject, s.queue), s.queue);
+    this.removeSub(s);
   }
 
   private removeSub(s: ClientSubscription): void {

@@ -35,12 +35,8 @@ export interface ConnzEntry {
   subjects?: string[];
 }
 
-/** State of the upstream leafnode link. Counters are cumulative across reconnects. */
-export interface LeafnodeStats {
-  /** Remotes configured (0 = standalone). */
-  configured: number;
-  /** Remotes currently connected (0 or 1). */
-  connected: number;
+/** Figures of one leafnode link, or their totals. Counters are cumulative across reconnects. */
+export interface LinkFigures {
   /** Last measured round trip; undefined before the first PONG. */
   rttMs: number | undefined;
   inMsgs: number;
@@ -56,6 +52,26 @@ export interface LeafnodeStats {
   host?: string;
   port?: number;
   account?: string;
+}
+
+/** One configured remote's link. */
+export interface RemoteLinkStats extends LinkFigures {
+  /** The remote's name from leafnode_remotes. */
+  remote: string;
+  /** 1 while connected. */
+  connected: number;
+  refusedInterest?: number;
+  refusedPublishes?: number;
+}
+
+/** State of the upstream leafnode links: totals over every remote (host, port, account: the first remote's). */
+export interface LeafnodeStats extends LinkFigures {
+  /** Remotes configured (0 = standalone). */
+  configured: number;
+  /** Remotes currently connected. */
+  connected: number;
+  /** Each remote on its own (per-remote series carry a `remote` label); absent means one unnamed link. */
+  remotes?: RemoteLinkStats[];
 }
 
 /** Everything the metrics and the monitor read; wired by gateway.ts. Must not throw. */
@@ -158,19 +174,22 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
   choriaGauge("choria_network_subscriptions", "Number of active subscriptions to subjects on this broker", () => sources.subscriptions());
   choriaGauge("choria_network_leafnode_remotes", "Current active connections to other leafnodes", () => sources.leafnode().connected);
 
-  // Per-link leafnode gauges carry Choria's host/port/account labels and exist
-  // only while an upstream is configured, as Choria emits them per leafz entry.
-  const linkLabels = ["identity", "host", "port", "account"] as const;
-  const leafGauge = (name: string, help: string, read: (l: LeafnodeStats) => number | undefined): void => {
+  // Per-link leafnode gauges carry Choria's host/port/account labels plus the
+  // remote's name, one series per configured remote, as Choria emits them per
+  // leafz entry; none while standalone.
+  const linkLabels = ["identity", "host", "port", "account", "remote"] as const;
+  const linksOf = (l: LeafnodeStats): RemoteLinkStats[] =>
+    l.remotes ?? (l.configured > 0 ? [{ ...l, remote: "" }] : []);
+  const leafGauge = (name: string, help: string, read: (l: RemoteLinkStats) => number | undefined): void => {
     new Gauge({
       name, help, labelNames: linkLabels, registers,
       collect() {
         this.reset();
-        const l = sources.leafnode();
-        if (l.configured <= 0) return;
-        const v = read(l);
-        if (v === undefined || !Number.isFinite(v)) return;
-        this.set({ identity, host: l.host ?? "", port: l.port !== undefined ? String(l.port) : "", account: l.account ?? "" }, v);
+        for (const l of linksOf(sources.leafnode())) {
+          const v = read(l);
+          if (v === undefined || !Number.isFinite(v)) continue;
+          this.set({ identity, host: l.host ?? "", port: l.port !== undefined ? String(l.port) : "", account: l.account ?? "", remote: l.remote }, v);
+        }
       },
     });
   };
@@ -179,6 +198,23 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
   leafGauge("choria_network_leafnode_out_msgs", "Messages sent over the leafnode connection", (l) => l.outMsgs);
   leafGauge("choria_network_leafnode_in_bytes", "Bytes received over the leafnode connection", (l) => l.inBytes);
   leafGauge("choria_network_leafnode_out_bytes", "Total size of messages sent over the leafnode connection", (l) => l.outBytes);
+
+  // Our per-remote series: the `remote` label names the leafnode remote.
+  const remoteSeries = (name: string, help: string, read: (l: RemoteLinkStats) => number): void => {
+    new Gauge({
+      name: p + name, help, labelNames: ["remote"], registers,
+      collect() {
+        this.reset();
+        for (const l of linksOf(sources.leafnode())) this.set({ remote: l.remote }, level(read(l)));
+      },
+    });
+  };
+  remoteSeries("upstream_remote_connected", "1 while this remote's leafnode link is connected", (l) => l.connected);
+  remoteSeries("upstream_remote_reconnects", "Reconnects of this remote's leafnode link", (l) => l.reconnects);
+  remoteSeries("upstream_remote_buffered_msgs", "Messages buffered for this remote while its link is down", (l) => l.bufferedMsgs);
+  remoteSeries("upstream_remote_buffered_bytes", "Bytes buffered for this remote while its link is down", (l) => l.bufferedBytes);
+  remoteSeries("upstream_remote_dropped_msgs", "Messages dropped because this remote's buffer was full", (l) => l.droppedMsgs);
+  remoteSeries("upstream_remote_refused_interest", "Interest never announced to this remote because its hub refuses it", (l) => l.refusedInterest ?? 0);
 
   // The gateway's own metrics.
   const ownCounter = (name: string, help: string, read: () => number): void => {

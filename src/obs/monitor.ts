@@ -115,6 +115,19 @@ function varz(sources: MetricSources, info: Record<string, unknown>): Record<str
       buffered_bytes: leaf.bufferedBytes,
       dropped_msgs: leaf.droppedMsgs,
       dropped_bytes: leaf.droppedBytes,
+      remotes: (leaf.remotes ?? []).map((r) => ({
+        remote: r.remote,
+        connected: r.connected === 1,
+        url: r.host !== undefined ? `${r.host}:${r.port}` : null,
+        rtt_ms: r.rttMs ?? null,
+        in_msgs: r.inMsgs,
+        out_msgs: r.outMsgs,
+        reconnects: r.reconnects,
+        buffered_msgs: r.bufferedMsgs,
+        buffered_bytes: r.bufferedBytes,
+        dropped_msgs: r.droppedMsgs,
+        refused_interest: r.refusedInterest ?? 0,
+      })),
     },
     auth: sources.authOutcomes(),
     permission_violations: sources.permissionViolations(),
@@ -152,8 +165,13 @@ export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
         sendJson(req, res, 200, { status: "ok" });
         return;
       case "/readyz":
-        if (sources.ready()) sendJson(req, res, 200, { status: "ok" });
-        else sendJson(req, res, 503, { status: "unavailable", reason: sources.readyReason() });
+        {
+          // Each remote's link state, so a prober sees which hub is missing.
+          const links = sources.leafnode().remotes;
+          const remotes = links && links.length > 0 ? Object.fromEntries(links.map((r) => [r.remote, r.connected === 1 ? "connected" : "down"])) : undefined;
+          if (sources.ready()) sendJson(req, res, 200, { status: "ok", remotes });
+          else sendJson(req, res, 503, { status: "unavailable", reason: sources.readyReason(), remotes });
+        }
         return;
       case "/connz":
         sendJson(req, res, 200, connzPage(sources, query));

@@ -144,10 +144,22 @@ describe("ClientConn enforces the caller policy", () => {
     assert.equal(watcher.t.take(), `-ERR 'Permissions Violation for Subscription to "*.*.*.*"'\r\nPONG\r\n`);
     const pub = await w.login("pub", { org_admin: true });
     pub.t.send(`PUB ops.reply.${B_MD5}.1 1\r\nx\r\nPUB ops.status 2\r\nok\r\nPUB choria.reply.${B_MD5}._INBOX.x 1\r\nx\r\n`);
-    w.router.deliverFromUpstream("choria.lifecycle.event.alive.n1", undefined, null, -1, Buffer.from("l"));
-    w.router.deliverFromUpstream("_INBOX.hubclient", undefined, null, -1, Buffer.from("i"));
+    w.router.deliverFromUpstream(w.hub, "choria.lifecycle.event.alive.n1", undefined, null, -1, Buffer.from("l"));
+    w.router.deliverFromUpstream(w.hub, "_INBOX.hubclient", undefined, null, -1, Buffer.from("i"));
     await settle();
     assert.equal(watcher.t.take(), "MSG ops.status 1 2\r\nok\r\n");
+  });
+
+  test("a SUB every hub would refuse is refused like a permission and never reaches the router", async () => {
+    const w = connWorld();
+    w.hub.refused.add("$KV.x");
+    const { conn, t } = await w.login("admin", { org_admin: true });
+    t.send("SUB $KV.x 1\r\nSUB $KV.y 2\r\nPING\r\n");
+    await settle();
+    assert.equal(t.take(), `-ERR 'Permissions Violation for Subscription to "$KV.x"'\r\nPONG\r\n`);
+    assert.equal(conn.state, ConnState.Open);
+    assert.equal(w.router.subscriptionCount, 1);
+    assert.equal(w.counters.violations.subscribe, 1);
   });
 
   test("a reload that no longer allows a live subscription closes the connection", async () => {

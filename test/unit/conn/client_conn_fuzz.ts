@@ -98,7 +98,7 @@ export const connProperty = fc.asyncProperty(connInput, async (input) => {
     from = Math.max(from, cut);
   }
   await new Promise<void>((r) => setImmediate(r));
-  for (const s of input.hub) world.router.deliverFromUpstream(s, undefined, null, -1, Buffer.from("h"));
+  for (const s of input.hub) world.router.deliverFromUpstream(world.hub, s, undefined, null, -1, Buffer.from("h"));
   await new Promise<void>((r) => setImmediate(r));
 
   if (conn.state === ConnState.Closed) {

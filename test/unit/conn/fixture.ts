@@ -13,6 +13,7 @@ import type { AuthInput, Authenticator, ClientPermissionFlags, Identity } from "
 import { AuthError } from "../../../src/errors.js";
 import { Router } from "../../../src/router/router.js";
 import type { Transport } from "../../../src/transport/transport.js";
+import type { Upstream, UpstreamMatch } from "../../../src/router/types.js";
 import { nullLogger } from "../../../src/obs/log.js";
 
 export class FakeTransport implements Transport {
@@ -84,6 +85,23 @@ export class FakeTransport implements Transport {
   }
 }
 
+/** A hub side with no interest of its own, refusing the subjects in `refused` (for deliveries "from the hub"). */
+export class FakeHub implements Upstream {
+  readonly id = "hub";
+  readonly live = true;
+  readonly refused = new Set<string>();
+  setInterest(): void {}
+  match(): UpstreamMatch {
+    return { plain: false, queues: [] };
+  }
+  refusesInterest(subject: string): boolean {
+    return this.refused.has(subject);
+  }
+  forward(): boolean {
+    return false;
+  }
+}
+
 export interface AuditRecord {
   event: string;
   fields: Record<string, unknown>;
@@ -137,6 +155,8 @@ export const SETTINGS: ConnSettings = {
 
 export interface ConnWorld {
   router: Router;
+  /** The hub side: deliver "from the hub" with router.deliverFromUpstream(hub, …). */
+  hub: FakeHub;
   auth: TableAuthenticator;
   audit: RecordingAudit;
   counters: ConnCounters;
@@ -150,6 +170,8 @@ export interface ConnWorld {
 
 export function connWorld(settings: Partial<ConnSettings> = {}): ConnWorld {
   const router = new Router();
+  const hub = new FakeHub();
+  router.addUpstream(hub);
   const auth = new TableAuthenticator();
   const audit = new RecordingAudit();
   const counters = new ConnCounters();
@@ -166,6 +188,7 @@ export function connWorld(settings: Partial<ConnSettings> = {}): ConnWorld {
   };
   const w: ConnWorld = {
     router,
+    hub,
     auth,
     audit,
     counters,
