@@ -3,9 +3,10 @@
  * wildcard churn over a match cache full of 4 KB subjects does not stall
  * anybody else, and the Choria and JetStream flows that send reply subjects
  * (Choria requests, JetStream API requests and publish acks, acks sent as
- * requests, KV bucket creation) keep working under reply confinement. Push and pull
- * deliveries from the hub's JetStream (KV watch, consumer next) depend on the
- * JetStream deliver-subject handling, tested with it.
+ * requests, KV create/put/get, against a hub that extends its JetStream to the
+ * leaf) keep working under reply confinement. Deliveries a hub's JetStream
+ * consumer makes (pull next, KV watch) depend on the JetStream delivery
+ * handling and are tested with it.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -67,7 +68,13 @@ describe("isolation through the gateway (real hub)", () => {
   });
 
   test("Choria and JetStream flows that use replies keep working under reply confinement", async (t) => {
-    const w = await startWorld(t, { hub: { extraConfig: "jetstream: { store_dir: \"" + `/tmp/aaa-js-${process.pid}-${Date.now()}` + "\" }\n" } });
+    // The hub extends its JetStream to the leaf (an empty default domain for the account), and the
+    // remote says so, so `$JS.API.>`, `$KV.>` and `$OBJ.>` may cross the link.
+    const store = `/tmp/aaa-js-${process.pid}-${Date.now()}`;
+    const w = await startWorld(t, {
+      hub: { extraConfig: `jetstream: { store_dir: "${store}" }\ndefault_js_domain: { "$G": "" }\n` },
+      lines: ["plugin.choria.network.leafnode_remote.hub.jetstream_extended = true"],
+    });
     const nc = await w.client(w.token({ callerid: "up=alice", permissions: { org_admin: true } }));
     // The client enables its consumer API by the server version in INFO; the gateway's own version
     // is not a nats-server version, so tell the client the hub's (the INFO version is not this test's subject).
@@ -99,9 +106,10 @@ describe("isolation through the gateway (real hub)", () => {
     const ackReply = await nc.request("$JS.ACK.ORDERS.work.1.1.1.0.0", new Uint8Array(0), { timeout: 5000 }).catch((e: Error) => e);
     assert.ok(!(ackReply instanceof Error) || !/Permissions/.test(ackReply.message), String(ackReply));
 
-    // KV bucket creation (a JetStream API request); KV data subjects (`$KV.…`) cross the link
-    // only where the hub extends JetStream to the leaf, which is the upstream's concern.
-    await new Kvm(nc).create("settings");
+    // KV: create, put, get (requests with inbox replies).
+    const kv = await new Kvm(nc).create("settings");
+    await kv.put("colour", enc.encode("blue"));
+    assert.equal((await kv.get("colour"))?.string(), "blue");
     assert.equal(nc.isClosed(), false);
     const violations = w.g.audit.lines.filter((l) => l.includes('"violation"'));
     assert.deepEqual(violations, [], "no flow hit a permission violation");
