@@ -11,7 +11,7 @@ import { ConnState } from "../../../src/conn/client_conn.js";
 import { CloseReasons } from "../../../src/conn/close_reason.js";
 import { CallerSlots } from "../../../src/conn/caller_slots.js";
 import { md5Hex } from "../../../src/auth/reply_namespace.js";
-import { connWorld, settle } from "./fixture.js";
+import { connWorld, settle } from "../../helpers/conn.js";
 
 const A_MD5 = md5Hex("alice");
 const B_MD5 = md5Hex("bob");

@@ -17,7 +17,7 @@ import { ConnState } from "../../../src/conn/client_conn.js";
 import { CloseReasons } from "../../../src/conn/close_reason.js";
 import type { AuditLog } from "../../../src/obs/audit.js";
 import { md5Hex, sha256Hex } from "../../../src/auth/reply_namespace.js";
-import { connWorld, type FakeTransport } from "./fixture.js";
+import { connWorld, type FakeTransport } from "../../helpers/conn.js";
 
 const A = md5Hex("alice");
 const B = md5Hex("bob");

@@ -11,7 +11,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { CloseReasons } from "../../../src/conn/close_reason.js";
 import type { AuditLog } from "../../../src/obs/audit.js";
-import { connWorld, settle } from "./fixture.js";
+import { connWorld, settle } from "../../helpers/conn.js";
 
 /** Bytes one connection may keep after refused traffic (docs/isolation.md). */
 const REFUSED_TRAFFIC_BOUND = 64 * 1024;

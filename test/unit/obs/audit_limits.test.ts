@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { AuditFileSink, createAuditLog } from "../../../src/obs/audit.js";
 import { createLogger, LevelControl, MemorySink } from "../../../src/obs/log.js";
 import { CloseReasons } from "../../../src/conn/close_reason.js";
-import { connWorld, settle } from "../conn/fixture.js";
+import { connWorld, settle } from "../../helpers/conn.js";
 
 /** coreutils' mkfifo: Node has no API that makes a FIFO. */
 const MKFIFO = "mkfifo";

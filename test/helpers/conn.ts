@@ -4,17 +4,17 @@
  * CallerPolicies compiled from the shipped policies (callers named by the
  * CONNECT `user` field, their permission flags looked up in a table).
  */
-import { ClientConn } from "../../../src/conn/client_conn.js";
-import { ConnCounters, type ConnContext, type ConnSettings } from "../../../src/conn/context.js";
-import type { AuditLog } from "../../../src/obs/audit.js";
-import { compileCallerPolicy } from "../../../src/auth/permissions.js";
-import { defaultPoliciesDir, loadPolicies } from "../../../src/auth/policies.js";
-import type { AuthInput, Authenticator, ClientPermissionFlags, Identity } from "../../../src/auth/types.js";
-import { AuthError } from "../../../src/errors.js";
-import { Router } from "../../../src/router/router.js";
-import type { Transport } from "../../../src/transport/transport.js";
-import type { Upstream, UpstreamMatch } from "../../../src/router/types.js";
-import { nullLogger } from "../../../src/obs/log.js";
+import { ClientConn } from "../../src/conn/client_conn.js";
+import { ConnCounters, type ConnContext, type ConnSettings } from "../../src/conn/context.js";
+import type { AuditLog } from "../../src/obs/audit.js";
+import { compileCallerPolicy } from "../../src/auth/permissions.js";
+import { defaultPoliciesDir, loadPolicies } from "../../src/auth/policies.js";
+import type { AuthInput, Authenticator, ClientPermissionFlags, Identity } from "../../src/auth/types.js";
+import { AuthError } from "../../src/errors.js";
+import { Router } from "../../src/router/router.js";
+import type { Transport } from "../../src/transport/transport.js";
+import type { Upstream, UpstreamMatch } from "../../src/router/types.js";
+import { nullLogger } from "../../src/obs/log.js";
 
 export class FakeTransport implements Transport {
   readonly kind = "tls" as const;
