@@ -6,6 +6,7 @@
  * listeners → monitor. Stop: listeners stop accepting → clients flushed and
  * closed → upstream closed → monitor. Nothing else knows how the parts connect.
  */
+import type { Registry } from "prom-client";
 import { hostname } from "node:os";
 import { createServer as createServerKeys } from "nkeys.js";
 import type { GatewayConfig } from "./config/types.js";
@@ -51,6 +52,8 @@ export class Gateway {
   readonly log: Logger;
   /** One leafnode link per configured remote, in configuration order. */
   readonly upstreams: LeafConn[] = [];
+  /** The Prometheus registry (worker mode hands it to the cluster aggregator). */
+  metricsRegistry: Registry | null = null;
   private listener: TlsListener | null = null;
   private ws: WsListener | null = null;
   private monitor: Monitor | null = null;
@@ -149,6 +152,7 @@ export class Gateway {
     const audit = createAuditLog(this.opts.audit ?? this.log.child({ log: "audit" }));
     this.audit = audit;
     const metrics = createMetrics(this.metricSources());
+    this.metricsRegistry = metrics.registry;
     this.ctx = {
       router: this.router,
       authenticator,
@@ -310,7 +314,7 @@ export class Gateway {
     this.log.info("configuration reloaded", { clients: this.conns.size });
   }
 
-  private metricSources(): MetricSources {
+  metricSources(): MetricSources {
     const live = () => [...this.conns];
     const sum = (f: (c: ClientConn) => number) => live().reduce((n, c) => n + f(c), 0);
     const k = this.counters;
@@ -342,7 +346,7 @@ export class Gateway {
     };
   }
 
-  private varz(): Record<string, unknown> {
+  varz(): Record<string, unknown> {
     return {
       server_id: this.serverId,
       server_name: this.ctx?.server.serverName,

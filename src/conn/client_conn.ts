@@ -40,9 +40,19 @@ interface ClientSubscription extends Subscription {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 let nextCid = 1;
+let cidStep = 1;
+
+/**
+ * Worker mode: worker `first` of `step` numbers its connections first,
+ * first+step, … so client ids stay unique across the workers' /connz.
+ */
+export function setCidSpace(first: number, step: number): void {
+  nextCid = first;
+  cidStep = step;
+}
 
 export class ClientConn implements Subscriber, ClientOpSink {
-  readonly cid = nextCid++;
+  readonly cid = (nextCid += cidStep) - cidStep;
   readonly connectedAt = new Date();
   readonly nonce = randomBytes(11).toString("base64url");
   state: ConnState = ConnState.AwaitConnect;

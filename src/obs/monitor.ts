@@ -10,7 +10,6 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Registry } from "prom-client";
 import { GatewayError } from "../errors.js";
 import type { Logger } from "./log.js";
 import type { ConnzEntry, MetricSources } from "./metrics.js";
@@ -19,8 +18,10 @@ export interface MonitorOptions {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
-  registry: Registry;
+  registry: { readonly contentType: string; metrics(): Promise<string> };
   sources: MetricSources;
+  /** Called before each request is answered (worker mode gathers the workers' snapshots here). */
+  refresh?: (path: string) => Promise<void>;
   log: Logger;
   /** Server identity for /varz, e.g. { server_id, server_name, version, start, uptime }. */
   info(): Record<string, unknown>;
@@ -156,6 +157,7 @@ export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
       return;
     }
 
+    if (opts.refresh && path !== "/metrics" && path !== "/choria/prometheus" && path !== "/healthz") await opts.refresh(path);
     switch (path) {
       case "/metrics":
       case "/choria/prometheus":
