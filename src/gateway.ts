@@ -28,6 +28,7 @@ import { startLoginRelay } from "./login/relay.js";
 import type { Transport } from "./transport/transport.js";
 import { LeafConn } from "./upstream/leaf_conn.js";
 import { VERSION } from "./version.js";
+import { NATS_PROTOCOL_VERSION, clientVisibleVersion } from "./nats_version.js";
 
 export interface GatewayOptions {
   /** Main log (default: JSON lines on stderr at config.logLevel). */
@@ -131,7 +132,8 @@ export class Gateway {
       const upstream = new LeafConn({
         remote,
         serverName: this.ctx.server.serverName,
-        version: VERSION,
+        // The leafnode protocol level we speak, which is what a hub's min_version compares (src/nats_version.ts).
+        version: NATS_PROTOCOL_VERSION,
         bufferBytes: c.upstreamBufferBytes,
         reconnectBaseDelay: c.reconnectBaseDelay,
         reconnectMaxDelay: c.reconnectMaxDelay,
@@ -148,6 +150,7 @@ export class Gateway {
 
   private async startParts(): Promise<void> {
     const c = this.config;
+    const hubVersions = (): (string | undefined)[] => this.upstreams.map((u) => u.hubVersion);
     const authenticator = this.opts.authenticator ?? (await buildAuthenticator(c, this.log));
     const audit = createAuditLog(this.opts.audit ?? this.log.child({ log: "audit" }));
     this.audit = audit;
@@ -157,7 +160,17 @@ export class Gateway {
       router: this.router,
       authenticator,
       settings: connSettings(c),
-      server: { serverId: this.serverId, serverName: c.serverName || hostname(), version: VERSION, host: c.listenAddress, port: c.clientPort },
+      server: {
+        serverId: this.serverId,
+        serverName: c.serverName || hostname(),
+        // Read per INFO: the hub's version while its link is up, the protocol floor otherwise.
+        get version() {
+          return clientVisibleVersion(hubVersions());
+        },
+        gatewayVersion: VERSION,
+        host: c.listenAddress,
+        port: c.clientPort,
+      },
       log: this.log.child({ component: "client" }),
       audit,
       counters: this.counters,
@@ -331,7 +344,7 @@ export class Gateway {
       authOutcomes: () => k.authOutcomes,
       permissionViolations: () => k.violations,
       rewrittenInboxes: () => k.rewrittenInboxes,
-      lifecycleFiltered: () => k.lifecycleFiltered,
+      lifecycleFiltered: () => k.lifecycleFiltered + this.router.lifecycleWithheld,
       auditSuppressed: () => this.audit?.suppressed ?? 0,
       leafnode: () => leafnodeStats(this.config, this.upstreams),
       websocket: () => ({ upgrades: this.ws?.stats.upgrades ?? 0, rejected: this.ws?.stats.rejected ?? {} }),
@@ -351,6 +364,7 @@ export class Gateway {
       server_id: this.serverId,
       server_name: this.ctx?.server.serverName,
       version: VERSION,
+      nats_version: this.ctx?.server.version,
       start: this.startedAt.toISOString(),
       uptime_seconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
       client_port: this.clientPort,

@@ -207,8 +207,8 @@ export class CallerPolicy {
    * SUB), or null when refused. The same rule as subscribe, on purpose: a
    * deliver subject is a subscription the server makes for the caller.
    */
-  routeDeliverySubject(subject: string): string | null {
-    return this.routeSubscribe(subject);
+  routeDeliverySubject(subject: string, group?: string): string | null {
+    return this.routeSubscribe(subject, group);
   }
 
   // ---- deliver ----

@@ -100,6 +100,9 @@ export class FakeHub implements Upstream {
   forward(): boolean {
     return false;
   }
+  forwardReply(): boolean {
+    return false;
+  }
 }
 
 export interface AuditRecord {
@@ -180,7 +183,7 @@ export function connWorld(settings: Partial<ConnSettings> = {}): ConnWorld {
     router,
     authenticator: auth,
     settings: { ...SETTINGS, ...settings },
-    server: { serverId: "NTEST", serverName: "test", version: "0.0.0", host: "127.0.0.1", port: 4222 },
+    server: { serverId: "NTEST", serverName: "test", version: "2.9.10", gatewayVersion: "0.0.0", host: "127.0.0.1", port: 4222 },
     log: nullLogger,
     audit,
     counters,
