@@ -23,8 +23,9 @@ import {
 import { planReload, type ReloadPlan } from "./config/reload.js";
 import { gatewayConfigSchema } from "./config/schema.js";
 import { ConfigError } from "./errors.js";
+import { CallerSlots } from "./conn/caller_slots.js";
 import { createLogger, LevelControl, stderrSink, type Logger } from "./obs/log.js";
-import { createAuditLog } from "./obs/audit.js";
+import { createAuditLog, type RateLimitedAuditLog } from "./obs/audit.js";
 import { createMetrics, type ConnzEntry, type LeafnodeStats, type MetricSources, type RemoteLinkStats } from "./obs/metrics.js";
 import { startMonitor } from "./obs/monitor.js";
 import { Router } from "./router/router.js";
@@ -74,6 +75,7 @@ export class Gateway {
   private lameDuck = false;
   private lameDuckRun: Promise<void> | null = null;
   private readonly startedAt = new Date();
+  private audit: RateLimitedAuditLog | null = null;
 
   private constructor(
     public config: GatewayConfig,
@@ -156,6 +158,7 @@ export class Gateway {
     const hubVersions = (): (string | undefined)[] => this.upstreams.map((u) => u.hubVersion);
     const authenticator = this.opts.authenticator ?? (await buildAuthenticator(c, this.log));
     const audit = createAuditLog(this.opts.audit ?? this.log.child({ log: "audit" }));
+    this.audit = audit;
     const metrics = createMetrics(this.metricSources());
     this.metricsRegistry = metrics.registry;
     this.ctx = {
@@ -176,6 +179,7 @@ export class Gateway {
       log: this.log.child({ component: "client" }),
       audit,
       counters: this.counters,
+      callerSlots: new CallerSlots(c.limits.maxConnectionsPerCaller),
       observeAuthSeconds: (s) => metrics.observeAuthSeconds(s),
       onClosed: (conn) => this.conns.delete(conn as ClientConn),
     };
@@ -276,6 +280,7 @@ export class Gateway {
     await Promise.all(this.upstreams.map((u) => u.stop()));
     await this.relay?.close();
     await this.monitor?.close();
+    this.audit?.close();
     this.log.info("aaa-leafnode stopped");
   }
 
@@ -352,6 +357,7 @@ export class Gateway {
     this.levels.level = c.logLevel;
     this.ctx.authenticator = authenticator;
     this.ctx.settings = connOptions(c);
+    if (this.ctx.callerSlots) this.ctx.callerSlots.limit = c.limits.maxConnectionsPerCaller;
     this.hosts = buildAllowList(c.clientHosts);
     this.listener?.reloadCertificate(tls);
     if (this.ws && ws?.tls) this.ws.reloadCertificate(ws.tls);
@@ -394,6 +400,7 @@ export class Gateway {
       permissionViolations: () => k.violations,
       rewrittenInboxes: () => k.rewrittenInboxes,
       lifecycleFiltered: () => k.lifecycleFiltered + this.router.lifecycleWithheld,
+      auditSuppressed: () => this.audit?.suppressed ?? 0,
       leafnode: () => leafnodeStats(this.config, this.upstreams),
       websocket: () => ({ upgrades: this.ws?.stats.upgrades ?? 0, rejected: this.ws?.stats.rejected ?? {} }),
       loginRelay: (): Record<string, number> => {

@@ -2,8 +2,8 @@
  * The three Authenticator implementations the connection layer can be given.
  * AaaAuthenticator is production: transport must be TLS, the JWT (auth_token,
  * else jwt) must verify (verify.ts), then the nonce signature with the token's
- * public_key, and the caller gets compiled permissions and a private reply
- * namespace. DevelopmentAuthenticator admits anyone with `>` minus the hard
+ * public_key, and the caller gets its CallerPolicy (grants, hard restrictions
+ * and private reply namespace). DevelopmentAuthenticator admits anyone with `>` minus the hard
  * restrictions and is only used when the configuration names it.
  * DenyAllAuthenticator is what runs before configuration says anything.
  */
@@ -12,9 +12,9 @@ import { nullLogger } from "../obs/log.js";
 import { ConfigError } from "../errors.js";
 import { KEY } from "../config/keys.js";
 import { AuthCode, refuse } from "./auth_error.js";
-import { compilePermissionsOrDenyAll, developmentPermissions } from "./permissions.js";
+import { developmentPolicy } from "./caller_policy.js";
+import { compileCallerPolicyOrDenyAll } from "./permissions.js";
 import type { Policy } from "./policies.js";
-import { createReplyNamespace } from "./reply_namespace.js";
 import {
   assertSignersOrIssuers,
   loadIssuers,
@@ -81,7 +81,7 @@ export class AaaAuthenticator implements Authenticator {
     const { claims, expiresAt } = await this.verifier.verify(token);
     // Always per connection, never cached: the nonce is fresh for every connection.
     verifyNonceSignature(claims.public_key, input.nonce, input.sig);
-    const permissions = compilePermissionsOrDenyAll(claims, this.policies, { collective: this.collective }, (err) =>
+    const policy = compileCallerPolicyOrDenyAll(claims, this.policies, { collective: this.collective }, (err) =>
       this.log.error("permissions could not be compiled, caller gets deny-all", { callerid: claims.callerid, remote: input.remote, err }),
     );
     return {
@@ -89,8 +89,7 @@ export class AaaAuthenticator implements Authenticator {
       publicKey: claims.public_key,
       expiresAt,
       claims,
-      permissions,
-      replies: createReplyNamespace(this.collective, claims.callerid),
+      policy,
       method: "aaa-jwt",
     };
   }
@@ -114,8 +113,7 @@ export class DevelopmentAuthenticator implements Authenticator {
       callerId,
       publicKey: "",
       expiresAt: Infinity,
-      permissions: developmentPermissions(callerId, this.collective),
-      replies: createReplyNamespace(this.collective, callerId),
+      policy: developmentPolicy(callerId, this.collective),
       method: "development",
     };
   }

@@ -35,8 +35,7 @@
  * reply namespace come in as arguments.
  */
 import { isValidLiteralSubject, subjectsIntersect } from "../subject/subject.js";
-import { LIFECYCLE_PATTERN } from "./permissions.js";
-import type { Permissions, ReplyNamespace } from "./types.js";
+import { LIFECYCLE_PATTERN, type CallerPolicy } from "./caller_policy.js";
 
 const CONSUMER_CREATE = "$JS.API.CONSUMER.CREATE.";
 const DURABLE_CREATE = "$JS.API.CONSUMER.DURABLE.CREATE.";
@@ -101,7 +100,7 @@ function literalised(pattern: string): string {
  * could not publish to, and an external deliver prefix (mirror or source) it
  * could not subscribe to. Never rewrites.
  */
-export function checkStreamConfigure(hdrLen: number, payload: Uint8Array, perms: Permissions): JsRequestVerdict {
+export function checkStreamConfigure(hdrLen: number, payload: Uint8Array, perms: CallerPolicy): JsRequestVerdict {
   let cfg: unknown;
   try {
     cfg = JSON.parse(decoder.decode(payload.subarray(hdrLen > 0 ? hdrLen : 0)));
@@ -115,7 +114,7 @@ export function checkStreamConfigure(hdrLen: number, payload: Uint8Array, perms:
   if (rp.value !== undefined && rp.value !== null) {
     if (typeof rp.value !== "object" || Array.isArray(rp.value)) return { action: "refuse", why: "republish is not an object" };
     const dest = field(rp.value as Record<string, unknown>, "dest");
-    if (dest.ambiguous || typeof dest.value !== "string" || !perms.canPublish(literalised(dest.value))) {
+    if (dest.ambiguous || typeof dest.value !== "string" || !perms.mayPublish(literalised(dest.value))) {
       return { action: "refuse", why: `republish destination ${JSON.stringify(dest.value)} is not one the caller may publish to` };
     }
   }
@@ -133,7 +132,7 @@ export function checkStreamConfigure(hdrLen: number, payload: Uint8Array, perms:
     const deliver = field(ext.value as Record<string, unknown>, "deliver");
     if (deliver.ambiguous) return { action: "refuse", why: "several deliver keys" };
     if (deliver.value === undefined || deliver.value === null || deliver.value === "") continue;
-    if (typeof deliver.value !== "string" || !perms.canSubscribe(`${deliver.value}.>`)) {
+    if (typeof deliver.value !== "string" || perms.routeSubscribe(`${deliver.value}.>`) === null) {
       return { action: "refuse", why: `external deliver prefix ${JSON.stringify(deliver.value)} is not one the caller may subscribe to` };
     }
   }
@@ -168,8 +167,7 @@ const decoder = new TextDecoder("utf-8");
 export function checkConsumerCreate(
   hdrLen: number,
   payload: Uint8Array,
-  perms: Permissions,
-  replies: ReplyNamespace,
+  perms: CallerPolicy,
 ): JsRequestVerdict {
   const bodyStart = hdrLen > 0 ? hdrLen : 0;
   let text: string;
@@ -205,8 +203,9 @@ export function checkConsumerCreate(
   if (ds.value === undefined || ds.value === null || ds.value === "") return PASS; // a pull consumer
   if (typeof ds.value !== "string") return { action: "refuse", why: "deliver_subject is not a string" };
   const group = typeof dg.value === "string" && dg.value !== "" ? dg.value : undefined;
-  const deliver = ds.value.startsWith(INBOX) ? replies.mapSubscribe(ds.value) : ds.value;
-  if (!isValidLiteralSubject(deliver) || !perms.canSubscribe(deliver, group)) {
+  // The caller policy's rule for deliveries on the caller's behalf (subscribe rule, `_INBOX.` mapped).
+  const deliver = isValidLiteralSubject(ds.value) ? perms.routeDeliverySubject(ds.value, group) : null;
+  if (deliver === null) {
     return { action: "refuse", why: `deliver subject ${JSON.stringify(ds.value)} is not one the caller may subscribe to` };
   }
   if (deliver === ds.value) return PASS;

@@ -3,6 +3,7 @@
  * connection copies plain fields out of CONNECT into AuthInput; auth never sees
  * a socket, a parser or a connection (go-choria's narrow Check() input).
  */
+import type { CallerPolicy } from "./caller_policy.js";
 
 /** The facts of one CONNECT that authentication may read. */
 export interface AuthInput {
@@ -60,47 +61,6 @@ export interface ClientClaims {
   opa_policy?: string;
 }
 
-/**
- * Compiled permissions of one caller. Checks are cached per subject inside the
- * implementation. Hard restrictions (lifecycle, other callers' reply namespaces)
- * are part of every set and cannot be lifted by any grant.
- */
-export interface Permissions {
-  /** May this caller publish to `subject` (a valid literal subject)? */
-  canPublish(subject: string): boolean;
-  /** May this caller subscribe to `subject` (literal or wildcard), optionally in queue `queue`? */
-  canSubscribe(subject: string, queue?: string): boolean;
-  /**
-   * May a message on literal `subject` be delivered to this caller? False for
-   * lifecycle events and for subjects an allowed wildcard subscription overlaps
-   * with a deny (filtered at delivery, as nats-server does).
-   */
-  canDeliver(subject: string): boolean;
-  /** Human-readable allow/deny lists, for `token inspect`, `check` and /connz. */
-  describe(): { publish: { allow: string[]; deny: string[] }; subscribe: { allow: string[]; deny: string[] } };
-}
-
-/**
- * A caller's private reply namespace `<collective>.reply.<md5hex(callerid)>` and
- * the `_INBOX.` rewriting into it. Pure and reversible.
- */
-export interface ReplyNamespace {
-  /** e.g. "choria.reply.0123…abcd" (no trailing dot). */
-  readonly prefix: string;
-  /** Map a SUB subject: `_INBOX.x` → `<prefix>._INBOX.x`; anything else unchanged. */
-  mapSubscribe(subject: string): string;
-  /** True when mapSubscribe changed the subject (deliveries must be mapped back). */
-  isRewritten(subject: string): boolean;
-  /**
-   * Map the reply subject of a PUB: `_INBOX.x` → `<prefix>._INBOX.x`. Returns null
-   * when the reply lies in another caller's reply namespace (`<c>.reply.<other>.…`):
-   * the publish must be refused with 'Permissions Violation for Publish with Reply of'.
-   */
-  mapPublishReply(reply: string): string | null;
-  /** Map a delivered subject of a rewritten subscription back: `<prefix>._INBOX.x` → `_INBOX.x`. */
-  unmapDelivered(subject: string): string;
-}
-
 /** Who a connection is, once CONNECT verified. */
 export interface Identity {
   callerId: string;
@@ -110,8 +70,8 @@ export interface Identity {
   expiresAt: number;
   /** The verified claims (undefined for the development authenticator). */
   claims?: ClientClaims;
-  permissions: Permissions;
-  replies: ReplyNamespace;
+  /** Every "may this caller …" answer for this connection (replaced as a whole on reload). */
+  policy: CallerPolicy;
   /** How the caller got in: "aaa-jwt" or "development". */
   method: string;
 }

@@ -31,7 +31,7 @@ function subjectsOnly(list: readonly string[]): string[] {
 }
 
 export function userInfoResponse(identity: Identity, server: AnsweringServer, now = Date.now()): Uint8Array {
-  const p = identity.permissions.describe();
+  const p = identity.policy.describe();
   const data: Record<string, unknown> = {
     user: identity.callerId,
     account: GATEWAY_ACCOUNT,

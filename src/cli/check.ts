@@ -10,7 +10,7 @@
  */
 import { ConfigError } from "../errors.js";
 import { loadIssuers, loadPolicies, loadSigners, type Policy, type PolicyCondition } from "../auth/index.js";
-import { LIFECYCLE_PATTERN } from "../auth/permissions.js";
+import { LIFECYCLE_PATTERN } from "../auth/caller_policy.js";
 import { isSubsetOf } from "../subject/subject.js";
 import { configProblems, describeConfig, formatWarning, loadConfig } from "../config/load.js";
 import type { GatewayConfig } from "../config/types.js";

@@ -14,6 +14,7 @@ import { Gateway } from "../gateway.js";
 import { rmSync, writeFileSync } from "node:fs";
 import { logTarget } from "../config/parts.js";
 import { createLogger, LevelControl, sinkFor, type Logger } from "../obs/log.js";
+import { AuditFileSink } from "../obs/audit.js";
 import { controlGateway } from "../workers/control.js";
 import { runPrimary } from "../workers/primary.js";
 import { runWorker, workerIndex } from "../workers/worker.js";
@@ -56,7 +57,9 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const { config, warnings } = loaded;
   const levels = new LevelControl(config.logLevel);
   const log = createLogger(sinkFor(logTarget(config.logFile)), levels, { component: "aaa-leafnode" });
-  const audit = config.auditFile ? createLogger(sinkFor(logTarget(config.auditFile)), new LevelControl("info"), { log: "audit" }) : undefined;
+  const auditTarget = logTarget(config.auditFile);
+  const auditSink = auditTarget.kind === "file" ? new AuditFileSink(auditTarget.path) : sinkFor(auditTarget);
+  const audit = config.auditFile ? createLogger(auditSink, new LevelControl("info"), { log: "audit" }) : undefined;
 
   if (workerIndex() > 0) return runWorker({ configPath: path, config, log, gatewayOptions: { audit, levels } });
   for (const w of warnings) log.warn(w.message, { file: w.file, line: w.line, key: w.key });

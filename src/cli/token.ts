@@ -12,10 +12,9 @@ import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { AuthError } from "../errors.js";
 import {
-  assertSignersOrIssuers, compilePermissions, evaluatePolicies, loadIssuers, loadPolicies, loadSigners, TokenVerifier, type ClientPermissionFlags,
+  assertSignersOrIssuers, compileCallerPolicy, evaluatePolicies, loadIssuers, loadPolicies, loadSigners, TokenVerifier, type ClientPermissionFlags,
 } from "../auth/index.js";
 import { createEd25519KeyPair, createSigner, loadSignerPrivateKey, mintClientToken, writeSignerFiles, type DevSigner } from "../auth/mint.js";
-import { createReplyNamespace } from "../auth/reply_namespace.js";
 import { parseClientClaims } from "../auth/claims.js";
 import { KEY } from "../config/keys.js";
 import { configProblems, loadConfig } from "../config/load.js";
@@ -211,9 +210,9 @@ async function verifyAgainstConfig(token: string, configPath: string, io: CliIo)
   const claims = parseClientClaims(verified.claims as unknown as Record<string, unknown>);
   const opts = { collective: config.mainCollective };
   const grants = evaluatePolicies(claims, policies, opts);
-  const perms = compilePermissions(claims, policies, opts);
-  const d = perms.describe();
-  const ns = createReplyNamespace(config.mainCollective, claims.callerid);
+  const policy = compileCallerPolicy(claims, policies, opts);
+  const d = policy.describe();
+  const ns = { prefix: policy.replyPrefix };
   out.push(
     `caller: ${claims.callerid}`,
     `reply namespace: ${ns.prefix}.> (its _INBOX. subscriptions and reply subjects are rewritten into ${ns.prefix}._INBOX.)`,
@@ -226,7 +225,7 @@ async function verifyAgainstConfig(token: string, configPath: string, io: CliIo)
   list("may publish to:", d.publish.allow);
   if (d.publish.deny.length > 0) list("may not publish to:", d.publish.deny);
   // A grant the hard restrictions override (events_viewer's lifecycle subjects) is shown as refused.
-  list("may subscribe to:", d.subscribe.allow.map((sub) => (perms.canSubscribe(sub) ? sub : `${sub} [granted, but refused by a hard restriction]`)));
+  list("may subscribe to:", d.subscribe.allow.map((sub) => (policy.routeSubscribe(sub) !== null ? sub : `${sub} [granted, but refused by a hard restriction]`)));
   list("may never subscribe to (policy denies and hard restrictions):", d.subscribe.deny);
   io.stdout.write(out.join("\n") + "\n");
   return 0;

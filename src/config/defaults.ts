@@ -36,6 +36,7 @@ export const DEFAULTS = {
   workers: 1,
   limits: {
     maxConnections: 10_000,
+    maxConnectionsPerCaller: 100,
     maxSubscriptions: 1000,
     maxPayload: 1 * MiB,
     maxControlLine: 4096,

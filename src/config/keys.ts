@@ -201,6 +201,8 @@ export const KEYS: readonly KeySpec[] = [
     meaning: "A client that cannot take writes for this long is a slow consumer and is closed." },
   { key: `${A}max_connections`, section: "Limits and timers", reload: "new connections", type: "int", field: "limits.maxConnections", default: String(D.limits.maxConnections), schema: zInt(0),
     meaning: "Most client connections at once (0 = unlimited)." },
+  { key: `${A}max_connections_per_caller`, section: "Limits and timers", reload: "new connections", type: "int", field: "limits.maxConnectionsPerCaller", default: String(D.limits.maxConnectionsPerCaller), schema: zInt(0),
+    meaning: "Most client connections one caller id may hold at once (0 = unlimited); more are refused with 'maximum account active connections exceeded'." },
   { key: `${A}max_subscriptions`, section: "Limits and timers", reload: "live", type: "int", field: "limits.maxSubscriptions", default: String(D.limits.maxSubscriptions), schema: zInt(0),
     meaning: "Most subscriptions per connection (0 = unlimited)." },
   { key: `${A}max_payload`, section: "Limits and timers", reload: "restart", type: "size", field: "limits.maxPayload", default: size(D.limits.maxPayload), schema: zSize(1, 64 * 1024 * 1024),

@@ -331,6 +331,7 @@ export const gatewayConfigSchema = z.object({
   workers: z.number().int().min(0).max(1024).optional(),
   limits: z.object({
     maxConnections: z.number().int().min(0),
+    maxConnectionsPerCaller: z.number().int().min(0),
     maxSubscriptions: z.number().int().min(0),
     maxPayload: bytes.min(1),
     maxControlLine: bytes.min(256),

@@ -32,6 +32,7 @@ export interface LeafRemoteConfig {
 
 export interface LimitsConfig {
   maxConnections: number;          // 0 = unlimited; default 10000
+  maxConnectionsPerCaller: number;  // per caller id; 0 = unlimited; default 100
   maxSubscriptions: number;         // per connection; 0 = unlimited; default 1000
   maxPayload: number;               // default 1 MiB
   maxControlLine: number;           // default 4096

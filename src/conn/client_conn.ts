@@ -2,13 +2,15 @@
  * One client connection, whatever its transport (anonymous TLS or WebSocket):
  * AWAIT_CONNECT → AUTHENTICATING → OPEN → CLOSED. It sends INFO with a fresh
  * nonce, hands CONNECT to the authenticator (and nothing else: no op is
- * processed before the caller is verified), then applies the caller's
- * permissions and reply namespace to every PUB, SUB and delivery, keeps the
+ * processed before the caller is verified), then asks the caller's policy
+ * (auth/caller_policy.ts) about every PUB, SUB and delivery and enforces the
+ * verdict (it decides nothing itself), keeps the
  * PING/PONG and token-expiry clocks, and closes with a named reason. The
  * router sees it only as a Subscriber.
  */
 import { randomBytes } from "node:crypto";
 import { AuthError, ProtocolError } from "../errors.js";
+import { Delivery } from "../auth/caller_policy.js";
 import type { AuthInput, Identity } from "../auth/types.js";
 import {
   checkConsumerCreate, checkStreamConfigure, consumerCreatePermissionSubject, isConsumerCreate, isStreamConfigure, unmapDeliverSubjects,
@@ -18,7 +20,7 @@ import { ClientParser, type ClientOpSink } from "../protocol/client_parser.js";
 import { encodeErr, encodeInfo, NO_RESPONDERS_HEADER, OK, PING, PONG } from "../protocol/encode.js";
 import { WireText, pubViolation, replyViolation, subViolation } from "../protocol/wire_text.js";
 import type { Subscriber, Subscription } from "../router/types.js";
-import { isValidLiteralSubject, isValidSubject } from "../subject/subject.js";
+import { isValidSubject } from "../subject/subject.js";
 import type { Transport } from "../transport/transport.js";
 import type { Logger } from "../obs/log.js";
 import { CloseReasons, type CloseReason } from "./close_reason.js";
@@ -33,15 +35,12 @@ export type ConnState = (typeof ConnState)[keyof typeof ConnState];
 interface ClientSubscription extends Subscription {
   /** Subject as the client wrote it (before reply-namespace mapping). */
   readonly clientSubject: string;
-  /** Deliveries must map the subject back (`<ns>._INBOX.x` → `_INBOX.x`). */
+  /** Routed under a mapped subject: deliveries are mapped back (`<ns>._INBOX.x` → `_INBOX.x`). */
   readonly rewritten: boolean;
   delivered: number;
   max: number;
 }
 
-/** Reply prefixes clients may not use (nats-server reserves them, docs/protocol.md#subjects). */
-const RESERVED_REPLY = ["_R_.", "$JS.ACK.", "_GR_."];
-const LIFECYCLE_PREFIX = "choria.lifecycle.";
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 let nextCid = 1;
@@ -77,6 +76,9 @@ export class ClientConn implements Subscriber, ClientOpSink {
   private expiryTimer: NodeJS.Timeout | null = null;
   private pingsOut = 0;
   private closeReason: CloseReason | null = null;
+  /** The caller id whose connection slot this connection holds. */
+  private slotOf: string | null = null;
+  private readonly upstreamRefuses = (subject: string): boolean => this.ctx.router.upstreamRefuses(subject);
 
   constructor(
     readonly transport: Transport,
@@ -232,20 +234,17 @@ export class ClientConn implements Subscriber, ClientOpSink {
   pub(subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): void {
     if (!this.requireOpen()) return;
     const id = this.identity!;
+    const policy = id.policy;
     const o = this.options!;
     this.inMsgs++;
     this.inBytes += payload.length;
     if (hdrLen >= 0 && !o.headers) return this.close(CloseReasons.HeadersNotNegotiated);
-    // A malformed or wildcard publish subject is never routed (stricter than
-    // nats-server, on purpose: a wildcard must never slip past permission checks).
     // A consumer filter may put wildcards into a consumer-create subject (auth/jetstream.ts).
     const checked = isConsumerCreate(subject) ? consumerCreatePermissionSubject(subject) : subject;
-    if (!isValidLiteralSubject(checked) || subject.startsWith("_GR_.") || !id.permissions.canPublish(checked)) {
-      return this.violation("publish", subject, pubViolation(subject));
-    }
+    if (!policy.mayPublish(checked)) return this.violation("publish", subject, pubViolation(subject));
     let routedReply = reply;
     if (reply !== undefined) {
-      const mapped = isValidLiteralSubject(reply) && !isReservedReply(reply) ? id.replies.mapPublishReply(reply) : null;
+      const mapped = policy.routePublishReply(reply);
       if (mapped === null) return this.violation("reply", reply, replyViolation(reply));
       if (mapped !== reply) this.ctx.counters.rewrittenInboxes++;
       routedReply = mapped;
@@ -257,7 +256,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
     }
     if (isConsumerCreate(subject)) {
       // Where the hub will push to is named in the body: src/auth/jetstream.ts decides.
-      const v = checkConsumerCreate(hdrLen, payload, id.permissions, id.replies);
+      const v = checkConsumerCreate(hdrLen, payload, id.policy);
       if (v.action === "refuse") {
         this.log.info("consumer create refused", { subject, why: v.why });
         return this.violation("publish", subject, pubViolation(subject));
@@ -268,7 +267,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
       }
     }
     if (isStreamConfigure(subject)) {
-      const v = checkStreamConfigure(hdrLen, payload, id.permissions);
+      const v = checkStreamConfigure(hdrLen, payload, id.policy);
       if (v.action === "refuse") {
         this.log.info("stream configuration refused", { subject, why: v.why });
         return this.violation("publish", subject, pubViolation(subject));
@@ -281,16 +280,14 @@ export class ClientConn implements Subscriber, ClientOpSink {
 
   sub(subject: string, queue: string | undefined, sid: string): void {
     if (!this.requireOpen()) return;
-    const id = this.identity!;
+    const policy = this.identity!.policy;
     if (!isValidSubject(subject)) return this.sendErr(WireText.InvalidSubject);
     if (this.subs.has(sid)) return this.ackVerbose(); // nats-server ignores a reused sid
     const max = this.ctx.settings.maxSubscriptions;
     if (max > 0 && this.subs.size >= max) return this.sendErr(WireText.MaxSubscriptions);
-    const routed = id.replies.mapSubscribe(subject);
-    // The hubs' refusals count as permissions: a SUB every hub would refuse never goes up.
-    if (!id.permissions.canSubscribe(routed, queue) || this.ctx.router.upstreamRefuses(routed)) {
-      return this.violation("subscribe", subject, subViolation(subject, queue), queue);
-    }
+    // The hubs' refusals are a fact the policy weighs: a SUB every hub would refuse never goes up.
+    const routed = policy.routeSubscribe(subject, queue, this.upstreamRefuses);
+    if (routed === null) return this.violation("subscribe", subject, subViolation(subject, queue), queue);
     const rewritten = routed !== subject;
     if (rewritten) this.ctx.counters.rewrittenInboxes++;
     const s: ClientSubscription = { subject: routed, queue, sid, owner: this, clientSubject: subject, rewritten, delivered: 0, max: 0 };
@@ -324,10 +321,10 @@ export class ClientConn implements Subscriber, ClientOpSink {
   deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean {
     if (this.state !== ConnState.Open) return false;
     const s = sub as ClientSubscription;
-    // Someone else's generic inbox (a hub client's `_INBOX.…`) reaches no wildcard subscription here.
-    if (!s.rewritten && subject.startsWith("_INBOX.")) return false;
-    if (!this.identity!.permissions.canDeliver(subject)) {
-      if (subject.startsWith(LIFECYCLE_PREFIX)) this.ctx.counters.lifecycleFiltered++;
+    const policy = this.identity!.policy;
+    const verdict = policy.deliver(subject, s.rewritten);
+    if (verdict !== Delivery.Ok) {
+      if (verdict === Delivery.Lifecycle) this.ctx.counters.lifecycleFiltered++;
       return false;
     }
     let body = payload;
@@ -338,10 +335,10 @@ export class ClientConn implements Subscriber, ClientOpSink {
     }
     if (s.rewritten) {
       // A JetStream answer naming a deliver subject we rewrote shows the client's own (auth/jetstream.ts).
-      const unmapped = unmapDeliverSubjects(hdr, body, this.identity!.replies.prefix + ".");
+      const unmapped = unmapDeliverSubjects(hdr, body, policy.replyPrefix + ".");
       if (unmapped !== null) body = unmapped;
     }
-    const shown = s.rewritten ? this.identity!.replies.unmapDelivered(subject) : subject;
+    const shown = s.rewritten ? policy.clientSubject(subject) : subject;
     if (!this.out.writeMsg(shown, s.sid, reply, hdr, body)) return false;
     s.delivered++;
     if (s.max > 0 && s.delivered >= s.max) this.removeSub(s);
@@ -352,6 +349,14 @@ export class ClientConn implements Subscriber, ClientOpSink {
 
   private onAuthenticated(identity: Identity): void {
     if (this.state === ConnState.Closed) return;
+    const slots = this.ctx.callerSlots;
+    if (slots) {
+      if (!slots.acquire(identity.callerId)) {
+        this.refuse("GW_ERR_MAX_CALLER_CONNECTIONS", `caller ${JSON.stringify(identity.callerId)} already holds ${slots.limit} connections`);
+        return this.close(CloseReasons.MaxCallerConnections);
+      }
+      this.slotOf = identity.callerId;
+    }
     this.identity = identity;
     this.state = ConnState.Open;
     this.clearTimer("authTimer");
@@ -395,7 +400,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
     }
     if (this.state !== ConnState.Open) return;
     for (const s of this.subs.values()) {
-      if (!identity.permissions.canSubscribe(s.subject, s.queue)) {
+      if (identity.policy.routeSubscribe(s.clientSubject, s.queue) !== s.subject) {
         this.refuse("GW_ERR_PERMISSIONS_SHRANK", `after reload: subscription to "${s.clientSubject}" no longer allowed`);
         return this.close(CloseReasons.PermissionsRevoked);
       }
@@ -423,6 +428,8 @@ export class ClientConn implements Subscriber, ClientOpSink {
     this.pingTimer = null;
     for (const s of this.subs.values()) this.ctx.router.unsubscribe(s);
     this.subs.clear();
+    if (this.slotOf !== null) this.ctx.callerSlots?.release(this.slotOf);
+    this.slotOf = null;
     this.stash = [];
     if (reason.wire) this.out.writeRaw(encodeErr(reason.wire));
     if (reason.flush) this.out.flush();
@@ -512,7 +519,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
   private answerOwnReply(reply: string, payload: Uint8Array, hdrLen = -1): void {
     const own = this.ctx.router.findOwnSubscription(this, reply) as ClientSubscription | undefined;
     if (!own) return;
-    const shown = own.rewritten ? this.identity!.replies.unmapDelivered(reply) : reply;
+    const shown = own.rewritten ? this.identity!.policy.clientSubject(reply) : reply;
     this.out.writeMsg(shown, own.sid, undefined, hdrLen, payload);
   }
 
@@ -568,7 +575,3 @@ export class ClientConn implements Subscriber, ClientOpSink {
   }
 }
 
-function isReservedReply(reply: string): boolean {
-  for (const p of RESERVED_REPLY) if (reply.startsWith(p)) return true;
-  return false;
-}

@@ -39,6 +39,7 @@ export const CloseReasons = {
   MaxPayload: reason("max_payload", WireText.MaxPayload, true, 1009),
   MaxControlLine: reason("max_control_line", WireText.MaxControlLine),
   MaxConnections: reason("max_connections", WireText.MaxConnections),
+  MaxCallerConnections: reason("max_caller_connections", WireText.MaxAccountConnections),
   StaleConnection: reason("stale_connection", WireText.StaleConnection, true, 1006),
   SlowConsumerPending: reason("slow_consumer_pending_bytes", null, false),
   SlowConsumerDeadline: reason("slow_consumer_write_deadline", null, false),

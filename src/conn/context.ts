@@ -8,6 +8,7 @@ import type { Authenticator } from "../auth/types.js";
 import type { AuditLog } from "../obs/audit.js";
 import type { Logger } from "../obs/log.js";
 import type { Router } from "../router/router.js";
+import type { CallerSlots } from "./caller_slots.js";
 
 export interface ConnSettings {
   authTimeout: number;
@@ -61,6 +62,8 @@ export interface ConnContext {
   /** The audit trail of connects, refusals, violations and disconnects. */
   audit: AuditLog;
   counters: ConnCounters;
+  /** Connections per caller id, against the per-caller limit (none: unlimited). */
+  callerSlots?: CallerSlots;
   /** Observe how long one authentication took (histogram), optional. */
   observeAuthSeconds?(seconds: number): void;
   /** Called once when a connection has closed. */

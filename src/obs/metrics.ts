@@ -94,6 +94,8 @@ export interface MetricSources {
   rewrittenInboxes(): number;
   /** Lifecycle messages withheld from clients. */
   lifecycleFiltered(): number;
+  /** Audit events held back by the audit rate limit (not yet exported). */
+  auditSuppressed?(): number;
   leafnode(): LeafnodeStats;
   websocket?(): { upgrades: number; rejected: Record<string, number> };
   /** Outcome -> count. */

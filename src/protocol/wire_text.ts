@@ -11,6 +11,7 @@ export const WireText = {
   MaxPayload: "Maximum Payload Violation",
   MaxControlLine: "maximum control line exceeded",
   MaxConnections: "maximum connections exceeded",
+  MaxAccountConnections: "maximum account active connections exceeded",
   MaxSubscriptions: "maximum subscriptions exceeded",
   InvalidProtocol: "invalid client protocol",
   NoRespondersNeedsHeaders: "no responders requires headers support",

@@ -2,13 +2,13 @@
  * The subscription trie: one level per subject token, with `*` and `>` held
  * beside the literal children, plus a bounded cache of match results keyed by
  * literal subject. Routing (match) and permission/interest checks (hasInterest)
- * both use it, so there is a single wildcard implementation.
- * The idea follows nats-server's sublist.go; the code is our own. Results are
- * frozen and never touched after they are built: an insert or remove drops the
- * cached literals its subject can match instead of editing them in place.
+ * both use it, so there is a single wildcard implementation. The idea follows
+ * nats-server's sublist.go; the code is our own. Results are frozen and never
+ * touched after they are built. The cache is bounded in entries and in the
+ * bytes of its keys, and every insert or remove costs O(1) in the cache,
+ * whatever it holds (see invalidate()).
  */
-
-import { firstWildcardToken, subjectMatches } from "./subject.js";
+import { hasWildcard } from "./subject.js";
 
 export interface SublistEntry {
   readonly subject: string;
@@ -28,6 +28,8 @@ export const EMPTY_RESULT: MatchResult<never> = Object.freeze({
 });
 
 const DEFAULT_CACHE_SIZE = 1024;
+/** Bound on the summed length of cached subjects (a cache of 1024 4 KB subjects would pin 4 MB). */
+const DEFAULT_CACHE_BYTES = 256 * 1024;
 
 class TrieNode<T> {
   next: TrieLevel<T> | null = null;
@@ -86,13 +88,17 @@ interface Collector<T> {
 
 export class Sublist<T extends SublistEntry> {
   private readonly root = new TrieLevel<T>();
-  private readonly cache = new Map<string, MatchResult<T>>();
+  private cache = new Map<string, MatchResult<T>>();
+  private cacheKeyBytes = 0;
   private readonly cacheSize: number;
+  private readonly cacheBytes: number;
   private entryCount = 0;
 
-  constructor(opts: { cacheSize?: number } = {}) {
+  constructor(opts: { cacheSize?: number; cacheBytes?: number } = {}) {
     const size = opts.cacheSize ?? DEFAULT_CACHE_SIZE;
     this.cacheSize = Number.isFinite(size) && size > 0 ? Math.floor(size) : 0;
+    const bytes = opts.cacheBytes ?? DEFAULT_CACHE_BYTES;
+    this.cacheBytes = Number.isFinite(bytes) && bytes > 0 ? Math.floor(bytes) : 0;
   }
 
   /** Number of stored entries. */
@@ -103,6 +109,11 @@ export class Sublist<T extends SublistEntry> {
   /** Number of cached match results (for tests and monitoring). */
   get cachedCount(): number {
     return this.cache.size;
+  }
+
+  /** Summed length of the cached subjects (for tests and monitoring). */
+  get cachedBytes(): number {
+    return this.cacheKeyBytes;
   }
 
   /**
@@ -187,12 +198,14 @@ export class Sublist<T extends SublistEntry> {
       if (hit !== undefined) return hit;
     }
     const result = hasEmptyToken(literal) ? EMPTY_RESULT : this.collect(literal);
-    if (this.cacheSize > 0) {
+    if (this.cacheSize > 0 && literal.length <= this.cacheBytes) {
       this.cache.set(literal, result);
-      if (this.cache.size > this.cacheSize) {
-        // Oldest first: Map keeps insertion order, so this is a FIFO bound.
+      this.cacheKeyBytes += literal.length;
+      // Oldest first: Map keeps insertion order, so this is a FIFO bound.
+      while (this.cache.size > this.cacheSize || this.cacheKeyBytes > this.cacheBytes) {
         const oldest = this.cache.keys().next().value as string;
         this.cache.delete(oldest);
+        this.cacheKeyBytes -= oldest.length;
       }
     }
     return result;
@@ -225,26 +238,24 @@ export class Sublist<T extends SublistEntry> {
   }
 
   /**
-   * Drop cached results that `subject` could change. A literal subject can only
-   * change its own entry; a wildcard one is checked against the cached literals
-   * that share its literal prefix (measured in bench/sublist_bench.ts).
+   * Drop cached results that `subject` could change, in O(1) whatever the cache
+   * holds. A literal subject can only change its own entry. A wildcard one
+   * replaces the whole cache: nats-server instead walks its cache (about 1024
+   * entries) and edits or drops every literal the wildcard matches, which costs
+   * entries x subject length per change; here one caller churning wildcard
+   * SUB/UNSUB over a cache of long subjects would stall the event loop for
+   * every other caller (nats-server spreads that cost over goroutines and a
+   * lock, we have one thread). Refilling costs one trie walk per subject on its
+   * next lookup, which is what an uncached match costs anyway.
    */
   private invalidate(subject: string): void {
     if (this.cache.size === 0) return;
-    const wildcardAt = firstWildcardToken(subject);
-    if (wildcardAt < 0) {
-      this.cache.delete(subject);
+    if (!hasWildcard(subject)) {
+      if (this.cache.delete(subject)) this.cacheKeyBytes -= subject.length;
       return;
     }
-    if (subject === ">") {
-      this.cache.clear();
-      return;
-    }
-    // startsWith is native and rejects most keys before the token walk.
-    const prefix = subject.slice(0, wildcardAt);
-    for (const literal of this.cache.keys()) {
-      if (literal.startsWith(prefix) && subjectMatches(subject, literal)) this.cache.delete(literal);
-    }
+    this.cache = new Map();
+    this.cacheKeyBytes = 0;
   }
 
   private collect(literal: string): MatchResult<T> {

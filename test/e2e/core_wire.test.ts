@@ -167,8 +167,8 @@ describe("client port error paths (raw protocol)", () => {
 
   test("no responders: a 503 status on the requester's reply subscription", async () => {
     const c = await ready();
-    c.send("SUB reply.> 9\r\nPUB nobody reply.x 2\r\nhi\r\nPING\r\n");
-    await c.expect(/^HMSG reply\.x 9 16 16\r\nNATS\/1\.0 503\r\n\r\n\r\nPONG\r\n$/);
+    c.send("SUB _INBOX.> 9\r\nPUB nobody _INBOX.x 2\r\nhi\r\nPING\r\n");
+    await c.expect(/^HMSG _INBOX\.x 9 16 16\r\nNATS\/1\.0 503\r\n\r\n\r\nPONG\r\n$/);
   });
 
   test("headers are stripped for a subscriber without header support", async () => {

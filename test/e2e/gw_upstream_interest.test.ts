@@ -48,7 +48,11 @@ function traced(logFile: string, op: RegExp): string[] {
 test(`${CLIENTS} clients on one subject make one LS+ upstream; ${QUEUE_MEMBERS} queue members make one entry with their count as weight`, async (t) => {
   const dir = tempDir(t, "aaa-gw-interest-");
   const hubLog = join(dir, "hub.log");
-  const w = await startWorld(t, { hub: { extraConfig: `trace: true\nlog_file: "${hubLog}"` } });
+  // Every client holds the same token (one caller id): lift the per-caller connection limit.
+  const w = await startWorld(t, {
+    hub: { extraConfig: `trace: true\nlog_file: "${hubLog}"` },
+    lines: ["plugin.choria.network.aaa_leafnode.max_connections_per_caller = 0"],
+  });
   const gw = w.g.gw;
   const token = w.token({ pubSubjects: ["agg.>"], subSubjects: ["agg.>"] });
   const clients: RawClient[] = [];

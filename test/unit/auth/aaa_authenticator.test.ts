@@ -12,6 +12,7 @@ import { AuthError } from "../../../src/errors.js";
 import { AaaAuthenticator, DenyAllAuthenticator, DevelopmentAuthenticator } from "../../../src/auth/authenticators.js";
 import { defaultPoliciesDir, loadPolicies } from "../../../src/auth/policies.js";
 import { md5Hex } from "../../../src/auth/reply_namespace.js";
+import { Delivery } from "../../../src/auth/caller_policy.js";
 import { buildAuthenticator } from "../../../src/auth/build.js";
 import type { GatewayConfig } from "../../../src/config/types.js";
 import { nullLogger } from "../../../src/obs/log.js";
@@ -97,9 +98,9 @@ describe("AaaAuthenticator accepts good tokens", () => {
     assert.equal(id.method, "aaa-jwt");
     assert.equal(id.expiresAt, exp * 1000);
     assert.equal(id.publicKey, world.user.publicHex);
-    assert.equal(id.replies.prefix, `choria.reply.${md5Hex("up=alice")}`);
-    assert.equal(id.permissions.canPublish("choria.broadcast.agent.rpcutil"), true);
-    assert.equal(id.permissions.canSubscribe("choria.lifecycle.>"), false);
+    assert.equal(id.policy.replyPrefix, `choria.reply.${md5Hex("up=alice")}`);
+    assert.equal(id.policy.mayPublish("choria.broadcast.agent.rpcutil"), true);
+    assert.equal(id.policy.routeSubscribe("choria.lifecycle.>"), null);
   });
 
   test("RSA signer from a PEM certificate", async (t) => {
@@ -259,15 +260,18 @@ describe("configuration and the other authenticators", () => {
     assert.equal(named.expiresAt, Infinity);
     const anon = await dev.authenticate({ nonce: TEST_NONCE, secure: false, remote: "10.0.0.1:1" });
     assert.equal(anon.callerId, "dev-10.0.0.1:1");
-    assert.equal(named.permissions.canPublish("anything.at.all"), true);
-    assert.equal(named.permissions.canSubscribe("foo.bar.>"), true);
+    const p = named.policy;
+    assert.equal(p.mayPublish("anything.at.all"), true);
+    assert.equal(p.routeSubscribe("foo.bar.>"), "foo.bar.>");
     // `foo.>` cannot match the main collective's reply namespaces; other collectives' replies are filtered at delivery
-    assert.equal(named.permissions.canSubscribe("foo.>"), true);
-    assert.equal(named.permissions.canDeliver("foo.reply.0123456789abcdef0123456789abcdef.1"), false);
-    assert.equal(named.permissions.canSubscribe("choria.*.x.>"), false);
-    assert.equal(named.permissions.canSubscribe(">"), false);
-    assert.equal(named.permissions.canSubscribe("choria.lifecycle.event.>"), false);
-    assert.equal(named.permissions.canSubscribe(named.replies.mapSubscribe("_INBOX.>")), true);
-    assert.equal(named.permissions.canSubscribe(anon.replies.mapSubscribe("_INBOX.>")), false);
+    assert.equal(p.routeSubscribe("foo.>"), "foo.>");
+    assert.equal(p.deliver("foo.reply.0123456789abcdef0123456789abcdef.1", false), Delivery.Refused);
+    assert.equal(p.routeSubscribe("choria.*.x.>"), null);
+    assert.equal(p.routeSubscribe(">"), null);
+    assert.equal(p.routeSubscribe("choria.lifecycle.event.>"), null);
+    assert.equal(p.routeSubscribe("_INBOX.>"), `${p.replyPrefix}._INBOX.>`);
+    assert.notEqual(p.replyPrefix, anon.policy.replyPrefix);
+    // one caller's mapped inbox is another caller's foreign namespace
+    assert.equal(p.routeSubscribe(`${anon.policy.replyPrefix}._INBOX.>`), null);
   });
 });

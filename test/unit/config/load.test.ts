@@ -93,7 +93,7 @@ describe("the Choria announcement configuration", () => {
     assert.equal(basename(config.policiesDir), "policies");
     // Defaults exactly as documented in config/types.ts.
     assert.deepEqual(config.limits, {
-      maxConnections: 10000, maxSubscriptions: 1000, maxPayload: 1048576, maxControlLine: 4096,
+      maxConnections: 10000, maxConnectionsPerCaller: 100, maxSubscriptions: 1000, maxPayload: 1048576, maxControlLine: 4096,
       maxConnectLine: 32768, maxPending: 64 * 1048576, maxTokenSize: 16384,
     });
     assert.deepEqual(
