@@ -1,7 +1,9 @@
 // `npm test`: the whole suite on every Node version the package supports (`engines`), one
 // after the other: the machine's Node (20) and Node 24 LTS (installed once from the npm
-// registry by scripts/node24.sh). `pretest` has already installed dependencies and built
-// build/ once; both runs execute the same compiled files. Every phase runs even when an
+// registry by scripts/node24.sh); then the packed-install check (scripts/check-package.mjs:
+// npm pack from a clean copy, npm install -g into a temporary prefix, --version and check run
+// with both Nodes). `pretest` has already installed dependencies and built build/ once; both
+// suite runs execute the same compiled files. Every phase runs even when an
 // earlier one failed, so one CI run reports everything; the exit status is non-zero if any
 // phase failed. Prints each phase's wall time at the end (CI must stay well under 90 min).
 import { spawnSync } from "node:child_process";
@@ -43,6 +45,9 @@ for (const node of nodes) {
   const version = spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim();
   phase(`test suite on Node ${version}`, () => runs(node, ["scripts/run-tests.mjs"]));
 }
+
+phase("packed package installs and runs (npm pack, npm install -g, --version, check)", () =>
+  runs(process.execPath, ["scripts/check-package.mjs", ...nodes]));
 
 console.log("\n=== summary ===");
 for (const p of phases) console.log(`${p.ok ? "pass" : "FAIL"}  ${String(p.seconds).padStart(5)} s  ${p.name}`);
