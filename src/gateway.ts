@@ -17,7 +17,7 @@ import { CloseReasons } from "./conn/close_reason.js";
 import { ConnCounters, type ConnContext, type ConnSettings } from "./conn/context.js";
 import { createLogger, LevelControl, stderrSink, type Logger } from "./obs/log.js";
 import { createAuditLog } from "./obs/audit.js";
-import { createMetrics, type ConnzEntry, type MetricSources } from "./obs/metrics.js";
+import { createMetrics, type ConnzEntry, type LinkStats, type MetricSources, type SubszEntry } from "./obs/metrics.js";
 import { startMonitor } from "./obs/monitor.js";
 import { Router } from "./router/router.js";
 import { startTlsListener, type TlsListener } from "./transport/tls_listener.js";
@@ -105,7 +105,7 @@ export class Gateway {
     const c = this.config;
     const authenticator = this.opts.authenticator ?? (await buildAuthenticator(c, this.log));
     const audit = createAuditLog(this.opts.audit ?? this.log.child({ log: "audit" }));
-    const metrics = createMetrics(this.metricSources());
+    const metrics = createMetrics(this.metricSources(), { identity: c.serverName || hostname() });
     this.ctx = {
       router: this.router,
       authenticator,
@@ -191,6 +191,16 @@ export class Gateway {
         sources: this.metricSources(),
         log: this.log.child({ component: "monitor" }),
         info: () => this.varz(),
+        about: () => ({
+          serverId: this.serverId,
+          serverName: this.ctx.server.serverName,
+          identity: this.ctx.server.serverName,
+          version: VERSION,
+          sha: "",
+          configFile: this.config.source === "<defaults>" ? "" : this.config.source,
+          maxConnections: this.config.limits.maxConnections,
+          startedAt: this.startedAt,
+        }),
       });
     }
     this.log.info("aaa-leafnode started", {
@@ -299,27 +309,36 @@ export class Gateway {
       permissionViolations: () => k.violations,
       rewrittenInboxes: () => k.rewrittenInboxes,
       lifecycleFiltered: () => k.lifecycleFiltered,
-      leafnode: () => {
+      links: (): LinkStats[] => {
+        // One entry per link; today the first configured remote is the only one dialled.
         const u = this.upstream;
-        const s = u?.stats;
-        return {
-          configured: this.config.leafRemotes.length > 0 ? 1 : 0,
-          host: u?.currentUrl?.host,
-          port: u?.currentUrl?.port,
-          account: this.config.leafRemotes[0]?.account,
-          connected: u?.connected ? 1 : 0,
-          rttMs: u?.rttMs,
-          inMsgs: s?.inMsgs ?? 0,
-          outMsgs: s?.outMsgs ?? 0,
-          inBytes: s?.inBytes ?? 0,
-          outBytes: s?.outBytes ?? 0,
-          reconnects: s?.reconnects ?? 0,
-          bufferedMsgs: s?.bufferedMsgs ?? 0,
-          bufferedBytes: s?.bufferedBytes ?? 0,
-          droppedMsgs: s?.droppedMsgs ?? 0,
-          droppedBytes: s?.droppedBytes ?? 0,
-        };
+        const remote = this.config.leafRemotes[0];
+        if (!u || !remote) return [];
+        const s = u.stats;
+        const hub = u.hubInterest;
+        return [{
+          remote: remote.name,
+          connected: u.connected,
+          host: u.currentUrl?.host,
+          port: u.currentUrl?.port,
+          account: remote.account,
+          rttMs: u.rttMs,
+          inMsgs: s.inMsgs,
+          outMsgs: s.outMsgs,
+          inBytes: s.inBytes,
+          outBytes: s.outBytes,
+          reconnects: s.reconnects,
+          bufferedMsgs: s.bufferedMsgs,
+          bufferedBytes: s.bufferedBytes,
+          bufferLimitBytes: this.config.upstreamBufferBytes,
+          droppedMsgs: s.droppedMsgs,
+          droppedBytes: s.droppedBytes,
+          subscriptions: u.connected ? hub.size : 0,
+          subjects: () => (u.connected ? [...hub.entries()].map((e) => (e.queue ? `${e.subject} ${e.queue}` : e.subject)) : []),
+        }];
       },
+      subsz: (): SubszEntry[] =>
+        live().flatMap((c) => c.subscriptionList().map((s) => ({ subject: s.subject, queue: s.queue, sid: s.sid, cid: c.cid, msgs: s.delivered, max: s.max }))),
       websocket: () => ({ upgrades: this.ws?.stats.upgrades ?? 0, rejected: this.ws?.stats.rejected ?? {} }),
       loginRelay: (): Record<string, number> => {
         const r = this.relay?.stats;

@@ -11,6 +11,11 @@
  */
 import { hostname } from "node:os";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { CloseReasons } from "../conn/close_reason.js";
+import { VERSION } from "../version.js";
+
+/** Every close reason, so each `reason` series exists (at 0) from the start and alerts can use increase(). */
+const closeReasonLabels = Object.values(CloseReasons).map((r) => r.label);
 
 /** One client connection as /connz shows it. */
 export interface ConnzEntry {
@@ -35,12 +40,15 @@ export interface ConnzEntry {
   subjects?: string[];
 }
 
-/** State of the upstream leafnode link. Counters are cumulative across reconnects. */
-export interface LeafnodeStats {
-  /** Remotes configured (0 = standalone). */
-  configured: number;
-  /** Remotes currently connected (0 or 1). */
-  connected: number;
+/**
+ * One upstream leafnode link, one per configured remote (the monitor and the
+ * metrics are written for a list, however many remotes are in use). Counters
+ * are cumulative across reconnects.
+ */
+export interface LinkStats {
+  /** The remote's name in `leafnode_remotes` (the `remote` label). */
+  remote: string;
+  connected: boolean;
   /** Last measured round trip; undefined before the first PONG. */
   rttMs: number | undefined;
   inMsgs: number;
@@ -50,12 +58,55 @@ export interface LeafnodeStats {
   reconnects: number;
   bufferedMsgs: number;
   bufferedBytes: number;
+  /** The outage buffer's bound in bytes. */
+  bufferLimitBytes: number;
   droppedMsgs: number;
   droppedBytes: number;
-  /** Current hub address and account, for the Choria leafnode labels (empty when unknown). */
+  /** Interest the hub announced over this link (its LS+), nats-server's leafz `subscriptions`. */
+  subscriptions: number;
+  /** Those subjects ("subject" or "subject queue"); only read for /leafz?subs=1. */
+  subjects(): string[];
+  /** Current hub address and account, for the Choria leafnode labels (undefined while down). */
   host?: string;
   port?: number;
   account?: string;
+}
+
+/** Totals over the links, the way Choria's broker-wide gauges count leafnodes. */
+export interface LinkTotals {
+  configured: number;
+  connected: number;
+  bufferedMsgs: number;
+  bufferedBytes: number;
+  droppedMsgs: number;
+  droppedBytes: number;
+  reconnects: number;
+}
+
+export function linkTotals(links: readonly LinkStats[]): LinkTotals {
+  const t: LinkTotals = { configured: links.length, connected: 0, bufferedMsgs: 0, bufferedBytes: 0, droppedMsgs: 0, droppedBytes: 0, reconnects: 0 };
+  for (const l of links) {
+    if (l.connected) t.connected++;
+    t.bufferedMsgs += l.bufferedMsgs;
+    t.bufferedBytes += l.bufferedBytes;
+    t.droppedMsgs += l.droppedMsgs;
+    t.droppedBytes += l.droppedBytes;
+    t.reconnects += l.reconnects;
+  }
+  return t;
+}
+
+/** One client subscription as /subsz lists it (nats-server's SubDetail). */
+export interface SubszEntry {
+  /** Subject as routed (inside the caller's reply namespace where rewritten). */
+  subject: string;
+  queue?: string;
+  sid: string;
+  cid: number;
+  /** Messages delivered to it. */
+  msgs: number;
+  /** Auto-unsubscribe limit; 0 = none. */
+  max: number;
 }
 
 /** Everything the metrics and the monitor read; wired by gateway.ts. Must not throw. */
@@ -78,7 +129,10 @@ export interface MetricSources {
   rewrittenInboxes(): number;
   /** Lifecycle messages withheld from clients. */
   lifecycleFiltered(): number;
-  leafnode(): LeafnodeStats;
+  /** The upstream links, one per configured remote (empty when standalone). */
+  links(): LinkStats[];
+  /** Every client subscription (read only for /subsz?subs=1). */
+  subsz(): SubszEntry[];
   websocket?(): { upgrades: number; rejected: Record<string, number> };
   /** Outcome -> count. */
   loginRelay?(): Record<string, number>;
@@ -88,11 +142,20 @@ export interface MetricSources {
   readyReason(): string;
 }
 
+/** What choria_build_info and the /choria/ index say about the build. */
+export interface BuildInfo {
+  version: string;
+  /** Commit of the build, when known ("" otherwise). */
+  sha: string;
+}
+
 export interface MetricsOptions {
   /** Prefix of the gateway's own metrics (default "aaa_leafnode_"); Choria names never change. */
   prefix?: string;
   /** Value of the `identity` label on Choria metrics (default: the host name, as Choria's identity). */
   identity?: string;
+  /** choria_build_info labels (default: the package version, no commit). */
+  build?: BuildInfo;
   /** Register prom-client's process metrics (default true). */
   defaultMetrics?: boolean;
 }
@@ -134,6 +197,7 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
   const registry = new Registry();
   const p = opts.prefix ?? "aaa_leafnode_";
   const identity = opts.identity ?? hostname();
+  const build = opts.build ?? { version: VERSION, sha: "" };
   const registers = [registry];
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
 
@@ -154,29 +218,43 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
   choriaGauge("choria_network_out_bytes", "Total size of messages sent by the network broker", () => sources.outBytes());
   choriaGauge("choria_network_slow_consumers", "Total number of clients who were considered slow consumers", () => sources.slowConsumers());
   choriaGauge("choria_network_subscriptions", "Number of active subscriptions to subjects on this broker", () => sources.subscriptions());
-  choriaGauge("choria_network_leafnode_remotes", "Current active connections to other leafnodes", () => sources.leafnode().connected);
+  choriaGauge("choria_network_leafnode_remotes", "Current active connections to other leafnodes", () => linkTotals(sources.links()).connected);
+  // A gateway forms no cluster and no super cluster: Choria's route and remote counts are 0.
+  choriaGauge("choria_network_routes", "Current active routes to other brokers", () => 0);
+  choriaGauge("choria_network_remotes", "Current active connections to other brokers", () => 0);
 
-  // Per-link leafnode gauges carry Choria's host/port/account labels and exist
-  // only while an upstream is configured, as Choria emits them per leafz entry.
-  const linkLabels = ["identity", "host", "port", "account"] as const;
-  const leafGauge = (name: string, help: string, read: (l: LeafnodeStats) => number | undefined): void => {
+  // Choria's build gauge: a counter at 1 labelled with the version.
+  new Counter({
+    name: "choria_build_info", help: "Build information about the running server", labelNames: ["version", "sha", "identity"], registers,
+    collect() {
+      this.reset();
+      this.inc({ version: build.version, sha: build.sha, identity }, 1);
+    },
+  });
+
+  // Per-link leafnode gauges carry Choria's host/port/account labels (plus the
+  // remote's name, which keeps links apart while down) and exist only for
+  // configured remotes, as Choria emits them per leafz entry.
+  const linkLabels = ["identity", "remote", "host", "port", "account"] as const;
+  const leafGauge = (name: string, help: string, read: (l: LinkStats) => number | undefined): void => {
     new Gauge({
       name, help, labelNames: linkLabels, registers,
       collect() {
         this.reset();
-        const l = sources.leafnode();
-        if (l.configured <= 0) return;
-        const v = read(l);
-        if (v === undefined || !Number.isFinite(v)) return;
-        this.set({ identity, host: l.host ?? "", port: l.port !== undefined ? String(l.port) : "", account: l.account ?? "" }, v);
+        for (const l of sources.links()) {
+          const v = read(l);
+          if (v === undefined || !Number.isFinite(v)) continue;
+          this.set({ identity, remote: l.remote, host: l.host ?? "", port: l.port !== undefined ? String(l.port) : "", account: l.account ?? "" }, v);
+        }
       },
     });
   };
-  leafGauge("choria_network_leafnode_rtt_ms", "RTT for the Leafnode connection", (l) => (l.connected > 0 ? l.rttMs : undefined));
+  leafGauge("choria_network_leafnode_rtt_ms", "RTT for the Leafnode connection", (l) => (l.connected ? l.rttMs : undefined));
   leafGauge("choria_network_leafnode_in_msgs", "Messages received over the leafnode connection", (l) => l.inMsgs);
   leafGauge("choria_network_leafnode_out_msgs", "Messages sent over the leafnode connection", (l) => l.outMsgs);
   leafGauge("choria_network_leafnode_in_bytes", "Bytes received over the leafnode connection", (l) => l.inBytes);
   leafGauge("choria_network_leafnode_out_bytes", "Total size of messages sent over the leafnode connection", (l) => l.outBytes);
+  leafGauge("choria_network_leafnode_subscriptions", "Number of active subscriptions to subjects on this leafnode", (l) => (l.connected ? l.subscriptions : undefined));
 
   // The gateway's own metrics.
   const ownCounter = (name: string, help: string, read: () => number): void => {
@@ -209,18 +287,31 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
 
   ownLabelledCounter("auth_total", "Authentication attempts by outcome (ok or refusal code)", "outcome", () => sources.authOutcomes(), ["ok"]);
   ownLabelledCounter("permission_violations_total", "Denied operations by kind", "kind", () => sources.permissionViolations(), ["publish", "subscribe", "reply"]);
-  ownLabelledCounter("closed_connections_total", "Closed client connections by close reason", "reason", () => sources.closeReasons());
+  ownLabelledCounter("closed_connections_total", "Closed client connections by close reason", "reason", () => sources.closeReasons(), closeReasonLabels);
   ownCounter("rewritten_inboxes_total", "_INBOX reply subjects rewritten into private reply namespaces", () => sources.rewrittenInboxes());
   ownCounter("lifecycle_filtered_total", "Lifecycle messages withheld from clients", () => sources.lifecycleFiltered());
   ownGauge("ready", "1 when the gateway reports ready on /readyz", () => (sources.ready() ? 1 : 0));
 
-  ownGauge("upstream_configured", "Upstream leafnode remotes configured (0 = standalone)", () => sources.leafnode().configured);
-  ownGauge("upstream_connected", "1 while the upstream leafnode link is connected", () => sources.leafnode().connected);
-  ownCounter("upstream_reconnects_total", "Upstream leafnode reconnects", () => sources.leafnode().reconnects);
-  ownGauge("upstream_buffered_msgs", "Messages buffered for the upstream while it is down", () => sources.leafnode().bufferedMsgs);
-  ownGauge("upstream_buffered_bytes", "Bytes buffered for the upstream while it is down", () => sources.leafnode().bufferedBytes);
-  ownCounter("upstream_dropped_msgs_total", "Messages dropped because the upstream buffer was full", () => sources.leafnode().droppedMsgs);
-  ownCounter("upstream_dropped_bytes_total", "Bytes dropped because the upstream buffer was full", () => sources.leafnode().droppedBytes);
+  ownGauge("upstream_configured", "Upstream leafnode remotes configured (0 = standalone)", () => sources.links().length);
+  // One series per link, labelled with the remote's name.
+  const perLink = (kind: "gauge" | "counter", name: string, help: string, read: (l: LinkStats) => number): void => {
+    const collect = function (this: Gauge<"remote"> | Counter<"remote">): void {
+      this.reset();
+      for (const l of sources.links()) {
+        if (this instanceof Gauge) this.set({ remote: l.remote }, level(read(l)));
+        else this.inc({ remote: l.remote }, count(read(l)));
+      }
+    };
+    if (kind === "gauge") new Gauge({ name: p + name, help, labelNames: ["remote"], registers, collect });
+    else new Counter({ name: p + name, help, labelNames: ["remote"], registers, collect });
+  };
+  perLink("gauge", "upstream_connected", "1 while the upstream leafnode link is connected", (l) => (l.connected ? 1 : 0));
+  perLink("counter", "upstream_reconnects_total", "Upstream leafnode reconnects", (l) => l.reconnects);
+  perLink("gauge", "upstream_buffered_msgs", "Messages buffered for the upstream while it is down", (l) => l.bufferedMsgs);
+  perLink("gauge", "upstream_buffered_bytes", "Bytes buffered for the upstream while it is down", (l) => l.bufferedBytes);
+  perLink("gauge", "upstream_buffer_limit_bytes", "Bound of the outage buffer (upstream_buffer); publishes past it are dropped", (l) => l.bufferLimitBytes);
+  perLink("counter", "upstream_dropped_msgs_total", "Messages dropped because the upstream buffer was full", (l) => l.droppedMsgs);
+  perLink("counter", "upstream_dropped_bytes_total", "Bytes dropped because the upstream buffer was full", (l) => l.droppedBytes);
 
   if (sources.websocket) {
     const ws = sources.websocket.bind(sources);

@@ -3,7 +3,7 @@
  * between scrapes, and a parser for the Prometheus text format so tests assert
  * on sample values rather than on formatting.
  */
-import type { ConnzEntry, LeafnodeStats, MetricSources } from "../../../src/obs/metrics.js";
+import type { ConnzEntry, LinkStats, MetricSources, SubszEntry } from "../../../src/obs/metrics.js";
 
 export interface FakeState {
   connections: number;
@@ -19,7 +19,9 @@ export interface FakeState {
   permissionViolations: Record<string, number>;
   rewrittenInboxes: number;
   lifecycleFiltered: number;
-  leafnode: LeafnodeStats;
+  /** The upstream links; `subjects` lists each link's hub interest. */
+  links: (Omit<LinkStats, "subjects"> & { hubSubjects: string[] })[];
+  subsz: SubszEntry[];
   websocket: { upgrades: number; rejected: Record<string, number> };
   loginRelay: Record<string, number>;
   connz: ConnzEntry[];
@@ -42,11 +44,13 @@ export function fakeState(): FakeState {
     permissionViolations: { publish: 4, subscribe: 5 },
     rewrittenInboxes: 33,
     lifecycleFiltered: 7,
-    leafnode: {
-      configured: 1, connected: 1, rttMs: 12, inMsgs: 50, outMsgs: 60, inBytes: 5000, outBytes: 6000,
-      reconnects: 2, bufferedMsgs: 3, bufferedBytes: 300, droppedMsgs: 4, droppedBytes: 400,
+    links: [{
+      remote: "hub", connected: true, rttMs: 12, inMsgs: 50, outMsgs: 60, inBytes: 5000, outBytes: 6000,
+      reconnects: 2, bufferedMsgs: 3, bufferedBytes: 300, bufferLimitBytes: 1000, droppedMsgs: 4, droppedBytes: 400,
+      subscriptions: 2, hubSubjects: ["choria.broadcast.agent.>", "choria.node.n1 q1"],
       host: "hub.example.net", port: 7422, account: "$G",
-    },
+    }],
+    subsz: [],
     websocket: { upgrades: 8, rejected: { origin: 1 } },
     loginRelay: { ok: 6, timeout: 1 },
     connz: [],
@@ -71,7 +75,8 @@ export function fakeSources(state: FakeState): MetricSources {
     permissionViolations: () => state.permissionViolations,
     rewrittenInboxes: () => state.rewrittenInboxes,
     lifecycleFiltered: () => state.lifecycleFiltered,
-    leafnode: () => state.leafnode,
+    links: () => state.links.map(({ hubSubjects, ...l }) => ({ ...l, subjects: () => [...hubSubjects] })),
+    subsz: () => state.subsz,
     websocket: () => state.websocket,
     loginRelay: () => state.loginRelay,
     connz: () => state.connz,
