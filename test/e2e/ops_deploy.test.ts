@@ -19,7 +19,7 @@ import { fileURLToPath } from "node:url";
 import { getPki, type Pki } from "../helpers/pki.js";
 import { startHub, waitFor, type Hub } from "../helpers/hub.js";
 import { tokenWorld, writeSignerFiles } from "../helpers/tokens.js";
-import { baseConf, httpGet, opsDir, scrape, spawnGateway } from "./ops_world.js";
+import { baseConf, hubRemoteLines, httpGet, opsDir, scrape, spawnGateway } from "./ops_world.js";
 
 // Compiled to build/test/e2e/; deploy/ stays in the source tree.
 const DEPLOY = fileURLToPath(new URL("../../../deploy/", import.meta.url));
@@ -141,10 +141,7 @@ describe("deploy/: the dashboard and the alerting rules", () => {
     const dir = opsDir(t);
     const { publicKeyPath } = writeSignerFiles(tokenWorld().signer, dir, "signer");
     const gw = await spawnGateway(t, dir, baseConf(pki, [publicKeyPath], [
-      "plugin.choria.network.leafnode_remotes = hub",
-      `plugin.choria.network.leafnode_remote.hub.url = ${hub.leafUrl}`,
-      `plugin.choria.network.leafnode_remote.hub.tls.cert = ${pki.leaf.cert}`,
-      `plugin.choria.network.leafnode_remote.hub.tls.key = ${pki.leaf.key}`,
+      ...hubRemoteLines(pki, hub),
       "plugin.choria.network.aaa_leafnode.ping_interval = 1s",
     ]));
     const stats = gw.statsPort!;

@@ -18,7 +18,7 @@ import { getPki, type Pki } from "../helpers/pki.js";
 import { startHub, waitFor, type Hub } from "../helpers/hub.js";
 import { createSigner, tokenWorld, writeSignerFiles } from "../helpers/tokens.js";
 import { CHROMIUM, chromiumAvailable, dumpDom } from "./browser/chromium.js";
-import { baseConf, Clients, httpGet, metricValue, opsDir, scrape, spawnGateway } from "./ops_world.js";
+import { baseConf, hubRemoteLines, Clients, httpGet, metricValue, opsDir, scrape, spawnGateway } from "./ops_world.js";
 
 type Json = Record<string, unknown>;
 
@@ -68,10 +68,7 @@ describe("monitor endpoints against a real hub", () => {
     const { publicKeyPath } = writeSignerFiles(tokens.signer, dir, "signer");
     const gw = await spawnGateway(t, dir, baseConf(pki, [publicKeyPath], [
       "identity = gw-monitor.test",
-      "plugin.choria.network.leafnode_remotes = hub",
-      `plugin.choria.network.leafnode_remote.hub.url = ${hub.leafUrl}`,
-      `plugin.choria.network.leafnode_remote.hub.tls.cert = ${pki.leaf.cert}`,
-      `plugin.choria.network.leafnode_remote.hub.tls.key = ${pki.leaf.key}`,
+      ...hubRemoteLines(pki, hub),
       "plugin.choria.network.aaa_leafnode.reconnect_delay = 200ms",
       "plugin.choria.network.aaa_leafnode.reconnect_max_delay = 1s",
       "plugin.choria.network.aaa_leafnode.ping_interval = 1s",
