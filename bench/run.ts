@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: measures the gateway against its peer, a nats-server leaf
- * configured the same way (design.md, "Performance, measured against the
- * peer"). It starts a hub nats-server with an mTLS leafnode port, the peer
+ * configured the same way (bench/README.md; the targets: README.md,
+ * "Performance"). It starts a hub nats-server with an mTLS leafnode port, the peer
  * leaf and the gateway (each its own process, same certificates), waits until
  * the hub's /leafz shows both, then runs every scenario against the peer and
  * the gateway alternately (A B A B …) for a number of rounds, with all client

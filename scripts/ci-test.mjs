@@ -1,6 +1,7 @@
-// `npm test`: the whole suite on every Node version the package supports (`engines`), one
-// after the other: the machine's Node (20) and Node 24 LTS (installed once from the npm
-// registry by scripts/node24.sh); then the packed-install check (scripts/check-package.mjs:
+// `npm test` (after `npm run check`): the whole suite on every Node version the package
+// supports (`engines`), one after the other: the machine's Node (20), under c8 with the
+// coverage floor of .c8rc.json, and Node 24 LTS (installed once from the npm registry by
+// scripts/node24.sh); then the packed-install check (scripts/check-package.mjs:
 // npm pack from a clean copy, npm install -g into a temporary prefix, --version and check run
 // with both Nodes). `pretest` has already installed dependencies and built build/ once; both
 // suite runs execute the same compiled files. Every phase runs even when an
@@ -41,9 +42,11 @@ phase("Node 24 LTS (npm registry, cached)", () => {
   if (!process.version.startsWith("v24.")) nodes.push(n24);
   return true;
 });
-for (const node of nodes) {
+for (const [i, node] of nodes.entries()) {
   const version = spawnSync(node, ["--version"], { encoding: "utf8" }).stdout.trim();
-  phase(`test suite on Node ${version}`, () => runs(node, ["scripts/run-tests.mjs"]));
+  // Coverage is measured once, on the machine's Node; the same code runs on the other.
+  if (i === 0) phase(`test suite on Node ${version} (c8 coverage, npm run coverage)`, () => runs("npm", ["run", "--silent", "coverage"]));
+  else phase(`test suite on Node ${version}`, () => runs(node, ["scripts/run-tests.mjs"]));
 }
 
 phase("packed package installs and runs (npm pack, npm install -g, --version, check)", () =>

@@ -19,13 +19,9 @@ export class GatewayError extends Error {
  * closes silently; `closes` says whether the connection must be closed.
  */
 export class ProtocolError extends GatewayError {
-  readonly wire: string | null;
-  readonly closes: boolean;
-  constructor(code: string, message: string, wire: string | null, closes: boolean, options?: ErrorOptions) {
+  constructor(code: string, message: string, options?: ErrorOptions) {
     super(code, message, options);
     this.name = "ProtocolError";
-    this.wire = wire;
-    this.closes = closes;
   }
 }
 

@@ -6,7 +6,6 @@
  * listeners → monitor. Stop: listeners stop accepting → clients flushed and
  * closed → upstream closed → monitor. Nothing else knows how the parts connect.
  */
-import { BlockList } from "node:net";
 import { hostname } from "node:os";
 import { createServer as createServerKeys } from "nkeys.js";
 import type { GatewayConfig } from "./config/types.js";
@@ -21,7 +20,8 @@ import { createMetrics, type ConnzEntry, type LinkStats, type MetricSources, typ
 import { startMonitor } from "./obs/monitor.js";
 import { Router } from "./router/router.js";
 import { startTlsListener, type TlsListener } from "./transport/tls_listener.js";
-import { startWsListener } from "./transport/ws_listener.js";
+import { startWsListener, type WsListener } from "./transport/ws_listener.js";
+import { buildAllowList } from "./transport/listen.js";
 import { startLoginRelay } from "./login/relay.js";
 import type { Transport } from "./transport/transport.js";
 import { LeafConn } from "./upstream/leaf_conn.js";
@@ -38,7 +38,6 @@ export interface GatewayOptions {
   levels?: LevelControl;
 }
 
-type WsListener = Awaited<ReturnType<typeof startWsListener>>;
 type Monitor = Awaited<ReturnType<typeof startMonitor>>;
 type LoginRelay = Awaited<ReturnType<typeof startLoginRelay>>;
 
@@ -141,12 +140,14 @@ export class Gateway {
       upstream.start();
     }
 
+    // client_hosts guards every listener: TLS, WebSocket and the login relay.
+    const allowHosts = buildAllowList(c.clientHosts);
     this.listener = await startTlsListener({
       host: c.listenAddress,
       port: Math.max(c.clientPort, 0),
       tls: { cert: c.clientTls.cert, key: c.clientTls.key },
       tlsTimeout: c.tlsTimeout,
-      allowHosts: buildBlockList(c.clientHosts),
+      allowHosts,
       log: this.log.child({ component: "listener" }),
       onAccept: (t) => this.accept(t),
     });
@@ -163,6 +164,7 @@ export class Gateway {
         tls: c.websocketInsecure ? null : { cert: c.clientTls.cert, key: c.clientTls.key },
         compression: c.websocketCompression,
         allowedOrigins: c.websocketAllowedOrigins,
+        allowHosts,
         handshakeTimeout: c.tlsTimeout,
         maxFrameBytes: c.limits.maxPayload + c.limits.maxConnectLine + 4096,
         log: this.log.child({ component: "websocket" }),
@@ -174,6 +176,7 @@ export class Gateway {
       this.relay = await startLoginRelay({
         listen: { host: c.listenAddress, port: Math.max(c.loginRelay.port, 0) },
         tls: { cert: c.clientTls.cert, key: c.clientTls.key },
+        allowHosts,
         urls: c.loginRelay.urls,
         maxBodyBytes: c.loginRelay.maxBodyBytes,
         timeout: c.loginRelay.timeout,
@@ -402,18 +405,6 @@ function connzEntry(c: ClientConn): ConnzEntry {
     version: c.options?.version || undefined,
     subjects: c.subscriptionSubjects(),
   };
-}
-
-function buildBlockList(cidrs: string[]): BlockList | null {
-  if (cidrs.length === 0) return null;
-  const list = new BlockList();
-  for (const entry of cidrs) {
-    const [addr, bits] = entry.split("/");
-    const type = addr!.includes(":") ? "ipv6" : "ipv4";
-    if (bits === undefined) list.addAddress(addr!, type);
-    else list.addSubnet(addr!, Number(bits), type);
-  }
-  return list;
 }
 
 function sleep(ms: number): Promise<void> {

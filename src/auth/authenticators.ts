@@ -47,7 +47,6 @@ export interface AaaAuthenticatorOptions {
 }
 
 export class AaaAuthenticator implements Authenticator {
-  readonly requiresNonce = true;
   private readonly verifier: TokenVerifier;
   private readonly policies: readonly Policy[];
   private readonly collective: string;
@@ -107,7 +106,6 @@ export interface DevelopmentAuthenticatorOptions {
 
 /** Accepts any CONNECT. For local development only; config must name it explicitly. */
 export class DevelopmentAuthenticator implements Authenticator {
-  readonly requiresNonce = true;
   private readonly collective: string;
 
   constructor(opts: DevelopmentAuthenticatorOptions) {
@@ -129,7 +127,6 @@ export class DevelopmentAuthenticator implements Authenticator {
 
 /** Refuses everyone: the authenticator in force until configuration provides one. */
 export class DenyAllAuthenticator implements Authenticator {
-  readonly requiresNonce = true;
 
   async authenticate(_input: AuthInput): Promise<Identity> {
     throw refuse(AuthCode.NotConfigured, "no authenticator configured");

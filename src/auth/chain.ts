@@ -1,5 +1,5 @@
 /**
- * Org-issuer trust chains (nats-wire.md §4.4). A `C-` token names its chain
+ * Org-issuer trust chains (docs/protocol.md#issuer-chain). A `C-` token names its chain
  * issuer in `iss` (`C-<ci jti>.<ci pubkey hex>`) and carries in `tcs` the org
  * issuer's signature over `<ci jti>.<ci pubkey>` plus the chain issuer's
  * signature over `<user jti>.<ci tcs>`. Verifying both against a trusted org

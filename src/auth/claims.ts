@@ -1,5 +1,5 @@
 /**
- * The shape of a Choria client-id token (nats-wire.md §4.2), checked with zod
+ * The shape of a Choria client-id token (docs/protocol.md#token-claims), checked with zod
  * after the signature verified. Only claims we act on are typed; unknown claims
  * are dropped. Purpose is judged separately and first, on the unverified
  * payload, because it is only ever a reason to refuse (server and provisioning

@@ -2,24 +2,11 @@
  * The public surface of auth/: authenticators, token verification, signer and
  * policy loading, permissions and reply namespaces. Other folders import from
  * here (or from types.ts for the contracts) rather than from individual files.
+ * Only what other folders use is re-exported (knip reports the rest).
  */
 export * from "./types.js";
-export { AuthCode, type AuthCodeValue } from "./auth_error.js";
-export { AaaAuthenticator, DenyAllAuthenticator, DevelopmentAuthenticator } from "./authenticators.js";
-export type { AaaAuthenticatorOptions, DevelopmentAuthenticatorOptions } from "./authenticators.js";
-export { TokenVerifier, decodeJwt, verifyNonceSignature, DEFAULT_CLOCK_SKEW, DEFAULT_MAX_TOKEN_SIZE } from "./verify.js";
-export type { TokenVerifierOptions, VerifiedToken } from "./verify.js";
-export { loadSigner, loadSigners, loadIssuers, assertSignersOrIssuers, CLIENT_SIGNER_KEY } from "./signers.js";
-export type { SignerKey, IssuerKey } from "./signers.js";
-export { loadPolicies, parsePolicy, defaultPoliciesDir } from "./policies.js";
+export { TokenVerifier } from "./verify.js";
+export { loadSigners, loadIssuers, assertSignersOrIssuers } from "./signers.js";
+export { loadPolicies } from "./policies.js";
 export type { Policy, PolicyCondition } from "./policies.js";
-export {
-  compilePermissions,
-  compilePermissionsOrDenyAll,
-  denyAllPermissions,
-  developmentPermissions,
-  evaluatePolicies,
-  permissionsFromGrants,
-} from "./permissions.js";
-export type { PermissionGrants, PermissionOptions } from "./permissions.js";
-export { createReplyNamespace, md5Hex, sha256Hex, replyHashes } from "./reply_namespace.js";
+export { compilePermissions, evaluatePolicies } from "./permissions.js";

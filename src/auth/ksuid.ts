@@ -2,7 +2,7 @@
  * A small KSUID codec (segmentio/ksuid format, facts only): 20 bytes = a 4-byte
  * big-endian timestamp in seconds since 1400000000 followed by 16 random bytes,
  * written as 27 base62 characters padded with '0'. Choria chain tokens use a
- * KSUID `jti` whose timestamp must equal `iat` (nats-wire.md §4.4), so the
+ * KSUID `jti` whose timestamp must equal `iat` (docs/protocol.md#issuer-chain), so the
  * verifier needs to read the time back and the development minter to write it.
  */
 import { randomBytes } from "node:crypto";

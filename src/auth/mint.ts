@@ -2,7 +2,7 @@
  * The development signer behind `token mint`, the demo and the tests: makes
  * ed25519 / RSA signer key pairs, mints Choria client-id tokens with chosen
  * claims, builds org issuer → chain issuer → user chains exactly as
- * nats-wire.md §4.4 describes, and signs connection nonces. Signing uses
+ * docs/protocol.md#issuer-chain describes, and signs connection nonces. Signing uses
  * node:crypto directly (synchronous, and able to produce the deliberately bad
  * tokens the tests need). Never a production signer: it keeps keys in memory
  * and in plain files.

@@ -4,7 +4,7 @@
  * bounded per-subject verdict caches because publish and delivery checks run
  * per message. Allow-list semantics: what no policy grants is denied. Two hard
  * restrictions sit above every grant and cannot be lifted by any policy or
- * claim (design.md): no subscription may intersect `choria.lifecycle.>`, and no
+ * claim (README.md, "What it does and refuses"): no subscription may intersect `choria.lifecycle.>`, and no
  * subscription may intersect `<collective>.reply.*.>` unless it lies inside the
  * caller's own `*.reply.<md5|sha256>.>`. Wildcards that only overlap other
  * collectives' reply subjects (`ops.>` may match `ops.reply.<hash>.x`) are
@@ -173,11 +173,6 @@ const DENY_ALL: Permissions = Object.freeze({
   canDeliver: () => false,
   describe: () => ({ publish: { allow: [], deny: [">"] }, subscribe: { allow: [], deny: [">"] } }),
 });
-
-/** Permissions that allow nothing at all. */
-export function denyAllPermissions(): Permissions {
-  return DENY_ALL;
-}
 
 /** Compile explicit grants for `callerId` (hard restrictions added). Throws on an invalid subject. */
 export function permissionsFromGrants(

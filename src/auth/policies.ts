@@ -2,7 +2,7 @@
  * Declarative permission policies: one JSON file per grant, each granting
  * publish/subscribe subjects (and optionally denying some) when a condition on
  * the verified claims holds. The shipped files in policies/ reproduce
- * go-choria's client permission sets (nats-wire.md §4.7); operators can add
+ * go-choria's client permission sets (docs/protocol.md#permission-sets); operators can add
  * their own. Files are validated with zod at start and a bad file is a
  * ConfigError naming the file and the offending path, never a silent gap.
  *

@@ -1,6 +1,6 @@
 /**
  * A caller's private reply namespace `<collective>.reply.<md5hex(callerid)>`
- * (go-choria's client inbox prefix, nats-wire.md §4.1) and the rewriting of
+ * (go-choria's client inbox prefix, docs/protocol.md#choria-connect) and the rewriting of
  * generic `_INBOX.` subjects into it, so standard NATS request/reply works while
  * nobody can subscribe to someone else's replies. Only subjects starting with
  * `_INBOX.` are ever rewritten, and the mapping is exact and reversible.

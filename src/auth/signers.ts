@@ -4,7 +4,7 @@
  * `plugin.choria.security.request_signing_certificate`) and org issuers
  * (`plugin.security.issuer.<name>.public`). An entry of exactly 64 hex chars is
  * an inline ed25519 key; anything else is a file holding a PEM certificate, a
- * PEM public key (RSA or ed25519) or hex of an ed25519 key (nats-wire.md §4.3).
+ * PEM public key (RSA or ed25519) or hex of an ed25519 key (docs/protocol.md#token-verification).
  * Keys are imported once into node:crypto KeyObjects and cached by content, so a
  * reload re-reads files but never re-imports an unchanged key. Every failure is
  * a ConfigError naming the config key and the entry.
@@ -38,10 +38,6 @@ const HEX64 = /^[0-9a-fA-F]{64}$/;
 // Cache of imported keys by content ("hex:<hex>" or "pem:<text>"); bounded because reloads add entries.
 const importCache = new Map<string, { type: SignerKeyType; key: KeyObject }>();
 const IMPORT_CACHE_MAX = 256;
-
-export function isHexEd25519Key(s: string): boolean {
-  return HEX64.test(s);
-}
 
 /** A KeyObject for a raw 32-byte ed25519 public key; throws Error on a bad length. */
 export function ed25519PublicKeyFromBytes(raw: Uint8Array): KeyObject {

@@ -122,6 +122,4 @@ export interface Identity {
  */
 export interface Authenticator {
   authenticate(input: AuthInput): Promise<Identity>;
-  /** Whether INFO must advertise auth_required and a nonce (always true for us). */
-  readonly requiresNonce: boolean;
 }

@@ -1,6 +1,6 @@
 /**
  * Verification of a Choria client-id JWT and of the CONNECT nonce signature
- * (nats-wire.md §4.1, §4.3, §4.4). Order: size limit before any parsing, strict
+ * (docs/protocol.md#choria-connect, #token-verification, #issuer-chain). Order: size limit before any parsing, strict
  * compact-JWS decoding, an allow-listed `alg` matched to the key type (a public
  * key is never an HMAC secret: the key type must be the one the alg names), the
  * purpose, the signature (signers in order, or the org issuer picked by `ou`
@@ -85,7 +85,7 @@ export function decodeJwt(token: string): DecodedJwt {
   const alg = header["alg"];
   if (typeof alg !== "string") throw refuse(AuthCode.Malformed, "JWT header has no alg");
   if (!Object.hasOwn(ACCEPTED_ALGS, alg)) throw refuse(AuthCode.Alg, `alg ${JSON.stringify(alg).slice(0, 40)} is not accepted`);
-  // RFC 7515 §4.1.11: we understand no extension, so any `crit` header must be refused.
+  // RFC 7515 section 4.1.11: we understand no extension, so any `crit` header must be refused.
   if (header["crit"] !== undefined) throw refuse(AuthCode.Malformed, "JWT header has crit extensions");
   if (header["b64"] !== undefined) throw refuse(AuthCode.Malformed, "JWT header has the b64 extension");
   const payload = decodeJsonPart(parts[1]!, "JWT payload");
@@ -93,9 +93,9 @@ export function decodeJwt(token: string): DecodedJwt {
   return { header, payload, alg };
 }
 
-/** RFC 7518 §3.3 (RS*: RSASSA-PKCS1-v1_5 with SHA-2) and RFC 8037 (EdDSA: Ed25519, no digest). */
+/** RFC 7518 section 3.3 (RS*: RSASSA-PKCS1-v1_5 with SHA-2) and RFC 8037 (EdDSA: Ed25519, no digest). */
 const JWS_DIGEST: Readonly<Record<string, string | null>> = { RS256: "sha256", RS384: "sha384", RS512: "sha512", EdDSA: null };
-/** RFC 7518 §3.3: RSA keys of 2048 bits or more. */
+/** RFC 7518 section 3.3: RSA keys of 2048 bits or more. */
 const MIN_RSA_BITS = 2048;
 
 /**

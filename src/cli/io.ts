@@ -13,7 +13,3 @@ export function flagValue(argv: string[], name: string): string | undefined {
   }
   return undefined;
 }
-
-export function hasFlag(argv: string[], name: string): boolean {
-  return argv.includes(name);
-}

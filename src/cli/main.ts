@@ -24,11 +24,6 @@ const commands: Record<string, Command> = {
   demo: { summary: "run the gateway end to end with a local hub and fleet", help: demoHelp, run: demoCommand },
 };
 
-/** Register a subcommand (lets optional modules add theirs). */
-export function registerCommand(name: string, cmd: Command): void {
-  commands[name] = cmd;
-}
-
 function usage(): string {
   const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(16)} ${c.summary}`);
   return `aaa-leafnode ${VERSION}: AAA client-leafnode gateway for Choria networks

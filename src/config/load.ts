@@ -158,7 +158,7 @@ export function parseConfigText(text: string, source: string, opts: LoadOptions 
   return { config: checked.data!, warnings };
 }
 
-// The object under assembly: loosely typed until the whole-object schema checks it.
+// biome-ignore lint/suspicious/noExplicitAny: the object under assembly is loosely typed until the whole-object schema checks it.
 type Draft = Record<string, any>;
 type Getter = <T>(key: string, name?: string) => T | undefined;
 type Report = (message: string, o: Origin, field?: string) => void;

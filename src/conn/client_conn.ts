@@ -35,7 +35,7 @@ interface ClientSubscription extends Subscription {
   max: number;
 }
 
-/** Reply prefixes clients may not use (nats-server reserves them, §1.6). */
+/** Reply prefixes clients may not use (nats-server reserves them, docs/protocol.md#subjects). */
 const RESERVED_REPLY = ["_R_.", "$JS.ACK.", "_GR_."];
 const LIFECYCLE_PREFIX = "choria.lifecycle.";
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -170,7 +170,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
         return this.close(CloseReasons.BadArguments);
       case "GW_ERR_FOREIGN_PROTOCOL":
         this.refuse("GW_ERR_FOREIGN_PROTOCOL", "route/gateway/leafnode protocol on the client port");
-        return this.close(CloseReasons.ForeignProtocol);
+        return this.close(CloseReasons.ForeignOp);
       case "GW_ERR_CLIENT_ERR":
         return this.close(CloseReasons.ClientError);
       default:
@@ -454,7 +454,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
     this.ctx.router.unsubscribe(s);
   }
 
-  /** No-responders (§1.8): a 503 status to the publisher's own subscription matching the reply. */
+  /** No-responders (docs/protocol.md#no-responders): a 503 status to the publisher's own subscription matching the reply. */
   private sendNoResponders(reply: string): void {
     const own = this.ctx.router.findOwnSubscription(this, reply) as ClientSubscription | undefined;
     if (!own) return;

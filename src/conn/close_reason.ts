@@ -12,7 +12,7 @@ export interface CloseReason {
   readonly wire: string | null;
   /** Flush pending data before closing (false: drop it, e.g. slow consumer). */
   readonly flush: boolean;
-  /** WebSocket close status, as nats-server maps close reasons (§2.2). */
+  /** WebSocket close status, as nats-server maps close reasons (docs/protocol.md#frames). */
   readonly wsCode: number;
 }
 
@@ -28,6 +28,8 @@ export const CloseReasons = {
   AuthViolation: reason("auth_violation", WireText.AuthViolation),
   AuthExpired: reason("auth_expired", WireText.AuthExpired),
   ForeignProtocol: reason("foreign_protocol", WireText.AuthViolation),
+  /** A route/gateway/leafnode op (RS+, LS+, LMSG, A+ ...) on the client port: nats-server 2.9.10 answers as to any unknown op. */
+  ForeignOp: reason("foreign_op", WireText.UnknownOp, true, 1002),
   ParseError: reason("parse_error", WireText.UnknownOp, true, 1002),
   BadArguments: reason("bad_arguments", null, true, 1002),
   BadConnect: reason("bad_connect", null, true, 1002),
@@ -44,5 +46,3 @@ export const CloseReasons = {
   TransportError: reason("transport_error", null, false, 1006),
   PermissionsRevoked: reason("permissions_revoked", WireText.AuthViolation),
 } as const;
-
-export type CloseReasonName = keyof typeof CloseReasons;

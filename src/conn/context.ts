@@ -5,6 +5,7 @@
  * on the data path).
  */
 import type { Authenticator } from "../auth/types.js";
+import type { AuditLog } from "../obs/audit.js";
 import type { Logger } from "../obs/log.js";
 import type { Router } from "../router/router.js";
 
@@ -26,14 +27,6 @@ export interface ServerInfo {
   version: string;
   host: string;
   port: number;
-}
-
-/** The audit trail of connects, refusals, violations and disconnects (obs/audit.ts). */
-export interface AuditSink {
-  connect(e: { cid: number; remote: string; callerId: string; method: string; expiresAt: string | null; transport: string }): void;
-  refused(e: { cid: number; remote: string; reason: string; code: string; callerId?: string }): void;
-  violation(e: { cid: number; remote: string; callerId: string; kind: "publish" | "subscribe" | "reply"; subject: string; queue?: string }): void;
-  disconnect(e: { cid: number; remote: string; callerId: string | null; reason: string; inMsgs: number; outMsgs: number; durationMs: number }): void;
 }
 
 /** Process-wide counters, summed on scrape with the live connections' own. */
@@ -62,7 +55,8 @@ export interface ConnContext {
   settings: ConnSettings;
   server: ServerInfo;
   log: Logger;
-  audit: AuditSink;
+  /** The audit trail of connects, refusals, violations and disconnects. */
+  audit: AuditLog;
   counters: ConnCounters;
   /** Observe how long one authentication took (histogram), optional. */
   observeAuthSeconds?(seconds: number): void;

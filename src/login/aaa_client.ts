@@ -4,7 +4,7 @@
  * verification) is skipped for the next; once a request has been written, its
  * answer — or its timeout — is final, because the service may have acted on it.
  * aaasvc always answers HTTP 200 with `{"token": ...}` or `{"error": ...}`
- * (nats-wire.md §4.8); everything else is reported as malformed, naming the URL
+ * (docs/protocol.md#aaa-login); everything else is reported as malformed, naming the URL
  * but never echoing the body, which could hold a token.
  */
 import { Agent, request } from "undici";

@@ -54,7 +54,7 @@ export async function loadSeedFile(path: string): Promise<Ed25519Identity | null
   return identityFromSeed(Buffer.from(trimmed, "hex"));
 }
 
-/** The login proof: hex(ed25519(priv, "<timestamp>:<username>:<password>")) (nats-wire.md §4.8). */
+/** The login proof: hex(ed25519(priv, "<timestamp>:<username>:<password>")) (docs/protocol.md#aaa-login). */
 export function signLogin(identity: Ed25519Identity, timestamp: string, username: string, password: string): string {
   return sign(null, Buffer.from(`${timestamp}:${username}:${password}`, "utf8"), identity.privateKey).toString("hex");
 }

@@ -14,10 +14,11 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { readFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
+import type { BlockList } from "node:net";
 import { Pool } from "undici";
 import type { Logger } from "../obs/log.js";
 import { GatewayError } from "../errors.js";
+import { listen } from "../transport/listen.js";
 import { failedBeforeSending, isResponseTimeout, networkErrorCode } from "./errors.js";
 import { validateRelayBody, type RelayRoute } from "./schemas.js";
 
@@ -38,6 +39,8 @@ export type PemSource = string | Buffer;
 
 export interface LoginRelayOptions {
   listen: { host: string; port: number };
+  /** client_hosts: only these peers may connect (null or absent = everyone). */
+  allowHosts?: BlockList | null;
   /** Server certificate; null serves plain HTTP and exists only for tests. */
   tls: { cert: PemSource; key: PemSource } | null;
   /** AAA service URLs: a base (`https://aaa:8080`, `https://aaa/prefix`) or a full `.../login` URL. */
@@ -300,14 +303,7 @@ export async function startLoginRelay(opts: LoginRelayOptions): Promise<LoginRel
   server.requestTimeout = Math.max(opts.timeout, 1000);
   server.headersTimeout = Math.min(server.requestTimeout, 10_000);
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.listen.port, opts.listen.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, { ...opts.listen, allowHosts: opts.allowHosts ?? null, log, what: "login relay" });
   log.info("login relay listening", { host: opts.listen.host, port, tls: opts.tls !== null, upstreams: upstreams.map((u) => u.url) });
 
   let closed: Promise<void> | null = null;

@@ -5,7 +5,7 @@
  * so ops and payloads may be split at any byte and many ops may share a read.
  * It does no I/O, starts no timers and logs nothing; every violation is a
  * ProtocolError carrying the exact nats-server 2.9.10 wire text (or null where
- * nats-server closes silently). Rules: shared/reference/nats-wire.md §1.1, §1.5.
+ * nats-server closes silently). Rules: docs/protocol.md#framing, #messages.
  *
  * Hot path: a PUB whose line and payload are both in the current read costs one
  * native LF search, one JS pass over the line, a string per subject (often from
@@ -16,31 +16,13 @@
 
 import { ARG_STATE_AFTER, BLANK, parserError, SPELL_EXPECT, SPELL_NEXT, State } from "./ops.js";
 import type { ClientOpSink, ParserLimits } from "./ops.js";
+import { asBuffer, CR, EMPTY, type FastSliceBuffer, LF, LineReader, RETAINED_SCRATCH_BYTES, SPACE, TAB } from "./line_reader.js";
 
 export type { ClientOpSink, ParserLimits } from "./ops.js";
 export { DEFAULT_PARSER_LIMITS } from "./ops.js";
 
-const LF = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-const TAB = 0x09;
-
-/** Scratch buffers above this size are dropped after use rather than kept per connection. */
-const RETAINED_SCRATCH_BYTES = 16 * 1024;
-const EMPTY = Buffer.alloc(0) as FastSliceBuffer;
-
 /** HPUB has the most arguments (4); one more slot tells "too many" apart. */
 const MAX_ARGS = 5;
-
-/** Node's unexported-but-stable slice methods: ~30% faster than toString(enc, s, e) on short strings. */
-interface FastSliceBuffer extends Buffer {
-  latin1Slice(start: number, end: number): string;
-  utf8Slice(start: number, end: number): string;
-}
-
-function asBuffer(buf: Uint8Array): FastSliceBuffer {
-  return (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)) as FastSliceBuffer;
-}
 
 /**
  * Publish subjects repeat a lot (across messages and across connections), so
@@ -71,22 +53,6 @@ function cachedAsciiString(src: FastSliceBuffer, start: number, end: number): st
   return str;
 }
 
-/**
- * Decimal size as nats-server parseSize reads it: 1 to 9 ASCII digits, no sign.
- * Anything else is -1, which callers turn into a silent close.
- */
-function parseSize(src: Uint8Array, start: number, end: number): number {
-  const len = end - start;
-  if (len === 0 || len > 9) return -1;
-  let n = 0;
-  for (let i = start; i < end; i++) {
-    const d = src[i] - 0x30;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n;
-}
-
 function isLetter(b: number, lower: number): boolean {
   // (b | 0x20) equals a lower-case letter only for that letter in either case.
   return (b | 0x20) === lower;
@@ -98,9 +64,8 @@ export class ClientParser {
   private readonly sink: ClientOpSink;
   private state: number = State.OP_START;
 
-  // A control line that straddles reads is gathered here (bounded by the limits).
-  private argBuf: FastSliceBuffer = EMPTY;
-  private argLen = 0;
+  // The control line being read (gathered across reads when it straddles them).
+  private readonly line = new LineReader(MAX_ARGS);
 
   // The PUB/HPUB whose payload is being read.
   private pubSubject = "";
@@ -110,10 +75,6 @@ export class ClientParser {
   // A payload that straddles reads is gathered here; reused, since views die after pub().
   private payloadBuf: Buffer = EMPTY;
   private payloadHave = 0;
-
-  private readonly argStart = new Int32Array(MAX_ARGS);
-  private readonly argEnd = new Int32Array(MAX_ARGS);
-  private argsAscii = true;
 
   constructor(sink: ClientOpSink, limits: ParserLimits) {
     this.sink = sink;
@@ -157,7 +118,7 @@ export class ClientParser {
             else if (isLetter(b, 0x72)) state = State.OP_R;
             else if (isLetter(b, 0x6c)) state = State.OP_L;
             else if (isLetter(b, 0x61)) state = State.OP_A;
-            // Anything else, including MSG/HMSG, leading whitespace and empty lines (§1.1).
+            // Anything else, including MSG/HMSG, leading whitespace and empty lines (docs/protocol.md#framing).
             else throw parserError.unknownOp(state, buf, i);
             i++;
             break;
@@ -173,7 +134,7 @@ export class ClientParser {
           case State.OP_PING:
           case State.OP_PONG:
           case State.OP_PLUS_OK: {
-            // Everything after the op name up to LF is ignored (§1.1: `pingxyz` is a PING).
+            // Everything after the op name up to LF is ignored (docs/protocol.md#framing: `pingxyz` is a PING).
             const lf = buf.indexOf(LF, i);
             if (lf < 0) {
               i = n;
@@ -207,31 +168,19 @@ export class ClientParser {
           case State.MINUS_ERR_ARG: {
             // Native memchr beats a JS byte loop by far here (bytes are ~4 ns each in JS).
             const lf = buf.indexOf(LF, i);
+            const line = this.line;
+            const limit = this.lineLimit(state);
+            // The limit is on the argument part and holds for lines still being received (docs/protocol.md#framing).
+            const len = line.lengthWith(buf, i, lf < 0 ? n : lf);
+            if (len > limit) throw parserError.maxControlLine(state, len, limit, buf, i, lf < 0 ? n : lf);
             if (lf < 0) {
-              this.gatherPartialLine(state, buf, i, n);
+              line.gather(buf, i, n, limit);
               i = n;
               break;
             }
-            let src = buf;
-            let start = i;
-            let end = lf;
-            if (this.argLen > 0) {
-              // The line began in an earlier read: finish it in argBuf and parse it there.
-              this.appendArg(buf, i, lf);
-              src = this.argBuf;
-              start = 0;
-              end = this.argLen;
-              this.argLen = 0;
-              if (this.argBuf.length > RETAINED_SCRATCH_BYTES) {
-                // Parse from a private copy so the large buffer can go (long CONNECT lines).
-                src = this.argBuf.subarray(0, end) as FastSliceBuffer;
-                this.argBuf = EMPTY;
-              }
-            }
+            line.take(buf, i, lf, limit);
             i = lf + 1;
-            if (end > start && src[end - 1] === CR) end--;
-            this.checkControlLine(state, src, start, end);
-            state = this.processLine(state, src, start, end);
+            state = this.processLine(state);
             if (state === State.CONNECT_ARG) {
               // Stop after CONNECT so the caller authenticates before anything else runs.
               state = State.OP_START;
@@ -253,7 +202,8 @@ export class ClientParser {
               break;
             }
             if (this.payloadHave === 0 && this.payloadBuf.length < size) {
-              this.payloadBuf = Buffer.allocUnsafe(Math.max(size, this.payloadBuf.length * 2));
+              // Doubling saves reallocations, but never past the payload limit: one connection pins at most that.
+              this.payloadBuf = Buffer.allocUnsafe(Math.max(size, Math.min(this.payloadBuf.length * 2, this.limits.maxPayload)));
             }
             const take = Math.min(size - this.payloadHave, n - i);
             this.payloadBuf.set(buf.subarray(i, i + take), this.payloadHave);
@@ -263,7 +213,7 @@ export class ClientParser {
             break;
           }
           case State.MSG_END_R:
-            // §1.1: after exactly <size> bytes the next two must be CRLF.
+            // docs/protocol.md#framing: after exactly <size> bytes the next two must be CRLF.
             if (b !== CR) throw parserError.unknownOp(state, buf, i);
             state = State.MSG_END_N;
             i++;
@@ -304,7 +254,7 @@ export class ClientParser {
 
           default: {
             // Spelling of op names (HMSG from a client fails here, at the M). PUB, HPUB,
-            // SUB, UNSUB and -ERR need a blank after the name; CONNECT and INFO do not (§1.1).
+            // SUB, UNSUB and -ERR need a blank after the name; CONNECT and INFO do not (docs/protocol.md#framing).
             const next = SPELL_NEXT[state];
             const expect = SPELL_EXPECT[state];
             if (next < 0 || (expect === BLANK ? b !== SPACE && b !== TAB : (b | 0x20) !== expect)) {
@@ -321,105 +271,40 @@ export class ClientParser {
     }
   }
 
+  /** Bytes this parser holds on to between reads (a partial line, a payload buffer): bounded by the limits. */
+  get retainedBytes(): number {
+    return this.line.retainedBytes + this.payloadBuf.length;
+  }
+
   private lineLimit(state: number): number {
     return state === State.CONNECT_ARG || state === State.INFO_ARG ? this.limits.maxConnectLine : this.limits.maxControlLine;
   }
 
-  /** The limit is on the argument part and holds for lines still being received (§1.1). */
-  private checkControlLine(state: number, src: Uint8Array, start: number, end: number): void {
-    const limit = this.lineLimit(state);
-    if (end - start > limit) throw parserError.maxControlLine(state, end - start, limit, src, start, end);
-  }
-
-  private gatherPartialLine(state: number, buf: Uint8Array, from: number, to: number): void {
-    let len = this.argLen + (to - from);
-    // A CR at the very end may be the line's own terminator, which the limit does not count.
-    if (to > from && buf[to - 1] === CR) len--;
-    const limit = this.lineLimit(state);
-    if (len > limit) {
-      if (this.argLen > 0) throw parserError.maxControlLine(state, len, limit, this.argBuf, 0, this.argLen);
-      throw parserError.maxControlLine(state, len, limit, buf, from, to);
-    }
-    this.appendArg(buf, from, to);
-  }
-
-  private appendArg(buf: Uint8Array, from: number, to: number): void {
-    const need = this.argLen + (to - from);
-    if (need > this.argBuf.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, 256, this.argBuf.length * 2)) as FastSliceBuffer;
-      grown.set(this.argBuf.subarray(0, this.argLen));
-      this.argBuf = grown;
-    }
-    this.argBuf.set(buf.subarray(from, to), this.argLen);
-    this.argLen = need;
-  }
-
-  /**
-   * Splits src[start, end) on runs of blanks (space, tab, CR, as nats-server
-   * splitArg); returns the count. One pass, which also notes whether any byte
-   * needs UTF-8 decoding, so ASCII arguments skip a second scan.
-   */
-  private splitArgs(src: Uint8Array, start: number, end: number): number {
-    let count = 0;
-    let high = 0;
-    let tokenStart = -1;
-    for (let i = start; i < end; i++) {
-      const b = src[i];
-      high |= b;
-      if (b === SPACE || b === TAB || b === CR) {
-        if (tokenStart >= 0) {
-          if (count < MAX_ARGS) {
-            this.argStart[count] = tokenStart;
-            this.argEnd[count] = i;
-          }
-          count++;
-          tokenStart = -1;
-        }
-      } else if (tokenStart < 0) {
-        tokenStart = i;
-      }
-    }
-    if (tokenStart >= 0) {
-      if (count < MAX_ARGS) {
-        this.argStart[count] = tokenStart;
-        this.argEnd[count] = end;
-      }
-      count++;
-    }
-    this.argsAscii = high < 0x80;
-    return count;
-  }
-
-  /** One argument found by the last splitArgs as a string. */
-  private arg(src: FastSliceBuffer, index: number): string {
-    const start = this.argStart[index];
-    const end = this.argEnd[index];
-    return this.argsAscii ? src.latin1Slice(start, end) : src.utf8Slice(start, end);
-  }
-
   /** Acts on one complete control line; returns the next state. */
-  private processLine(state: number, src: FastSliceBuffer, start: number, end: number): number {
+  private processLine(state: number): number {
+    const line = this.line;
+    const { src, start, end } = line;
     switch (state) {
       case State.PUB_ARG:
       case State.HPUB_ARG:
-        return this.processPub(state, src, start, end);
+        return this.processPub(state);
       case State.SUB_ARG: {
-        const count = this.splitArgs(src, start, end);
+        const count = line.split();
         if (count !== 2 && count !== 3) throw parserError.badArgs(state, src, start, end, `SUB needs 2 or 3 arguments, got ${count}`);
-        const subject = this.arg(src, 0);
-        const queue = count === 3 ? this.arg(src, 1) : undefined;
-        this.sink.sub(subject, queue, this.arg(src, count - 1));
+        const subject = line.arg(0);
+        const queue = count === 3 ? line.arg(1) : undefined;
+        this.sink.sub(subject, queue, line.arg(count - 1));
         return State.OP_START;
       }
       case State.UNSUB_ARG: {
-        const count = this.splitArgs(src, start, end);
+        const count = line.split();
         if (count !== 1 && count !== 2) throw parserError.badArgs(state, src, start, end, `UNSUB needs 1 or 2 arguments, got ${count}`);
         let max: number | undefined;
         if (count === 2) {
-          max = parseSize(src, this.argStart[1], this.argEnd[1]);
+          max = line.size(1);
           if (max < 0) throw parserError.badArgs(state, src, start, end, "bad UNSUB max");
         }
-        this.sink.unsub(this.arg(src, 0), max);
+        this.sink.unsub(line.arg(0), max);
         return State.OP_START;
       }
       case State.CONNECT_ARG:
@@ -435,33 +320,33 @@ export class ClientParser {
     }
   }
 
-  /** PUB <subject> [reply] <size> / HPUB <subject> [reply] <hdr> <total> (§1.5). */
-  private processPub(state: number, src: FastSliceBuffer, start: number, end: number): number {
-    const count = this.splitArgs(src, start, end);
-    const as = this.argStart;
-    const ae = this.argEnd;
+  /** PUB <subject> [reply] <size> / HPUB <subject> [reply] <hdr> <total> (docs/protocol.md#messages). */
+  private processPub(state: number): number {
+    const line = this.line;
+    const { src, start, end } = line;
+    const count = line.split();
     let hdr = -1;
     let size: number;
     let hasReply: boolean;
     if (state === State.PUB_ARG) {
       if (count !== 2 && count !== 3) throw parserError.badArgs(state, src, start, end, `PUB needs 2 or 3 arguments, got ${count}`);
       hasReply = count === 3;
-      size = parseSize(src, as[count - 1], ae[count - 1]);
+      size = line.size(count - 1);
       if (size < 0) throw parserError.badArgs(state, src, start, end, "bad PUB size");
     } else {
       if (count !== 3 && count !== 4) throw parserError.badArgs(state, src, start, end, `HPUB needs 3 or 4 arguments, got ${count}`);
       hasReply = count === 4;
-      hdr = parseSize(src, as[count - 2], ae[count - 2]);
-      size = parseSize(src, as[count - 1], ae[count - 1]);
+      hdr = line.size(count - 2);
+      size = line.size(count - 1);
       if (hdr < 0 || size < 0) throw parserError.badArgs(state, src, start, end, "bad HPUB sizes");
       if (hdr > size) throw parserError.badArgs(state, src, start, end, "HPUB header size exceeds total size");
     }
-    // Checked on the line, before any payload byte is read (§1.1); HPUB compares the total.
+    // Checked on the line, before any payload byte is read (docs/protocol.md#framing); HPUB compares the total.
     if (size > this.limits.maxPayload) {
       throw parserError.maxPayload(state, size, this.limits.maxPayload, src, start, end);
     }
-    this.pubSubject = this.argsAscii ? cachedAsciiString(src, as[0], ae[0]) : this.arg(src, 0);
-    this.pubReply = hasReply ? this.arg(src, 1) : undefined;
+    this.pubSubject = line.argsAscii ? cachedAsciiString(src, line.argStart[0]!, line.argEnd[0]!) : line.arg(0);
+    this.pubReply = hasReply ? line.arg(1) : undefined;
     this.pubHdr = hdr;
     this.pubSize = size;
     this.payloadHave = 0;

@@ -6,7 +6,7 @@
  * strings are copied by a JS loop, which measured ~2.5x faster than one
  * Buffer#utf8Write call per part on this workload (native calls cost more than
  * the copy), and anything else falls back to utf8Write. Byte formats follow
- * nats-server 2.9.10: shared/reference/nats-wire.md §1.2, §1.5, §1.8.
+ * nats-server 2.9.10: docs/protocol.md#connection-lifecycle, #messages, #no-responders.
  */
 
 import { errLine } from "./wire_text.js";
@@ -21,11 +21,11 @@ export const PING: Uint8Array = Buffer.from("PING\r\n");
 export const PONG: Uint8Array = Buffer.from("PONG\r\n");
 export const OK: Uint8Array = Buffer.from("+OK\r\n");
 
-/** The header block of a no-responders status message (16 bytes, §1.8). */
+/** The header block of a no-responders status message (16 bytes, docs/protocol.md#no-responders). */
 export const NO_RESPONDERS_HEADER: Uint8Array = Buffer.from("NATS/1.0 503\r\n\r\n");
 
 /**
- * `INFO {json} \r\n`, with the space before CRLF that 2.9.10 sends (§1.2), and
+ * `INFO {json} \r\n`, with the space before CRLF that 2.9.10 sends (docs/protocol.md#connection-lifecycle), and
  * `<`, `>`, `&`, U+2028, U+2029 escaped as Go's encoding/json does, so our INFO
  * reads byte-for-byte like nats-server's for the same values.
  */

@@ -4,14 +4,13 @@
  * the wrong port), LS+/LS- interest with byte-identical keys, LMSG/HMSG with the
  * queue groups the hub must serve, and PING/PONG. Pure functions returning bytes;
  * the message encoder writes control line, payload and CRLF into one buffer so
- * that a frame is a single write. Grammar: shared/reference/nats-wire.md §3.3–3.4.
+ * that a frame is a single write. Grammar: docs/protocol.md#handshake, #leaf-grammar.
  */
 import { WriteBuffer } from "./write_buffer.js";
 
-export const PING = new Uint8Array([0x50, 0x49, 0x4e, 0x47, 0x0d, 0x0a]);
-export const PONG = new Uint8Array([0x50, 0x4f, 0x4e, 0x47, 0x0d, 0x0a]);
+export { PING, PONG } from "./encode.js";
 
-/** The CONNECT fields a soliciting leaf sends to a 2.9.10 hub (nats-wire.md §3.3). */
+/** The CONNECT fields a soliciting leaf sends to a 2.9.10 hub (docs/protocol.md#handshake). */
 export interface LeafConnectFields {
   /** Stable, unique server name: the hub evicts an older leaf with the same name. */
   name: string;
@@ -42,7 +41,7 @@ export function encodeConnect(fields: LeafConnectFields): Uint8Array {
 
 /**
  * The interest key exactly as the hub stores it: `subject` or `subject queue`
- * with one space. LS- must repeat it byte for byte (nats-wire.md §3.4).
+ * with one space. LS- must repeat it byte for byte (docs/protocol.md#leaf-grammar).
  */
 export function interestKey(subject: string, queue: string | undefined): string {
   return queue === undefined ? subject : `${subject} ${queue}`;

@@ -1,15 +1,17 @@
 /**
  * The hub→leaf half of the NATS leafnode protocol as a pure byte-level state
  * machine: it turns the bytes a hub sends on a solicited leaf connection (INFO,
- * LS+, LS-, LMSG, HMSG, PING, PONG, +OK, -ERR) into calls on a LeafOpSink. It
+ * LS+, LS-, LMSG, HMSG, PING, PONG, +OK, -ERR) into calls on a LeafOpSink. Line
+ * gathering, argument splitting, sizes and errors are the client parser's
+ * (line_reader.ts); this file holds only the leaf op table. It
  * does no I/O and keeps state across chunks, so an op may be split at any byte;
  * a payload that arrives whole inside one chunk is handed over as a view
  * (zero-copy), otherwise it is assembled in a buffer of exactly its size.
- * Grammar: shared/reference/nats-wire.md §3.4 (no HLMSG; HMSG uses the leaf
+ * Grammar: docs/protocol.md#leaf-grammar (no HLMSG; HMSG uses the leaf
  * argument layout; the 2nd token of a long LMSG/HMSG must be `+` or `|`).
  */
-import { ProtocolError } from "../errors.js";
-import { WireText } from "./wire_text.js";
+import type { ProtocolError } from "../errors.js";
+import { asBuffer, CR, type FastSliceBuffer, isBlank, LF, LineReader, ProtocolErrorCode, type ProtocolErrorCodeValue, protocolError } from "./line_reader.js";
 
 /** Receives hub ops in order. No method may keep `payload` after it returns. */
 export interface LeafOpSink {
@@ -42,14 +44,6 @@ export const DEFAULT_LEAF_PARSER_LIMITS: Readonly<LeafParserLimits> = Object.fre
   maxPayload: 64 * 1024 * 1024,
 });
 
-/** Stable codes of the ProtocolErrors this parser throws (same values as the client parser's). */
-export const LeafParserErrorCode = {
-  UnknownOp: "GW_ERR_UNKNOWN_OP",
-  BadArgs: "GW_ERR_BAD_ARGS",
-  MaxControlLine: "GW_ERR_MAX_CONTROL_LINE",
-  MaxPayload: "GW_ERR_MAX_PAYLOAD",
-} as const;
-
 /** States, named for the bytes of the current op read so far. */
 export const LeafState = {
   OP_START: 0,
@@ -65,12 +59,11 @@ export const LeafState = {
 
 const stateNames: string[] = [];
 for (const [name, value] of Object.entries(LeafState)) stateNames[value] = name;
-export function leafStateName(state: number): string {
+function leafStateName(state: number): string {
   return stateNames[state] ?? `STATE_${state}`;
 }
 
 const S = LeafState;
-const CR = 13, LF = 10, SPACE = 32, TAB = 9;
 
 /**
  * Straight-line steps of the op grammar: state → [upper-case letter, next state].
@@ -92,30 +85,12 @@ const SPACE_STEPS: ReadonlyMap<number, number> = new Map<number, number>([
   [S.OP_LMSG, S.LMSG_ARG], [S.OP_HMSG, S.HMSG_ARG],
 ]);
 
-
-/** Bytes [start, end) as a string: latin1 for ASCII (the common case), UTF-8 otherwise. */
-/** Node's stable slice methods: one flat string per call (hashing a flat string is cheap). */
-interface SliceBuffer extends Buffer {
-  latin1Slice(start: number, end: number): string;
-  utf8Slice(start: number, end: number): string;
-}
-
-function text(buf: Uint8Array, start: number, end: number): string {
-  const b = (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)) as SliceBuffer;
-  for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return b.utf8Slice(start, end);
-  return b.latin1Slice(start, end);
-}
-
-function isSpace(b: number): boolean {
-  return b === SPACE || b === TAB;
-}
+/** The most arguments an LMSG/HMSG line usually has (subject, marker, reply, a few queues, sizes); more grow the reader. */
+const USUAL_ARGS = 8;
 
 export class LeafParser {
   private state: number = S.OP_START;
-  /** Where the current argument starts in the current chunk, or -1 when it is in argBuf. */
-  private argStart = -1;
-  private argBuf: Uint8Array = new Uint8Array(256);
-  private argLen = 0;
+  private readonly line = new LineReader(USUAL_ARGS, true);
   // Pending message, between its control line and the end of its payload.
   private msgSubject = "";
   private msgReply: string | undefined = undefined;
@@ -136,7 +111,8 @@ export class LeafParser {
   }
 
   /** Feed one chunk. Throws ProtocolError on a violation; the parser is then unusable. */
-  parse(buf: Uint8Array): void {
+  parse(input: Uint8Array): void {
+    const buf = asBuffer(input);
     const n = buf.length;
     let i = 0;
     while (i < n) {
@@ -152,86 +128,75 @@ export class LeafParser {
             default:
               if (b === 0x2b) this.state = S.OP_PLUS;
               else if (b === 0x2d) this.state = S.OP_MINUS;
-              else this.fail(LeafParserErrorCode.UnknownOp, buf, i);
+              else throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
           }
           break;
         case S.OP_L:
           if ((b & 0xdf) === 0x53) this.state = S.OP_LS;
           else if ((b & 0xdf) === 0x4d) this.state = S.OP_LM;
-          else this.fail(LeafParserErrorCode.UnknownOp, buf, i);
+          else throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
           break;
         case S.OP_LS:
           if (b === 0x2b) this.state = S.OP_LS_PLUS;
           else if (b === 0x2d) this.state = S.OP_LS_MINUS;
-          else this.fail(LeafParserErrorCode.UnknownOp, buf, i);
+          else throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
           break;
         case S.OP_P:
           if ((b & 0xdf) === 0x49) this.state = S.OP_PI;
           else if ((b & 0xdf) === 0x4f) this.state = S.OP_PO;
-          else this.fail(LeafParserErrorCode.UnknownOp, buf, i);
+          else throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
           break;
         case S.OP_PING:
         case S.OP_PONG:
-        case S.OP_PLUS_OK:
-          // Anything up to LF is ignored after the op name (nats-wire.md §1.1).
-          if (b === LF) {
-            this.state = S.OP_START;
-            if (state === S.OP_PING) this.sink.ping();
-            else if (state === S.OP_PONG) this.sink.pong();
-            else this.sink.ok();
-          }
-          break;
-        case S.OP_INFO:
-          // INFO needs no separator before its JSON.
-          if (!isSpace(b)) {
-            this.state = S.INFO_ARG;
-            this.argStart = i;
-            this.argLen = 0;
+        case S.OP_PLUS_OK: {
+          // Anything up to LF is ignored after the op name (docs/protocol.md#framing).
+          const lf = buf.indexOf(LF, i);
+          if (lf < 0) {
+            i = n;
             continue;
           }
-          break;
+          i = lf + 1;
+          this.state = S.OP_START;
+          if (state === S.OP_PING) this.sink.ping();
+          else if (state === S.OP_PONG) this.sink.pong();
+          else this.sink.ok();
+          continue;
+        }
+        case S.OP_INFO:
+          // INFO needs no separator before its JSON; blanks are trimmed with the line.
+          this.state = S.INFO_ARG;
+          continue;
         case S.INFO_ARG:
         case S.MINUS_ERR_ARG:
         case S.LS_PLUS_ARG:
         case S.LS_MINUS_ARG:
         case S.LMSG_ARG:
         case S.HMSG_ARG: {
-          if (this.argStart < 0 && this.argLen === 0 && isSpace(b)) break; // separator run
-          if (this.argStart < 0 && this.argLen === 0) this.argStart = i;
           const lf = buf.indexOf(LF, i);
+          const to = lf < 0 ? n : lf;
+          const line = this.line;
+          // Guard against a hub (or something posing as one) making us buffer an endless line.
+          const limit = this.limits.maxControlLine;
+          if (line.lengthWith(buf, i, to) > limit) throw this.fail(ProtocolErrorCode.MaxControlLine, buf, i);
           if (lf < 0) {
-            // The line continues in the next chunk: keep its bytes.
-            const from = this.argStart >= 0 ? this.argStart : i;
-            this.checkLine(this.argLen + (n - from), buf, from);
-            this.appendArg(buf, from, n);
-            this.argStart = -1;
+            line.gather(buf, i, n, limit);
             i = n;
             continue;
           }
-          this.checkLine(this.argLen + (lf - (this.argStart < 0 ? i : this.argStart)), buf, i);
-          let line: Uint8Array, start: number, end: number;
-          if (this.argStart >= 0) {
-            line = buf; start = this.argStart; end = lf;
-          } else {
-            this.appendArg(buf, i, lf);
-            line = this.argBuf; start = 0; end = this.argLen;
-          }
-          if (end > start && line[end - 1] === CR) end--;
-          this.argStart = -1;
-          this.argLen = 0;
+          line.take(buf, i, lf, limit);
           this.state = S.OP_START;
           i = lf + 1;
           if (state === S.LMSG_ARG || state === S.HMSG_ARG) {
-            this.processMsgArgs(line, start, end, state === S.HMSG_ARG, buf, i);
+            this.processMsgArgs(state === S.HMSG_ARG, buf, i);
             if (this.state === S.OP_START) {
               // Whole payload and its CRLF in this chunk: hand over a view.
               const size = this.msgSize;
-              if (buf[i + size] !== CR || buf[i + size + 1] !== LF) this.fail(LeafParserErrorCode.UnknownOp, buf, i + size);
+              if (buf[i + size] !== CR || buf[i + size + 1] !== LF) throw this.fail(ProtocolErrorCode.UnknownOp, buf, i + size);
               this.emitMsg(buf.subarray(i, i + size));
               i += size + 2;
             }
           } else {
-            this.processLine(state, line, start, end, buf, i);
+            this.processLine(state, buf, i);
           }
           continue;
         }
@@ -245,11 +210,11 @@ export class LeafParser {
           continue;
         }
         case S.MSG_END_R:
-          if (b !== CR) this.fail(LeafParserErrorCode.UnknownOp, buf, i);
+          if (b !== CR) throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
           this.state = S.MSG_END_N;
           break;
         case S.MSG_END_N: {
-          if (b !== LF) this.fail(LeafParserErrorCode.UnknownOp, buf, i);
+          if (b !== LF) throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
           this.state = S.OP_START;
           const payload = this.msgBuf!;
           this.msgBuf = null;
@@ -260,96 +225,81 @@ export class LeafParser {
           const letter = LETTER_STEPS.get(state);
           if (letter !== undefined) {
             if ((b & 0xdf) === letter[0]) this.state = letter[1];
-            else this.fail(LeafParserErrorCode.UnknownOp, buf, i);
+            else throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
             break;
           }
           const argState = SPACE_STEPS.get(state);
-          if (argState !== undefined && isSpace(b)) {
+          if (argState !== undefined && isBlank(b)) {
             this.state = argState;
-            this.argStart = -1;
-            this.argLen = 0;
             break;
           }
-          this.fail(LeafParserErrorCode.UnknownOp, buf, i);
+          throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
         }
       }
       i++;
     }
   }
 
-  private appendArg(buf: Uint8Array, start: number, end: number): void {
-    const need = this.argLen + (end - start);
-    if (need > this.argBuf.length) {
-      const grown = new Uint8Array(Math.max(need, this.argBuf.length * 2));
-      grown.set(this.argBuf.subarray(0, this.argLen));
-      this.argBuf = grown;
-    }
-    this.argBuf.set(buf.subarray(start, end), this.argLen);
-    this.argLen = need;
-  }
-
-  /** Guard against a hub (or something posing as one) making us buffer an endless line. */
-  private checkLine(len: number, buf: Uint8Array, at: number): void {
-    if (len > this.limits.maxControlLine) this.fail(LeafParserErrorCode.MaxControlLine, buf, at);
-  }
-
-  private processLine(state: number, line: Uint8Array, start: number, end: number, buf: Uint8Array, at: number): void {
-    if (state === S.INFO_ARG) {
-      while (end > start && isSpace(line[end - 1]!)) end--;
-      this.sink.info(text(line, start, end));
-      return;
-    }
-    if (state === S.MINUS_ERR_ARG) {
-      while (end > start && isSpace(line[end - 1]!)) end--;
-      if (end - start >= 2 && line[start] === 0x27 && line[end - 1] === 0x27) { start++; end--; }
-      this.sink.err(text(line, start, end));
-      return;
-    }
-    const args = splitArgs(line, start, end);
-    if (state === S.LS_PLUS_ARG) {
-      if (args.length === 1) return this.sink.lsPlus(args[0]!, undefined, 1);
-      if (args.length === 3) {
-        const weight = parseSize(args[2]!);
-        if (weight < 1) this.fail(LeafParserErrorCode.BadArgs, buf, at);
-        return this.sink.lsPlus(args[0]!, args[1]!, weight);
+  /** INFO, -ERR, LS+ and LS- lines. */
+  private processLine(state: number, buf: Uint8Array, at: number): void {
+    const line = this.line;
+    if (state === S.INFO_ARG || state === S.MINUS_ERR_ARG) {
+      let start = line.start;
+      let end = line.end;
+      while (start < end && isBlank(line.src[start]!)) start++;
+      while (end > start && isBlank(line.src[end - 1]!)) end--;
+      if (state === S.MINUS_ERR_ARG && end - start >= 2 && line.src[start] === 0x27 && line.src[end - 1] === 0x27) {
+        start++;
+        end--;
       }
-      this.fail(LeafParserErrorCode.BadArgs, buf, at);
+      if (state === S.INFO_ARG) this.sink.info(line.text(start, end));
+      else this.sink.err(line.text(start, end));
+      return;
+    }
+    const count = line.split();
+    if (state === S.LS_PLUS_ARG) {
+      if (count === 1) return this.sink.lsPlus(line.arg(0), undefined, 1);
+      if (count === 3) {
+        const weight = line.size(2);
+        if (weight < 1) throw this.fail(ProtocolErrorCode.BadArgs, buf, at);
+        return this.sink.lsPlus(line.arg(0), line.arg(1), weight);
+      }
+      throw this.fail(ProtocolErrorCode.BadArgs, buf, at);
     }
     // LS- carries no weight, but tolerate one (it is ignored, as by nats-server).
-    if (args.length >= 1 && args.length <= 3) return this.sink.lsMinus(args[0]!, args[1]);
-    this.fail(LeafParserErrorCode.BadArgs, buf, at);
+    if (count >= 1 && count <= 3) return this.sink.lsMinus(line.arg(0), count > 1 ? line.arg(1) : undefined);
+    throw this.fail(ProtocolErrorCode.BadArgs, buf, at);
   }
 
   /**
-   * LMSG/HMSG argument forms (nats-wire.md §3.4): the argument count decides,
+   * LMSG/HMSG argument forms (docs/protocol.md#leaf-grammar): the argument count decides,
    * and with more than 3 (LMSG) / 4 (HMSG) arguments the 2nd must be `+` or `|`.
    */
-  private processMsgArgs(line: Uint8Array, start: number, end: number, headers: boolean, buf: Uint8Array, at: number): void {
-    const args = splitArgs(line, start, end);
+  private processMsgArgs(headers: boolean, buf: Uint8Array, at: number): void {
+    const line = this.line;
+    const n = line.split();
     const sizes = headers ? 2 : 1;
-    const n = args.length;
-    if (n < 1 + sizes) this.fail(LeafParserErrorCode.BadArgs, buf, at);
-    const total = parseSize(args[n - 1]!);
-    const hdr = headers ? parseSize(args[n - 2]!) : -1;
-    if (total < 0 || (headers && (hdr < 0 || hdr > total))) this.fail(LeafParserErrorCode.BadArgs, buf, at);
-    if (total > this.limits.maxPayload) this.fail(LeafParserErrorCode.MaxPayload, buf, at);
+    if (n < 1 + sizes) throw this.fail(ProtocolErrorCode.BadArgs, buf, at);
+    const total = line.size(n - 1);
+    const hdr = headers ? line.size(n - 2) : -1;
+    if (total < 0 || (headers && (hdr < 0 || hdr > total))) throw this.fail(ProtocolErrorCode.BadArgs, buf, at);
+    if (total > this.limits.maxPayload) throw this.fail(ProtocolErrorCode.MaxPayload, buf, at);
     let reply: string | undefined;
     let queues: string[] | null = null;
     const rest = n - sizes; // subject + middle tokens
     if (rest === 2) {
-      reply = args[1];
+      reply = line.arg(1);
     } else if (rest > 2) {
-      const marker = args[1]!;
-      if (marker === "+" && rest >= 3) {
-        reply = args[2];
-        queues = args.slice(3, rest);
-      } else if (marker === "|") {
-        queues = args.slice(2, rest);
+      if (line.argIs(1, 0x2b) && rest >= 3) {
+        reply = line.arg(2);
+        queues = this.args(3, rest);
+      } else if (line.argIs(1, 0x7c)) {
+        queues = this.args(2, rest);
       } else {
-        this.fail(LeafParserErrorCode.BadArgs, buf, at);
+        throw this.fail(ProtocolErrorCode.BadArgs, buf, at);
       }
     }
-    this.msgSubject = args[0]!;
+    this.msgSubject = line.arg(0);
     this.msgReply = reply;
     this.msgQueues = queues;
     this.msgHdr = hdr;
@@ -360,44 +310,23 @@ export class LeafParser {
     this.state = total === 0 ? S.MSG_END_R : S.MSG_PAYLOAD;
   }
 
+  private args(from: number, to: number): string[] {
+    const out: string[] = [];
+    for (let k = from; k < to; k++) out.push(this.line.arg(k));
+    return out;
+  }
+
   private emitMsg(payload: Uint8Array): void {
-    const subject = this.msgSubject, reply = this.msgReply, queues = this.msgQueues;
+    const subject = this.msgSubject;
+    const reply = this.msgReply;
+    const queues = this.msgQueues;
     this.msgReply = undefined;
     this.msgQueues = null;
     this.sink.msg(subject, reply, queues, this.msgHdr, payload);
   }
 
-  private fail(code: string, buf: Uint8Array, at: number): never {
-    const snippet = JSON.stringify(text(buf, Math.max(0, at - 16), Math.min(buf.length, at + 16)));
-    const name = leafStateName(this.state);
-    // Unknown ops get nats-server's -ERR text; argument errors close silently (§3.8).
-    const wire = code === LeafParserErrorCode.BadArgs ? null : WireText.UnknownOp;
-    throw new ProtocolError(code, `leaf parser: ${code} in state ${name} near ${snippet}`, wire, true);
+  /** The error for a violation at buf[at]; the link closes (unknown ops with -ERR, the rest silently: docs/protocol.md#leaf-errors). */
+  private fail(code: ProtocolErrorCodeValue, buf: FastSliceBuffer | Uint8Array, at: number): ProtocolError {
+    return protocolError(code, "leaf parser", leafStateName(this.state), buf, Math.max(0, at - 16));
   }
-}
-
-/** Split a control line on runs of spaces/tabs. */
-function splitArgs(line: Uint8Array, start: number, end: number): string[] {
-  const out: string[] = [];
-  let i = start;
-  while (i < end) {
-    while (i < end && isSpace(line[i]!)) i++;
-    if (i >= end) break;
-    const s = i;
-    while (i < end && !isSpace(line[i]!)) i++;
-    out.push(text(line, s, i));
-  }
-  return out;
-}
-
-/** A non-negative decimal, or -1 when not one. */
-function parseSize(s: string): number {
-  if (s.length === 0 || s.length > 15) return -1;
-  let v = 0;
-  for (let i = 0; i < s.length; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v;
 }

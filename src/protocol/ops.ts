@@ -3,13 +3,14 @@
  * ops into, its limits, the stable error codes it throws, and the names of its
  * states. Kept apart from the state machine so that the connection layer and the
  * tests can speak about ops (and record them) without importing the parser.
- * The ProtocolError factories live here too, so every code, wire text and
- * message shape the parser can produce is in one place.
- * Wire rules: shared/reference/nats-wire.md §1.1, §1.5 and §1.11.
+ * The ProtocolError factories live here too, so every code and message shape
+ * the parser can produce is in one place (the codes are shared with the leaf
+ * parser: line_reader.ts).
+ * Wire rules: docs/protocol.md#framing, #messages and #error-catalogue.
  */
 
-import { ProtocolError } from "../errors.js";
-import { WireText } from "./wire_text.js";
+import type { ProtocolError } from "../errors.js";
+import { ProtocolErrorCode, protocolError } from "./line_reader.js";
 
 /** Receives the ops a client sends, in order. No method may keep `payload` after it returns. */
 export interface ClientOpSink {
@@ -42,67 +43,33 @@ export const DEFAULT_PARSER_LIMITS: Readonly<ParserLimits> = Object.freeze({
   maxPayload: 1024 * 1024,
 });
 
-/** Stable codes of the ProtocolErrors the parser throws. */
-export const ParserErrorCode = {
-  /** Bad op, junk, bad payload terminator, MSG/HMSG from a client. */
-  UnknownOp: "GW_ERR_UNKNOWN_OP",
-  MaxControlLine: "GW_ERR_MAX_CONTROL_LINE",
-  MaxPayload: "GW_ERR_MAX_PAYLOAD",
-  /** Wrong argument count or bad sizes: nats-server closes without -ERR. */
-  BadArgs: "GW_ERR_BAD_ARGS",
-  /** Route/gateway/leafnode ops on the client port. */
-  ForeignProtocol: "GW_ERR_FOREIGN_PROTOCOL",
-  /** The client sent -ERR; nats-server logs it and closes. */
-  ClientErr: "GW_ERR_CLIENT_ERR",
-} as const;
-
-/** Up to 32 bytes of src[at, limit), printable ASCII kept, the rest escaped: for messages and logs. */
-export function snippet(src: Uint8Array, at: number, limit: number = src.length): string {
-  const end = Math.min(limit, at + 32);
-  let out = "";
-  for (let i = Math.max(0, at); i < end; i++) {
-    const b = src[i];
-    if (b === 0x0d) out += "\\r";
-    else if (b === 0x0a) out += "\\n";
-    else if (b === 0x09) out += "\\t";
-    else if (b === 0x5c) out += "\\\\";
-    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
-    else out += "\\x" + b.toString(16).padStart(2, "0");
-  }
-  return end < limit ? out + "…" : out;
-}
-
 /**
- * The errors the parser throws. Every one closes the connection; `wire` is the
- * -ERR text, or null where nats-server closes silently. Messages name the
- * parser state and show the offending bytes, for the connection's log line.
+ * The errors the parser throws. Every one closes the connection; the connection
+ * maps the code to its close reason (and so to the -ERR text, or none).
+ * Messages name the parser state and show the offending bytes, for the log line.
  */
 export const parserError = {
   /** Bad op, junk, bad payload terminator, MSG/HMSG from a client. */
   unknownOp(state: number, src: Uint8Array, at: number): ProtocolError {
-    const message = `unknown protocol operation in ${stateName(state)} at: ${snippet(src, at)}`;
-    return new ProtocolError(ParserErrorCode.UnknownOp, message, WireText.UnknownOp, true);
+    return protocolError(ProtocolErrorCode.UnknownOp, "unknown protocol operation", stateName(state), src, at);
   },
   /** Route/gateway/leafnode op; `at` is the byte that made it unambiguous. */
   foreignOp(state: number, src: Uint8Array, at: number): ProtocolError {
-    const message = `route/gateway/leafnode op from a client in ${stateName(state)} at: ${snippet(src, Math.max(0, at - 3))}`;
-    return new ProtocolError(ParserErrorCode.ForeignProtocol, message, WireText.AuthViolation, true);
+    return protocolError(ProtocolErrorCode.ForeignProtocol, "route/gateway/leafnode op from a client", stateName(state), src, Math.max(0, at - 3));
   },
-  /** Wrong argument count or sizes: nats-server closes without -ERR (§1.1). */
+  /** Wrong argument count or sizes: nats-server closes without -ERR (docs/protocol.md#framing). */
   badArgs(state: number, src: Uint8Array, start: number, end: number, why: string): ProtocolError {
-    return new ProtocolError(ParserErrorCode.BadArgs, `${why} in ${stateName(state)}: ${snippet(src, start, end)}`, null, true);
+    return protocolError(ProtocolErrorCode.BadArgs, why, stateName(state), src, start, end);
   },
   maxControlLine(state: number, length: number, limit: number, src: Uint8Array, start: number, end: number): ProtocolError {
-    const message = `control line of ${length} bytes exceeds ${limit} in ${stateName(state)}: ${snippet(src, start, end)}`;
-    return new ProtocolError(ParserErrorCode.MaxControlLine, message, WireText.MaxControlLine, true);
+    return protocolError(ProtocolErrorCode.MaxControlLine, `control line of ${length} bytes exceeds ${limit}`, stateName(state), src, start, end);
   },
   maxPayload(state: number, size: number, limit: number, src: Uint8Array, start: number, end: number): ProtocolError {
-    const message = `payload of ${size} bytes exceeds ${limit} in ${stateName(state)}: ${snippet(src, start, end)}`;
-    return new ProtocolError(ParserErrorCode.MaxPayload, message, WireText.MaxPayload, true);
+    return protocolError(ProtocolErrorCode.MaxPayload, `payload of ${size} bytes exceeds ${limit}`, stateName(state), src, start, end);
   },
   /** nats-server logs a client's -ERR and closes the connection without answering. */
   clientErr(state: number, src: Uint8Array, start: number, end: number): ProtocolError {
-    return new ProtocolError(ParserErrorCode.ClientErr, `client sent -ERR in ${stateName(state)}: ${snippet(src, start, end)}`, null, true);
+    return protocolError(ProtocolErrorCode.ClientErr, "client sent -ERR", stateName(state), src, start, end);
   },
 };
 

@@ -1,7 +1,7 @@
 /**
  * The exact texts nats-server 2.9.10 sends inside `-ERR '…'`. Client libraries
  * parse these strings (nats.go closes for good on any text it does not know), so
- * they are a contract: never invent new ones. Catalogue: shared/reference/nats-wire.md §1.11.
+ * they are a contract: never invent new ones. Catalogue: docs/protocol.md#error-catalogue.
  */
 export const WireText = {
   UnknownOp: "Unknown Protocol Operation",

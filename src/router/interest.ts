@@ -5,6 +5,7 @@
  * 1→0, queue interest whenever its weight (member count) changes, so 1,000
  * clients on one subject produce one LS+ (nats-server leafnode.go updateSmap).
  */
+import { interestKey } from "../protocol/leaf_encode.js";
 import type { Upstream } from "./types.js";
 
 export interface InterestEntry {
@@ -40,7 +41,7 @@ export class InterestMap {
   }
 
   private change(subject: string, queue: string | undefined, delta: number): void {
-    const key = queue === undefined ? subject : `${subject} ${queue}`;
+    const key = interestKey(subject, queue);
     let entry = this.entries.get(key);
     const before = entry ? entry.weight : 0;
     const after = before + delta;

@@ -1,6 +1,6 @@
 /**
  * Subject syntax and the relations between subject patterns, as nats-server
- * 2.9.10 defines them (nats-wire.md §1.6): `.`-separated non-empty tokens, no
+ * 2.9.10 defines them (docs/protocol.md#subjects): `.`-separated non-empty tokens, no
  * space/tab/CR/LF/FF anywhere, `*` (one token) and `>` (one or more trailing
  * tokens) are wildcards only as whole tokens and `>` only last. Everything here
  * walks the strings by index and allocates nothing, because validation runs for
@@ -67,18 +67,23 @@ export function isValidLiteralSubject(s: string): boolean {
 
 /** True when some whole token of `s` is `*` or `>` (`foo*` and `foo.>x` have none). */
 export function hasWildcard(s: string): boolean {
+  return firstWildcardToken(s) >= 0;
+}
+
+/** Index where the first `*` or `>` token of `s` starts, or -1 when it has none. */
+export function firstWildcardToken(s: string): number {
   const n = s.length;
   let tokenStart = 0;
   for (let i = 0; i <= n; i++) {
     if (i === n || s.charCodeAt(i) === DOT) {
       if (i - tokenStart === 1) {
         const t = s.charCodeAt(tokenStart);
-        if (t === STAR || t === GT) return true;
+        if (t === STAR || t === GT) return tokenStart;
       }
       tokenStart = i + 1;
     }
   }
-  return false;
+  return -1;
 }
 
 /** End index (exclusive) of the token starting at `start`. */

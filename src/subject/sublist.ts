@@ -2,13 +2,13 @@
  * The subscription trie: one level per subject token, with `*` and `>` held
  * beside the literal children, plus a bounded cache of match results keyed by
  * literal subject. Routing (match) and permission/interest checks (hasInterest)
- * both use it, so there is a single wildcard implementation (style rule 5).
+ * both use it, so there is a single wildcard implementation.
  * The idea follows nats-server's sublist.go; the code is our own. Results are
  * frozen and never touched after they are built: an insert or remove drops the
  * cached literals its subject can match instead of editing them in place.
  */
 
-import { subjectMatches } from "./subject.js";
+import { firstWildcardToken, subjectMatches } from "./subject.js";
 
 export interface SublistEntry {
   readonly subject: string;
@@ -282,22 +282,6 @@ export class Sublist<T extends SublistEntry> {
     if (node === undefined) return false;
     return last ? node.hasSubs() : node.next !== null && this.anyMatch(node.next, tokens, i + 1);
   }
-}
-
-/** Index where the first `*`/`>` token starts, or -1 for a literal subject. */
-function firstWildcardToken(s: string): number {
-  const n = s.length;
-  let tokenStart = 0;
-  for (let i = 0; i <= n; i++) {
-    if (i === n || s.charCodeAt(i) === 0x2e) {
-      if (i - tokenStart === 1) {
-        const c = s.charCodeAt(tokenStart);
-        if (c === 0x2a || c === 0x3e) return tokenStart;
-      }
-      tokenStart = i + 1;
-    }
-  }
-  return -1;
 }
 
 /**

@@ -9,10 +9,11 @@
  * deadline, so a silent or half-open peer can never stall a reconnect loop.
  */
 import { readFileSync } from "node:fs";
-import { isIP, Socket, connect as netConnect } from "node:net";
+import { isIP, type Socket, connect as netConnect } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { UpstreamError } from "../errors.js";
 import type { Transport } from "./transport.js";
+import { SocketTransport } from "./socket_transport.js";
 
 export interface LeafDialOptions {
   host: string;
@@ -54,15 +55,15 @@ export async function dialLeaf(opts: LeafDialOptions): Promise<LeafDialResult> {
       const secure = await startTls(raw, opts);
       const first = await readInfoLine(secure, opts);
       opts.checkInfo?.(first.infoJson);
-      return { transport: new SocketTransport(secure, "tls", true), ...first };
+      return { transport: new SocketTransport(secure, true), ...first };
     }
     const first = await readInfoLine(raw, opts);
     opts.checkInfo?.(first.infoJson);
     if (first.infoJson.tls_required === true || opts.tlsWanted) {
       const secure = await startTls(raw, opts);
-      return { transport: new SocketTransport(secure, "tls", true), ...first, leftover: new Uint8Array(0) };
+      return { transport: new SocketTransport(secure, true), ...first, leftover: new Uint8Array(0) };
     }
-    return { transport: new SocketTransport(raw, "tcp", false), ...first };
+    return { transport: new SocketTransport(raw, false), ...first };
   } catch (err) {
     raw.destroy();
     throw err;
@@ -178,83 +179,4 @@ function startTls(raw: Socket, opts: LeafDialOptions): Promise<TLSSocket> {
       reject(new UpstreamError(DialErrorCode.Tls, `TLS handshake with ${opts.host}:${opts.port}: ${err.message}`, { cause: err }));
     });
   });
-}
-
-/**
- * A connected socket as a Transport. The socket arrives paused; data flows
- * from the first onData registration.
- */
-class SocketTransport implements Transport {
-  readonly kind: "tls" | "tcp";
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly secure: boolean;
-  private closeCbs: ((err?: Error) => void)[] = [];
-  private closed = false;
-  private lastError: Error | undefined;
-
-  constructor(private readonly sock: Socket, kind: "tls" | "tcp", secure: boolean) {
-    this.kind = kind;
-    this.secure = secure;
-    this.remoteAddress = sock.remoteAddress ?? "";
-    this.remotePort = sock.remotePort ?? 0;
-    // Errors are reported through onClose; a listener must exist so they are never thrown.
-    sock.on("error", (err) => {
-      this.lastError ??= err;
-    });
-    sock.once("close", () => {
-      this.closed = true;
-      const cbs = this.closeCbs;
-      this.closeCbs = [];
-      for (const cb of cbs) cb(this.lastError);
-    });
-  }
-
-  get bufferedBytes(): number {
-    return this.sock.writableLength;
-  }
-
-  write(chunk: Uint8Array): boolean {
-    if (this.sock.destroyed) return false;
-    return this.sock.write(chunk);
-  }
-
-  writev(chunks: Uint8Array[]): boolean {
-    if (this.sock.destroyed) return false;
-    this.sock.cork();
-    let ok = true;
-    for (const c of chunks) ok = this.sock.write(c);
-    this.sock.uncork();
-    return ok;
-  }
-
-  pause(): void {
-    this.sock.pause();
-  }
-
-  resume(): void {
-    this.sock.resume();
-  }
-
-  end(): void {
-    this.sock.end();
-  }
-
-  destroy(): void {
-    this.sock.destroy();
-  }
-
-  onData(cb: (chunk: Uint8Array) => void): void {
-    this.sock.on("data", cb);
-    this.sock.resume();
-  }
-
-  onDrain(cb: () => void): void {
-    this.sock.on("drain", cb);
-  }
-
-  onClose(cb: (err?: Error) => void): void {
-    if (this.closed) queueMicrotask(() => cb(this.lastError));
-    else this.closeCbs.push(cb);
-  }
 }

@@ -30,7 +30,7 @@ export interface Transport {
   resume(): void;
   /**
    * Flush what is queued, then close. `code`/`reason` are the WebSocket close
-   * status and text (RFC 6455 §7.4); other transports ignore them.
+   * status and text (RFC 6455 section 7.4); other transports ignore them.
    */
   end(code?: number, reason?: string): void;
   /** Close now, dropping anything queued. */

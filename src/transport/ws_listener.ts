@@ -9,14 +9,14 @@
  * reason in `stats` and logged at debug: scanners and broken clients are
  * routine on an internet-facing port and must never reach the process.
  */
-import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
-import { createSecureContext, TLSSocket, type SecureContext } from "node:tls";
+import { type BlockList, createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { TLSSocket, type SecureContext } from "node:tls";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type ServerOptions, type WebSocket } from "ws";
 import type { Logger } from "../obs/log.js";
 import type { AcceptHandler } from "./transport.js";
+import { listen, loadContext } from "./listen.js";
 import {
   BadRequestRejection,
   OriginPolicy,
@@ -43,6 +43,8 @@ export interface WsListenerOptions {
   handshakeTimeout: number;
   /** Largest accepted WebSocket message (max payload + control line slack); larger → close 1009. */
   maxFrameBytes: number;
+  /** Only these peers may connect (client_hosts; null = everyone): others are dropped before TLS and upgrade. */
+  allowHosts: BlockList | null;
   log: Logger;
   onAccept: AcceptHandler;
   /** ms between server WebSocket pings; a peer silent for a whole interval is closed. 0/absent = off. */
@@ -75,11 +77,6 @@ export interface WsListener {
    * as the TLS listener does. Idempotent.
    */
   close(): Promise<void>;
-  /**
-   * close(), then closes every WebSocket still open with 1001 "Server
-   * Shutdown" and resolves once all are gone (at most closeTimeout later).
-   */
-  shutdown(): Promise<void>;
   /** Loads a new certificate for new connections (SIGHUP); throws if the files are bad. */
   reloadCertificate(tls: { cert: string; key: string }): void;
 }
@@ -88,7 +85,7 @@ const ignore = (): void => {};
 const defaultHighWaterMark = 64 * 1024;
 const defaultCloseTimeout = 5000;
 
-// nats-server offers exactly these parameters whatever the client asked for (nats-wire.md §2.3).
+// nats-server offers exactly these parameters whatever the client asked for (docs/protocol.md#compression).
 const deflateOptions = {
   serverNoContextTakeover: true,
   clientNoContextTakeover: true,
@@ -126,7 +123,6 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
   };
   const wss = new WebSocketServer(wsOptions);
 
-  let allClosed: (() => void) | null = null;
   const hooks = {
     violation: (t: WsTransport, err: WsTransportError): void => {
       countViolation(err.violation);
@@ -134,7 +130,6 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
     },
     closed: (t: WsTransport): void => {
       if (open.delete(t)) stats.active--;
-      if (open.size === 0 && allClosed !== null) allClosed();
     },
   };
 
@@ -213,7 +208,7 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
   });
 
   function accept(raw: Socket): void {
-    if (closing) return void raw.destroy();
+    if (closing || raw.destroyed) return void raw.destroy(); // destroyed: refused by client_hosts
     // Errors are reported through http's clientError until the upgrade and
     // through ws after it; these keep an error in between (node:http drops its
     // listener before emitting "upgrade") from becoming an uncaught exception.
@@ -236,17 +231,8 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
   }
 
   const server: NetServer = createNetServer({ noDelay: true }, accept);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    // A connection storm must not overflow the accept queue (Node defaults to 511; nats-server uses 4096).
-    server.listen({ port: opts.port, host: opts.host, backlog: 4096 }, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  const port = await listen(server, { host: opts.host, port: opts.port, allowHosts: opts.allowHosts, log, what: "websocket" });
   server.on("error", (err) => log.error("websocket listener error", { err }));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : opts.port;
   let sweep: NodeJS.Timeout | null = null;
   if (opts.pingInterval !== undefined && opts.pingInterval > 0) {
     // One timer for the whole listener instead of one per connection.
@@ -263,14 +249,6 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
     port,
     stats,
     close: stop,
-    shutdown: async () => {
-      await stop();
-      if (open.size === 0) return;
-      const gone = new Promise<void>((resolve) => (allClosed = resolve));
-      for (const t of open) t.end(1001, "Server Shutdown");
-      await gone;
-      log.info("websocket connections closed for shutdown", { port });
-    },
     reloadCertificate: (tls) => {
       if (secureContext === null) throw new TypeError("websocket listener runs without TLS");
       secureContext = loadContext(tls);
@@ -293,8 +271,4 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
     if (open.size === 0) await stopped;
     log.info("websocket listener stopped", { port });
   }
-}
-
-function loadContext(tls: { cert: string; key: string }): SecureContext {
-  return createSecureContext({ cert: readFileSync(tls.cert), key: readFileSync(tls.key), minVersion: "TLSv1.2" });
 }

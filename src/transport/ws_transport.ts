@@ -2,7 +2,7 @@
  * One upgraded WebSocket seen as a `Transport`: a byte pipe. Every inbound data
  * message, text or binary, is handed to onData as bytes (NATS ops may be split
  * across messages or share one; the parser above copes), and every outbound
- * write becomes one binary frame, as nats-server does (nats-wire.md §2.2).
+ * write becomes one binary frame, as nats-server does (docs/protocol.md#frames).
  * `ws` does the framing, masking checks, UTF-8 checks on text, control frames
  * and permessage-deflate; this class adds the Transport contract: a high-water
  * mark with onDrain, pause/resume that holds messages already parsed, a single
@@ -64,7 +64,7 @@ export interface WsTransportHooks {
 // One shared options object: `ws` copies it, so nothing is allocated per write here.
 const sendBinary = { binary: true } as const;
 
-// RFC 6455 §5.5: a close frame body is at most 125 bytes, 2 of them the code.
+// RFC 6455 section 5.5: a close frame body is at most 125 bytes, 2 of them the code.
 const maxCloseReasonBytes = 123;
 
 export class WsTransport implements Transport {

@@ -1,6 +1,6 @@
 /**
  * Validation of the HTTP request that asks for a WebSocket upgrade, in the
- * order nats-server 2.9.10 applies it (server/websocket.go, nats-wire.md §2.1):
+ * order nats-server 2.9.10 applies it (server/websocket.go, docs/protocol.md#upgrade):
  * method GET (405), Host (400), Upgrade contains "websocket" (400), Connection
  * contains "upgrade" (400), Sec-WebSocket-Key (400), Sec-WebSocket-Version 13
  * (400), Origin allow list (403), and no bytes sent before the 101 (400). The
@@ -52,7 +52,7 @@ const Rejections = {
 
 export const BadRequestRejection = reject(UpgradeRejectReason.BadRequest, 400, "bad request");
 
-// RFC 6455 §4.1: the key is 16 random bytes, base64-encoded (24 characters).
+// RFC 6455 section 4.1: the key is 16 random bytes, base64-encoded (24 characters).
 const keyPattern = /^[+/0-9A-Za-z]{22}==$/;
 
 /** True when the comma-separated header value contains `token` (case-insensitive). */
@@ -127,7 +127,7 @@ export function checkUpgradeRequest(req: IncomingMessage, head: Uint8Array, orig
   if (key === undefined || !keyPattern.test(key)) return Rejections.key;
   if (!headerHasToken(h["sec-websocket-version"], "13")) return Rejections.version;
   if (!origins.allows(h.origin)) return Rejections.origin;
-  // RFC 6455 §4.1: the client must wait for the 101 before sending frames.
+  // RFC 6455 section 4.1: the client must wait for the 101 before sending frames.
   if (head.length > 0) return Rejections.earlyData;
   return null;
 }

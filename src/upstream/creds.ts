@@ -2,7 +2,7 @@
  * NATS `.creds` files for operator-mode hubs: a user JWT and an nkey seed, each
  * in an armoured block (`-----BEGIN NATS USER JWT-----` … `------END …------`);
  * the prose around them is ignored. The leaf signs the hub's INFO nonce string
- * with the seed and sends JWT + signature in its CONNECT (nats-wire.md §3.3).
+ * with the seed and sends JWT + signature in its CONNECT (docs/protocol.md#handshake).
  */
 import { readFileSync } from "node:fs";
 import { fromSeed } from "nkeys.js";

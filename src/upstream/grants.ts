@@ -3,7 +3,7 @@
  * the connect_info INFO (`{"allow":[…],"deny":[…]}`). The hub closes the link
  * when we announce a *literal* subject outside them (a wildcard LS+ is accepted
  * and filtered at delivery), so, like Go spokes, we check literal interest
- * before announcing it (nats-wire.md §3.5 and §3.9).
+ * before announcing it (docs/protocol.md#interest and #handshake).
  */
 import { hasWildcard } from "../subject/subject.js";
 import { SubjectSet } from "../subject/subject_set.js";

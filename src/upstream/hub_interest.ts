@@ -2,9 +2,9 @@
  * What the hub wants from us: the LS+/LS- it sends, kept in a Sublist so that
  * forward() asks one cached trie question per publish. The hub keeps one entry
  * per key (`subject` or `subject queue`), with no reference count, and restates
- * a queue group's total weight on every change (nats-wire.md §3.4–3.5); this
+ * a queue group's total weight on every change (docs/protocol.md#leaf-grammar, #interest); this
  * mirrors that exactly. `$LDS.` subjects it announces are remembered separately
- * so that we never send them back (that would be a loop: nats-wire.md §3.7).
+ * so that we never send them back (that would be a loop: docs/protocol.md#special-subjects).
  */
 import { Sublist, type MatchResult, type SublistEntry } from "../subject/sublist.js";
 import { isValidSubject } from "../subject/subject.js";

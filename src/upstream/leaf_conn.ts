@@ -6,7 +6,7 @@
  * has been read, and from then on relays LS+/LS- and LMSG/HMSG both ways. On
  * loss it reconnects for ever with exponential backoff and jitter across the
  * configured URLs and those the hub advertises; refusals are logged with the
- * hub's own words and retried, never thrown. Wire facts: nats-wire.md §3.
+ * hub's own words and retried, never thrown. Wire facts: docs/protocol.md#leafnode-link.
  */
 import { UpstreamError } from "../errors.js";
 import type { LeafRemoteConfig } from "../config/types.js";
@@ -54,13 +54,13 @@ export const LeafConnErrorCode = {
   Refused: "GW_ERR_UPSTREAM_REFUSED",
 } as const;
 
-/** Go solicitors wait 30 s after these refusals, since retrying sooner repeats them (§3.8). */
+/** Go solicitors wait 30 s after these refusals, since retrying sooner repeats them (docs/protocol.md#leaf-errors). */
 const LONG_BACKOFF_ERRORS = [/loop detected/i, /same cluster name/i];
 const LONG_BACKOFF_MS = 30_000;
 
 /**
  * A leafnode INFO has a non-zero client_id and leafnode_urls; a client port's
- * does not. Go solicitors refuse such a peer as "wrong port" (§3.2), and so do we.
+ * does not. Go solicitors refuse such a peer as "wrong port" (docs/protocol.md#handshake), and so do we.
  */
 function checkLeafInfo(info: Record<string, unknown>, url: RemoteUrl): void {
   if (typeof info.client_id !== "number" || info.client_id === 0 || !Array.isArray(info.leafnode_urls)) {
@@ -148,7 +148,7 @@ export class LeafConn implements Upstream, LinkOwner {
   }
 
   forward(subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array, servedQueues: ReadonlySet<string> | null): boolean {
-    // nats-server 2.9.10 does not enforce max_payload on inbound LMSG (§3.6), so we do.
+    // nats-server 2.9.10 does not enforce max_payload on inbound LMSG (docs/protocol.md#routing), so we do.
     if (this.hubMaxPayload > 0 && payload.length > this.hubMaxPayload) {
       this.countDropped(payload.length);
       return false;
@@ -348,7 +348,7 @@ export class LeafConn implements Upstream, LinkOwner {
 
   private sendInterest(link: Link, subject: string, queue: string | undefined, weight: number): void {
     if (weight > 0) {
-      if (this.hub.isHubLoopSubject(subject)) return; // never reflect the hub's $LDS. back (§3.7)
+      if (this.hub.isHubLoopSubject(subject)) return; // never reflect the hub's $LDS. back (docs/protocol.md#special-subjects)
       if (!this.grants.allows(subject)) {
         this.log.warn("not announcing interest the hub does not allow", { subject });
         return;
@@ -364,7 +364,7 @@ export class LeafConn implements Upstream, LinkOwner {
     if (served !== null && queues.length > 0) queues = queues.filter((q) => !served.has(q));
     if (!m.plain && queues.length === 0) return false;
     if (hdrLen > 0 && !this.hubHeaders) {
-      payload = payload.subarray(hdrLen); // a hub without headers gets the body only (§3.6)
+      payload = payload.subarray(hdrLen); // a hub without headers gets the body only (docs/protocol.md#routing)
       hdrLen = -1;
     }
     if (link.backlog > this.opts.bufferBytes) {

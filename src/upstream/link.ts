@@ -110,7 +110,7 @@ export class Link implements LeafOpSink {
 
   /**
    * LS+ on add or weight change, LS- at zero, using the byte-identical key; a
-   * plain key at most once, because the hub's own counters leak on duplicates (§3.4).
+   * plain key at most once, because the hub's own counters leak on duplicates (docs/protocol.md#leaf-grammar).
    */
   announce(subject: string, queue: string | undefined, weight: number): void {
     const key = interestKey(subject, queue);

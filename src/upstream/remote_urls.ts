@@ -3,7 +3,7 @@
  * (`nats://`, `tls://`, `nats-leaf://` or bare `host:port`, default port 7422)
  * followed by the `leafnode_urls` the hub advertises in INFO, deduplicated by
  * host:port and tried in rotation, so losing one hub of a cluster fails over
- * to the next (nats-wire.md §3.2 and §3.8).
+ * to the next (docs/protocol.md#handshake and #leaf-errors).
  */
 import { ConfigError } from "../errors.js";
 

@@ -1,5 +1,5 @@
 /**
- * Issue 3, the audit log as an operator gets it: `aaa-leafnode run` (a child
+ * The audit log as an operator gets it: `aaa-leafnode run` (a child
  * process) with `audit_logfile` set writes one JSON line per connect, refusal,
  * permission violation and disconnect to that file, each with the connection
  * id, the remote address and the caller id (and the refusal code and reason,

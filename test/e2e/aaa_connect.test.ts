@@ -1,5 +1,5 @@
 /**
- * Issue 3, authentication through the running gateway on raw TLS sockets: a
+ * Authentication through the running gateway on raw TLS sockets: a
  * valid AAA token with the connection's nonce signed gets in (and is audited
  * with caller id, remote address and expiry); every token in the bad-token
  * catalogue — expired, not yet valid, wrong signer, tampered, `alg: none`,

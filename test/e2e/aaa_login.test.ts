@@ -1,5 +1,5 @@
 /**
- * Issue 8, "the token connects through the gateway": a login to the test AAA
+ * "the token connects through the gateway": a login to the test AAA
  * service (aaasvc's /choria/v1/login, RS256 signer) leaves a token file and a
  * seed file, and a gateway configured with that service's signer public key
  * accepts a connection made from exactly those files (nonce signed with the

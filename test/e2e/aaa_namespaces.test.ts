@@ -1,5 +1,5 @@
 /**
- * Issue 3, private reply namespaces end to end: gateway (AAA) → mTLS leafnode
+ * Private reply namespaces end to end: gateway (AAA) → mTLS leafnode
  * → real nats-server hub with a simulated Choria fleet and responders. Caller
  * A's generic `request()` (an `_INBOX` reply rewritten into
  * `choria.reply.<md5(A)>._INBOX…`, which is what the hub responder sees) and
@@ -21,7 +21,7 @@ import { natsConnectWithToken, startGateway, type TestGateway } from "../helpers
 import { rawConnect, type RawClient } from "../helpers/raw.js";
 import { startHub, waitFor, type Hub } from "../helpers/hub.js";
 import { startFleet, type Fleet, type FleetReply } from "../helpers/fleet.js";
-import { createEd25519KeyPair, signNonce, tokenWorld, writeSignerFiles, type ClientTokenSpec, type Ed25519KeyPair, type TokenWorld } from "../helpers/tokens.js";
+import { createEd25519KeyPair, signNonce, tokenWorld, writeSignerFiles, type Ed25519KeyPair, type TokenWorld } from "../helpers/tokens.js";
 import { md5Hex, sha256Hex } from "../../src/auth/reply_namespace.js";
 import { subjectsIntersect } from "../../src/subject/subject.js";
 

@@ -1,5 +1,5 @@
 /**
- * Issue 3, the permission matrix through the wire: for every Choria client
+ * The permission matrix through the wire: for every Choria client
  * permission flag (no flags, fleet_management, signed_fleet_management,
  * streams_user, streams_admin, events_viewer, election_user, governor alone
  * and with streams_user, org_admin) and for token pub_subjects/sub_subjects,

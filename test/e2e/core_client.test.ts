@@ -1,4 +1,4 @@
-// Issue 2: the official NATS JS client against the embedded broker over
+// The official NATS JS client against the embedded broker over
 // anonymous TLS, through the explicitly named development authenticator:
 // pub/sub, wildcards, queue groups, request/reply, headers, no responders,
 // drain, auto-unsubscribe after max.

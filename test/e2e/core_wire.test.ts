@@ -1,5 +1,5 @@
-// Issue 2: every error path of the client port on raw sockets, asserting the
-// exact nats-server `-ERR` text (nats-wire.md §1.11) and whether the
+// Every error path of the client port on raw sockets, asserting the
+// exact nats-server `-ERR` text (docs/protocol.md#error-catalogue) and whether the
 // connection stays open. The development authenticator is named explicitly.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -70,8 +70,16 @@ describe("client port error paths (raw protocol)", () => {
     ["maximum payload", "PUB foo 2000\r\n", /-ERR 'Maximum Payload Violation'\r\n/],
     ["maximum payload counts the HPUB total", "HPUB foo 12 1030\r\n", /-ERR 'Maximum Payload Violation'\r\n/],
     ["malformed PUB arguments (silent, as nats-server)", "PUB foo\r\n", null],
-    ["leafnode protocol from a client", "LS+ foo\r\n", /-ERR 'Authorization Violation'\r\n/],
-    ["route protocol from a client", "RS+ $G foo\r\n", /-ERR 'Authorization Violation'\r\n/],
+    // Route, gateway and leafnode ops from an authenticated client: nats-server 2.9.10 answers as to any unknown op.
+    ["RS+ from a client", "RS+ $G foo\r\n", /-ERR 'Unknown Protocol Operation'\r\n/],
+    ["RS- from a client", "RS- $G foo\r\n", /-ERR 'Unknown Protocol Operation'\r\n/],
+    ["RMSG from a client", "RMSG $G foo 2\r\nhi\r\n", /-ERR 'Unknown Protocol Operation'\r\n/],
+    ["LS+ from a client", "LS+ foo\r\n", /-ERR 'Unknown Protocol Operation'\r\n/],
+    ["LS- from a client", "LS- foo\r\n", /-ERR 'Unknown Protocol Operation'\r\n/],
+    ["LMSG from a client", "LMSG foo 2\r\nhi\r\n", /-ERR 'Unknown Protocol Operation'\r\n/],
+    ["A+ from a client", "A+ $G\r\n", /-ERR 'Unknown Protocol Operation'\r\n/],
+    ["A- from a client", "A- $G\r\n", /-ERR 'Unknown Protocol Operation'\r\n/],
+    ["lower-case ls+ from a client", "ls+ foo\r\n", /-ERR 'Unknown Protocol Operation'\r\n/],
     ["client -ERR", "-ERR 'oops'\r\n", null],
   ];
   for (const [name, bytes, expected] of closing) {
@@ -192,7 +200,10 @@ describe("limits that need their own gateway", () => {
     t.after(() => g.stop());
     const a = await rawConnect(g.gw.clientPort, pki.ca);
     const b = await rawConnect(g.gw.clientPort, pki.ca);
-    t.after(() => (a.close(), b.close()));
+    t.after(() => {
+      a.close();
+      b.close();
+    });
     const c = await rawConnect(g.gw.clientPort, pki.ca);
     t.after(() => c.close());
     assert.ok(c.info.server_id, "INFO is still sent");

@@ -1,5 +1,5 @@
 /**
- * Issue 4: how the whole gateway authenticates upstream, and what readiness
+ * How the whole gateway authenticates upstream, and what readiness
  * says about it. A gateway holding a client certificate the hub does not trust
  * is refused by the hub (which logs why), logs the failure itself, retries, and
  * stays up for its local clients with /readyz 503 naming the reason. A gateway

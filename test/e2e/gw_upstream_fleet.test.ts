@@ -1,5 +1,5 @@
 /**
- * Issue 4 end to end with a fleet: 200 simulated Choria servers connected
+ * End to end with a fleet: 200 simulated Choria servers connected
  * directly to a real nats-server hub, and callers connected through the whole
  * gateway (AAA tokens, anonymous TLS) relaying over its mTLS leafnode link. A
  * fleet_management caller broadcasts `choria.broadcast.agent.rpcutil` with its

@@ -1,5 +1,5 @@
 /**
- * Issue 4: interest is aggregated on the way up. 1,000 clients connected
+ * Interest is aggregated on the way up. 1,000 clients connected
  * through the gateway with AAA tokens subscribe to the same subject, and 300
  * of them also join one queue group; the hub sees one subscription from the
  * leaf for the subject and one queue entry whose weight is the member count

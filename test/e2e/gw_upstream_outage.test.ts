@@ -1,5 +1,5 @@
 /**
- * Issue 4: hub outages seen through the whole gateway. The hub is killed while
+ * Hub outages seen through the whole gateway. The hub is killed while
  * a client connected through the gateway holds subscriptions and traffic is
  * flowing, and restarted on the same ports: the gateway reconnects and replays
  * its interest, the client keeps the very same connection (no reconnect on its

@@ -1,5 +1,5 @@
 /**
- * Issue 4: messages from the hub are routed like local traffic. They pass the
+ * Messages from the hub are routed like local traffic. They pass the
  * same permission and delivery checks (a hub publish that crosses the link on a
  * caller's allowed wildcard still never delivers someone else's reply subject
  * or a hub client's `_INBOX`), generic requests from gateway clients go up in

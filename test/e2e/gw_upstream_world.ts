@@ -155,8 +155,8 @@ export async function hubHasLeafSub(hub: Hub, subject: string, timeoutMs = 15000
 }
 
 /**
- * Interest as the hub advertises it to a newly connected leaf (nats-wire.md
- * §3.5): a raw observer leaf with the test CA's client certificate connects,
+ * Interest as the hub advertises it to a newly connected leaf
+ * (docs/protocol.md#interest): a raw observer leaf with the test CA's client certificate connects,
  * and every `LS+` before the PONG to its first PING is collected. Queue entries
  * carry the hub's total weight, the sum of what every leaf announced.
  */

@@ -226,7 +226,8 @@ describe("deploy/: the dashboard and the alerting rules", () => {
       if (p.type === "row") continue;
       const targets = p.targets as Array<Record<string, unknown>>;
       assert.ok(targets.length > 0, `${String(p.title)} has queries`);
-      assert.deepEqual(p.datasource, { type: "prometheus", uid: "${datasource}" }, String(p.title));
+      // Grafana's own variable syntax, not a template placeholder.
+      assert.deepEqual(p.datasource, { type: "prometheus", uid: "$" + "{datasource}" }, String(p.title));
       for (const t of targets) {
         assert.ok(typeof t.expr === "string" && t.expr.includes('instance=~"$instance"'), `${String(p.title)}: ${String(t.expr)} filters by $instance`);
         assert.match(String(t.refId), /^[A-Z]$/);

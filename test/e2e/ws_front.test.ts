@@ -1,5 +1,5 @@
 /**
- * Issue 7 end to end on the gateway's own broker: a WebSocket client and a TLS
+ * End to end on the gateway's own broker: a WebSocket client and a TLS
  * client (both official NATS clients, both AAA-authenticated with a nonce
  * signature) exchange messages both ways and answer each other's requests;
  * permessage-deflate on and off, checked on the negotiated extension and on

@@ -1,5 +1,5 @@
 /**
- * Issue 7 end to end through the upstream: the official NATS JS client's
+ * End to end through the upstream: the official NATS JS client's
  * WebSocket transport (`wsconnect`, the nats.ws code path) against the gateway
  * over wss with an AAA token and nonce signature, relayed over the mTLS
  * leafnode link to a real nats-server hub: publish/subscribe with hub clients

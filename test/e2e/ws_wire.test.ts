@@ -1,5 +1,5 @@
 /**
- * Issue 7 end to end, at the wire: WebSocket frames split across TCP writes
+ * End to end, at the wire: WebSocket frames split across TCP writes
  * (inside the header, the mask key and the payload) reassemble into NATS ops;
  * refused tokens get `-ERR 'Authorization Violation'` and a close frame 1008 as
  * nats-server sends them; shutdown closes WebSocket clients with 1001; the
@@ -160,4 +160,50 @@ test("plain ws:// (websocket_insecure) refuses AAA tokens: no JWT over clear tex
   assert.equal(code, 1008);
   assert.match(peer.received(), /-ERR 'Authorization Violation'\r\n$/);
   assert.ok(w.g.audit.lines.some((l) => l.includes("GW_ERR_AUTH_INSECURE")), "the audit log names the reason");
+});
+
+/** What a peer gets from a listener: the bytes before the server closed (or null if it kept the socket open). */
+async function bytesBeforeClose(port: number): Promise<string | null> {
+  const { connect } = await import("node:net");
+  return new Promise((resolve) => {
+    const sock = connect({ host: "127.0.0.1", port });
+    let got = "";
+    sock.on("data", (d) => void (got += d.toString("latin1")));
+    sock.on("error", () => {});
+    sock.once("close", () => resolve(got));
+    // A listener that accepted waits for us: a TLS or HTTP peer would speak or time out much later.
+    setTimeout(() => {
+      sock.destroy();
+      resolve(null);
+    }, 3000).unref();
+  });
+}
+
+test("client_hosts guards every listener: a peer outside it is dropped before the WebSocket upgrade, the INFO and the login relay", async (t) => {
+  const relay = ["plugin.choria.network.aaa_leafnode.login_relay_port = -1", "plugin.login.aaasvc.login.url = https://127.0.0.1:9/choria/v1/login"];
+  const outside = await startWsWorld(t, { lines: ["plugin.choria.network.client_hosts = 10.0.0.0/8, 2001:db8::/32", ...relay] });
+  const ca = readFileSync(outside.pki.ca);
+  const outcome = await new Promise<string>((resolve) => {
+    const ws = new WebSocket(outside.wsUrl, { ca });
+    ws.once("open", () => {
+      ws.terminate();
+      resolve("upgraded");
+    });
+    ws.once("unexpected-response", (_req, res) => resolve(`HTTP ${res.statusCode}`));
+    ws.once("error", (err) => resolve(`error: ${err.message}`));
+  });
+  assert.match(outcome, /^error/, "no TLS handshake, no HTTP answer, no upgrade");
+  assert.equal(outside.g.gw.websocketPort > 0 && outside.g.gw.loginRelayPort > 0, true);
+  assert.equal(await bytesBeforeClose(outside.g.gw.clientPort), "", "the client port closes without sending INFO");
+  assert.equal(await bytesBeforeClose(outside.g.gw.loginRelayPort), "", "the login relay closes without a byte");
+  const refusals = outside.g.logs.lines.filter((l) => l.includes("outside client_hosts"));
+  for (const listener of ["websocket", "client", "login relay"]) {
+    assert.ok(refusals.some((l) => l.includes(`"listener":"${listener}"`)), `the ${listener} listener logs the refusal`);
+  }
+
+  // The same gateway with 127.0.0.1 on the list: the WebSocket client gets in and authenticates.
+  const inside = await startWsWorld(t, { lines: ["plugin.choria.network.client_hosts = 10.0.0.0/8, 127.0.0.1/32", ...relay] });
+  const nc = await inside.wsClient(inside.token());
+  await nc.flush();
+  assert.equal(await bytesBeforeClose(inside.g.gw.clientPort).then((b) => (b ?? "").startsWith("INFO ") || b === null), true);
 });

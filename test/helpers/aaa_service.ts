@@ -1,6 +1,6 @@
 /**
  * A small AAA service for tests, answering `/choria/v1/login` the way aaasvc's
- * userlist authenticator does (nats-wire.md §4.8): fresh timestamp (not in the
+ * userlist authenticator does (docs/protocol.md#aaa-login): fresh timestamp (not in the
  * future, at most 60 s old), ed25519 signature of "<ts>:<user>:<password>" by
  * the submitted key, known user, matching password (plain text here instead
  * of bcrypt), then a real JWT signed RS256 (or EdDSA) with a key generated per

@@ -1,5 +1,5 @@
 /**
- * Issue 7 in a real browser: headless Chromium (Debian package `chromium`)
+ * In a real browser: headless Chromium (Debian package `chromium`)
  * loads test/e2e/browser/page.html from a small HTTP server on 127.0.0.1; the
  * page runs the official NATS JS client (nats-core, served as one script built
  * by cjs_bundle.ts), connects to the gateway over wss with an AAA token and a

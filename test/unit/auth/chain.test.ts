@@ -1,5 +1,5 @@
 /**
- * Org-issuer chains (nats-wire.md §4.4): good I- and C- tokens in issuer mode
+ * Org-issuer chains (docs/protocol.md#issuer-chain): good I- and C- tokens in issuer mode
  * and rooted at an ed25519 signer, every break of the chain refused with its
  * code, issuer selection by `ou`, and the KSUID codec the chain depends on.
  */

@@ -1,6 +1,6 @@
 // The JWS signature check alone: what a signer key may verify, and the
-// header extensions and key sizes that must be refused (RFC 7515 §4.1.11,
-// RFC 7518 §3.3). Tokens minted with node:crypto and cross-checked in other
+// header extensions and key sizes that must be refused (RFC 7515 section 4.1.11,
+// RFC 7518 section 3.3). Tokens minted with node:crypto and cross-checked in other
 // tests against jose-minted tokens from the test AAA service.
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -1,6 +1,6 @@
 /**
  * Permissions compiled from the shipped policies: the allow/deny matrix per
- * permission flag (go-choria's client sets, nats-wire.md §4.7), the hard
+ * permission flag (go-choria's client sets, docs/protocol.md#permission-sets), the hard
  * restrictions no grant can lift, delivery filtering, deny-all on doubt. The
  * matrix runs with the verdict caches on, off and at size 1.
  */

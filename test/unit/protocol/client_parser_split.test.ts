@@ -1,7 +1,7 @@
 /**
  * Split-read tests for the client parser (in the spirit of nats-server's
  * split_test.go): TCP reads and WebSocket frames may cut ops and payloads at
- * any byte (nats-wire.md §1.1), so one long stream of mixed ops must give the
+ * any byte (docs/protocol.md#framing), so one long stream of mixed ops must give the
  * same op list whole, split into two reads at every offset, byte by byte, and
  * in random-sized reads; and a faulty stream must fail with the same code and
  * after the same ops however it is cut.

@@ -1,7 +1,7 @@
 /**
  * Byte-exact tests for the encoders against the nats-server 2.9.10 formats in
- * nats-wire.md (§1.2 INFO with its space before CRLF, §1.5 MSG/HMSG, §1.8 the
- * no-responders message, §1.11 -ERR), including the MSG/HMSG writer's bounds:
+ * docs/protocol.md (#connection-lifecycle INFO with its space before CRLF, #messages MSG/HMSG, #no-responders the
+ * no-responders message, docs/protocol.md#error-catalogue -ERR), including the MSG/HMSG writer's bounds:
  * it must never write past the buffer and must say -1 when the line does not fit.
  */
 
@@ -49,7 +49,7 @@ describe("fixed encoders", () => {
     for (const [wire, expected] of cases) assert.equal(text(encodeErr(wire)), expected);
   });
 
-  test("no-responders header block is the 16 bytes of §1.8", () => {
+  test("no-responders header block is the 16 bytes of docs/protocol.md#no-responders", () => {
     assert.equal(NO_RESPONDERS_HEADER.length, 16);
     assert.equal(text(NO_RESPONDERS_HEADER), "NATS/1.0 503\r\n\r\n");
   });

@@ -43,13 +43,13 @@ export function bytes(text: string): Buffer {
   return Buffer.from(text, "utf8");
 }
 
-/** The thrown error as { code, wire, closes } (or "no error"). */
-export function errorOf(fn: () => void): { code: string; wire: string | null; closes: boolean; message: string } | "no error" {
+/** The thrown error as { code, message } (or "no error"). */
+export function errorOf(fn: () => void): { code: string; message: string } | "no error" {
   try {
     fn();
   } catch (err) {
-    const e = err as { code: string; wire: string | null; closes: boolean; message: string };
-    return { code: e.code, wire: e.wire, closes: e.closes, message: e.message };
+    const e = err as { code: string; message: string };
+    return { code: e.code, message: e.message };
   }
   return "no error";
 }

@@ -1,6 +1,6 @@
 /**
  * Table tests for subject syntax and the pattern relations in src/subject/subject.ts,
- * following nats-wire.md §1.6 (verified against nats-server 2.9.10).
+ * following docs/protocol.md#subjects (verified against nats-server 2.9.10).
  */
 
 import { describe, test } from "node:test";

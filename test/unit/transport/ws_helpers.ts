@@ -60,6 +60,7 @@ export async function listen(
     host: "127.0.0.1",
     port: 0,
     tls: null,
+    allowHosts: null,
     compression: false,
     allowedOrigins: [],
     handshakeTimeout: 5000,
@@ -160,7 +161,7 @@ export async function rawUpgrade(t: TestContext, port: number): Promise<RawPeer 
   };
 }
 
-/** A client → server frame; masked unless told otherwise (RFC 6455 §5.2). */
+/** A client → server frame; masked unless told otherwise (RFC 6455 section 5.2). */
 export function clientFrame(opcode: number, payload: Uint8Array, opts: { mask?: boolean; fin?: boolean } = {}): Buffer {
   const mask = opts.mask ?? true;
   const fin = opts.fin ?? true;

@@ -2,7 +2,7 @@
  * The official NATS JavaScript client's WebSocket transport (@nats-io/nats-core
  * `wsconnect`, the nats.ws code path) over our listener, wss with compression:
  * it must find INFO as the first message, send CONNECT and PING, get PONG,
- * receive a MSG, and close cleanly (nats-wire.md §2.5). The AcceptHandler plays
+ * receive a MSG, and close cleanly (docs/protocol.md#websocket-clients). The AcceptHandler plays
  * a minimal server that answers line by line; the NATS protocol proper belongs
  * to the connection layer and is tested there.
  */
@@ -56,6 +56,7 @@ test("nats-core wsconnect over wss with compression: connect, flush, request a M
     host: "127.0.0.1",
     port: 0,
     tls: cert,
+    allowHosts: null,
     compression: true,
     allowedOrigins: [],
     handshakeTimeout: 5000,

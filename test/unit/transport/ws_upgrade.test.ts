@@ -1,6 +1,6 @@
 /**
  * Upgrade checks from a raw socket, in nats-server 2.9.10's order and with its
- * status codes (nats-wire.md §2.1): every refusal gets its HTTP status, closes
+ * status codes (docs/protocol.md#upgrade): every refusal gets its HTTP status, closes
  * the socket and is counted by reason; header tokens match case-insensitively;
  * the Origin allow list compares scheme, host and port; silent peers (plain
  * and TLS) are dropped at the handshake deadline; a failed TLS handshake is
