@@ -30,9 +30,10 @@ import { subscribers } from "./scenarios/subscribers.js";
 import { renderTable, summarize, type RunRecord } from "./scenarios/summary.js";
 import { makeTarget } from "./scenarios/targets.js";
 import { throughput } from "./scenarios/throughput.js";
+import { wan } from "./scenarios/wan.js";
 import type { Scenario, Target, TargetKind } from "./scenarios/types.js";
 
-const ALL_SCENARIOS: readonly Scenario[] = [throughput, fanIn, latency, storm, subscribers];
+const ALL_SCENARIOS: readonly Scenario[] = [throughput, fanIn, latency, storm, subscribers, wan];
 const RESULTS_DIR = fileURLToPath(new URL("../../bench/results/", import.meta.url));
 const SETTLE_MS = 1_000;
 

@@ -16,7 +16,7 @@ import { CloseReasons } from "./conn/close_reason.js";
 import { ConnCounters, type ConnContext, type ConnSettings } from "./conn/context.js";
 import { createLogger, LevelControl, stderrSink, type Logger } from "./obs/log.js";
 import { createAuditLog } from "./obs/audit.js";
-import { createMetrics, type ConnzEntry, type LinkStats, type MetricSources, type SubszEntry } from "./obs/metrics.js";
+import { createMetrics, type ConnzEntry, type LeafnodeStats, type MetricSources, type RemoteLinkStats, type SubszEntry } from "./obs/metrics.js";
 import { startMonitor } from "./obs/monitor.js";
 import { Router } from "./router/router.js";
 import { startTlsListener, type TlsListener } from "./transport/tls_listener.js";
@@ -48,7 +48,8 @@ export class Gateway {
   readonly conns = new Set<ClientConn>();
   readonly levels: LevelControl;
   readonly log: Logger;
-  upstream: LeafConn | null = null;
+  /** One leafnode link per configured remote, in configuration order. */
+  readonly upstreams: LeafConn[] = [];
   private listener: TlsListener | null = null;
   private ws: WsListener | null = null;
   private monitor: Monitor | null = null;
@@ -94,10 +95,50 @@ export class Gateway {
     return this.monitor?.port ?? 0;
   }
 
-  /** Ready while the upstream leafnode is connected (always, standalone). */
+  /** The first remote's link (null standalone). */
+  get upstream(): LeafConn | null {
+    return this.upstreams[0] ?? null;
+  }
+
+  /**
+   * Ready while the upstream rule holds (always, standalone): every remote
+   * connected ("all", the default) or at least one ("any").
+   */
   get ready(): boolean {
     if (this.lameDuck || !this.accepting) return false;
-    return this.upstream ? this.upstream.connected : true;
+    return this.upstreamsReady();
+  }
+
+  private upstreamsReady(): boolean {
+    const ups = this.upstreams;
+    if (ups.length === 0) return true;
+    return this.config.upstreamReadiness === "any" ? ups.some((u) => u.connected) : ups.every((u) => u.connected);
+  }
+
+  /**
+   * The upstream side (go-choria's setupLeafNodes): one leafnode link per
+   * remote in leafnode_remotes, each with its own URLs, TLS, credentials,
+   * buffer and backoff, attached to the router, which is their LocalSide.
+   */
+  private setupLeafnodes(): void {
+    const c = this.config;
+    for (const remote of c.leafRemotes) {
+      const upstream = new LeafConn({
+        remote,
+        serverName: this.ctx.server.serverName,
+        version: VERSION,
+        bufferBytes: c.upstreamBufferBytes,
+        reconnectBaseDelay: c.reconnectBaseDelay,
+        reconnectMaxDelay: c.reconnectMaxDelay,
+        pingInterval: c.pingInterval,
+        pingMax: c.pingMax,
+        log: this.log,
+        local: this.router,
+      });
+      this.upstreams.push(upstream);
+      this.router.addUpstream(upstream);
+    }
+    for (const u of this.upstreams) u.start();
   }
 
   private async startParts(): Promise<void> {
@@ -117,28 +158,7 @@ export class Gateway {
       onClosed: (conn) => this.conns.delete(conn as ClientConn),
     };
 
-    const remote = c.leafRemotes[0];
-    if (remote) {
-      if (c.leafRemotes.length > 1) this.log.warn("only the first leafnode remote is used", { used: remote.name });
-      const upstream = new LeafConn({
-        remote,
-        serverName: this.ctx.server.serverName,
-        version: VERSION,
-        bufferBytes: c.upstreamBufferBytes,
-        reconnectBaseDelay: c.reconnectBaseDelay,
-        reconnectMaxDelay: c.reconnectMaxDelay,
-        pingInterval: c.pingInterval,
-        pingMax: c.pingMax,
-        log: this.log.child({ component: "upstream", remote: remote.name }),
-        interestSnapshot: () => this.router.interestSnapshot(),
-        onMessage: (subject, reply, queues, hdrLen, payload) =>
-          this.router.deliverFromUpstream(subject, reply, queues, hdrLen, payload),
-        onStateChange: (connected) => this.log.info(connected ? "upstream connected" : "upstream disconnected"),
-      });
-      this.upstream = upstream;
-      this.router.setUpstream(upstream);
-      upstream.start();
-    }
+    this.setupLeafnodes();
 
     // client_hosts guards every listener: TLS, WebSocket and the login relay.
     const allowHosts = buildAllowList(c.clientHosts);
@@ -212,7 +232,7 @@ export class Gateway {
       websocket_port: this.websocketPort || undefined,
       stats_port: this.monitorPort || undefined,
       login_relay_port: this.loginRelayPort || undefined,
-      upstream: remote ? remote.urls : "standalone",
+      upstream: c.leafRemotes.length > 0 ? c.leafRemotes.map((r) => r.name) : "standalone",
     });
   }
 
@@ -242,7 +262,7 @@ export class Gateway {
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.config.softShutdownTimeout)));
     await Promise.race([listenersClosed, timeout]);
     clearTimeout(timer);
-    await this.upstream?.stop();
+    await Promise.all(this.upstreams.map((u) => u.stop()));
     await this.relay?.close();
     await this.monitor?.close();
     this.log.info("aaa-leafnode stopped");
@@ -312,34 +332,7 @@ export class Gateway {
       permissionViolations: () => k.violations,
       rewrittenInboxes: () => k.rewrittenInboxes,
       lifecycleFiltered: () => k.lifecycleFiltered,
-      links: (): LinkStats[] => {
-        // One entry per link; today the first configured remote is the only one dialled.
-        const u = this.upstream;
-        const remote = this.config.leafRemotes[0];
-        if (!u || !remote) return [];
-        const s = u.stats;
-        const hub = u.hubInterest;
-        return [{
-          remote: remote.name,
-          connected: u.connected,
-          host: u.currentUrl?.host,
-          port: u.currentUrl?.port,
-          account: remote.account,
-          rttMs: u.rttMs,
-          inMsgs: s.inMsgs,
-          outMsgs: s.outMsgs,
-          inBytes: s.inBytes,
-          outBytes: s.outBytes,
-          reconnects: s.reconnects,
-          bufferedMsgs: s.bufferedMsgs,
-          bufferedBytes: s.bufferedBytes,
-          bufferLimitBytes: this.config.upstreamBufferBytes,
-          droppedMsgs: s.droppedMsgs,
-          droppedBytes: s.droppedBytes,
-          subscriptions: u.connected ? hub.size : 0,
-          subjects: () => (u.connected ? [...hub.entries()].map((e) => (e.queue ? `${e.subject} ${e.queue}` : e.subject)) : []),
-        }];
-      },
+      leafnode: () => leafnodeStats(this.config, this.upstreams),
       subsz: (): SubszEntry[] =>
         live().flatMap((c) => c.subscriptionList().map((s) => ({ subject: s.subject, queue: s.queue, sid: s.sid, cid: c.cid, msgs: s.delivered, max: s.max }))),
       websocket: () => ({ upgrades: this.ws?.stats.upgrades ?? 0, rejected: this.ws?.stats.rejected ?? {} }),
@@ -364,10 +357,46 @@ export class Gateway {
       client_port: this.clientPort,
       websocket_port: this.websocketPort,
       connections: this.conns.size,
-      upstream_connected: this.upstream?.connected ?? null,
+      upstream_connected: this.upstreams.length > 0 ? this.upstreamsReady() : null,
       lame_duck: this.lameDuck,
     };
   }
+}
+
+/** The upstream figures for metrics and /varz: totals plus one entry per remote. */
+function leafnodeStats(c: GatewayConfig, ups: readonly LeafConn[]): LeafnodeStats {
+  const remotes: RemoteLinkStats[] = ups.map((u, i) => ({
+    remote: u.id,
+    connected: u.connected ? 1 : 0,
+    host: u.currentUrl?.host,
+    port: u.currentUrl?.port,
+    account: c.leafRemotes[i]?.account,
+    rttMs: u.rttMs,
+    ...u.stats,
+    bufferLimitBytes: c.upstreamBufferBytes,
+    subscriptions: u.connected ? u.hubInterest.size : 0,
+    subjects: () => (u.connected ? [...u.hubInterest.entries()].map((e) => (e.queue ? `${e.subject} ${e.queue}` : e.subject)) : []),
+  }));
+  const sum = (f: (r: RemoteLinkStats) => number): number => remotes.reduce((n, r) => n + f(r), 0);
+  const first = remotes[0];
+  return {
+    configured: c.leafRemotes.length,
+    connected: sum((r) => r.connected),
+    host: first?.host,
+    port: first?.port,
+    account: first?.account,
+    rttMs: first?.rttMs,
+    inMsgs: sum((r) => r.inMsgs),
+    outMsgs: sum((r) => r.outMsgs),
+    inBytes: sum((r) => r.inBytes),
+    outBytes: sum((r) => r.outBytes),
+    reconnects: sum((r) => r.reconnects),
+    bufferedMsgs: sum((r) => r.bufferedMsgs),
+    bufferedBytes: sum((r) => r.bufferedBytes),
+    droppedMsgs: sum((r) => r.droppedMsgs),
+    droppedBytes: sum((r) => r.droppedBytes),
+    remotes,
+  };
 }
 
 function connSettings(c: GatewayConfig): ConnSettings {

@@ -11,7 +11,7 @@
 import type { z } from "zod";
 import {
   DEFAULTS, formatDuration, formatSize, zAuthenticator, zBool, zCidrList, zDuration, zHexKey, zHttpUrlList,
-  zInt, zLeafUrlList, zList, zLogLevel, zPath, zPathList, zPort, zSize, zString,
+  zInt, zLeafUrlList, zList, zLogLevel, zPath, zPathList, zPort, zReadiness, zSize, zString,
 } from "./schema.js";
 
 export type KeyType = "string" | "int" | "bool" | "duration" | "size" | "list" | "path";
@@ -189,8 +189,12 @@ export const KEYS: readonly KeySpec[] = [
     aliasOf: `${R}credentials`, meaning: "Older spelling of `.credentials`." },
   { key: `${R}account`, section: "Upstream leafnode connection", type: "string", field: "leafRemotes[].account", default: D.remote.account, schema: zString,
     meaning: "Local account name (informational: the gateway has one account)." },
+  { key: `${R}jetstream_extended`, section: "Upstream leafnode connection", type: "bool", field: "leafRemotes[].jetStreamExtended", default: String(D.remote.jetStreamExtended), schema: zBool,
+    meaning: "The hub extends its JetStream to this leaf (system account, or an empty default domain for the account). When false, `$JS.API.>`, `$KV.>` and `$OBJ.>` are never announced or published to this hub, which would close the link for them (see docs/leafnode.md)." },
+  { key: `${A}upstream_readiness`, section: "Upstream leafnode connection", type: "string", field: "upstreamReadiness", default: D.upstreamReadiness, schema: zReadiness,
+    meaning: "With several remotes: `all` reports ready on /readyz only while every remote is connected, `any` while at least one is." },
   { key: `${A}upstream_buffer_size`, section: "Upstream leafnode connection", type: "size", field: "upstreamBufferBytes", default: size(D.upstreamBufferBytes), schema: zSize(1024),
-    meaning: "Bytes buffered for the hub while the link is down or slow." },
+    meaning: "Bytes buffered for one remote while its link is down or slow (each remote has its own buffer of this size)." },
   { key: `${A}reconnect_delay`, section: "Upstream leafnode connection", type: "duration", field: "reconnectBaseDelay", default: dur(D.reconnectBaseDelay), schema: zDuration(10, 3_600_000),
     meaning: "First delay before reconnecting to the hub (doubles on each failure)." },
   { key: `${A}reconnect_max_delay`, section: "Upstream leafnode connection", type: "duration", field: "reconnectMaxDelay", default: dur(D.reconnectMaxDelay), schema: zDuration(10, 3_600_000),

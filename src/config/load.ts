@@ -193,6 +193,7 @@ function defaultsDraft(): Draft {
     upstreamBufferBytes: DEFAULTS.upstreamBufferBytes,
     reconnectBaseDelay: DEFAULTS.reconnectBaseDelay,
     reconnectMaxDelay: DEFAULTS.reconnectMaxDelay,
+    upstreamReadiness: DEFAULTS.upstreamReadiness,
     statsAddress: DEFAULTS.statsAddress,
     statsPort: DEFAULTS.statsPort,
     loginRelay: { port: DEFAULTS.loginRelay.port, urls: [], maxBodyBytes: DEFAULTS.loginRelay.maxBodyBytes, timeout: DEFAULTS.loginRelay.timeout },
@@ -324,6 +325,7 @@ function assembleRemotes(draft: Draft, values: Map<string, Value>, origins: Map<
         handshakeFirst: (v("tls.handshake_first")?.value as boolean | undefined) ?? DEFAULTS.remote.tlsHandshakeFirst,
       },
       account: (v("account")?.value as string | undefined) ?? DEFAULTS.remote.account,
+      jetStreamExtended: (v("jetstream_extended")?.value as boolean | undefined) ?? DEFAULTS.remote.jetStreamExtended,
     };
     // The remote's own TLS files, else the broker's file provider pair.
     for (const [field, setting, fallback] of [["cert", "tls.cert", "certificate"], ["key", "tls.key", "key"], ["ca", "tls.ca", "ca"]] as const) {
@@ -337,9 +339,10 @@ function assembleRemotes(draft: Draft, values: Map<string, Value>, origins: Map<
       remote.credentials = creds.value as string;
       origins.set(`leafRemotes.${i}.credentials`, creds.origin);
     }
-    for (const s of ["url", "tls.verify", "tls.handshake_first", "account"]) {
+    const fieldOf: Record<string, string> = { url: "urls", "tls.handshake_first": "tls.handshakeFirst", jetstream_extended: "jetStreamExtended" };
+    for (const s of ["url", "tls.verify", "tls.handshake_first", "account", "jetstream_extended"]) {
       const o = v(s)?.origin;
-      if (o) origins.set(`leafRemotes.${i}.${s === "url" ? "urls" : s === "tls.handshake_first" ? "tls.handshakeFirst" : s}`, o);
+      if (o) origins.set(`leafRemotes.${i}.${fieldOf[s] ?? s}`, o);
     }
     remotes.push(remote);
   }

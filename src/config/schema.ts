@@ -49,10 +49,11 @@ export const DEFAULTS = {
   upstreamBufferBytes: 8 * MiB,
   reconnectBaseDelay: 1000,
   reconnectMaxDelay: 30_000,
+  upstreamReadiness: "all",
   statsAddress: "127.0.0.1",
   statsPort: 0,
   loginRelay: { port: 0, maxBodyBytes: 64 * KiB, timeout: 10_000 },
-  remote: { account: "choria", tlsVerify: true, tlsHandshakeFirst: false },
+  remote: { account: "choria", tlsVerify: true, tlsHandshakeFirst: false, jetStreamExtended: false },
 } as const;
 
 /** Server name when `identity` is not set. */
@@ -183,6 +184,9 @@ export const zLogLevel = z.string().transform((s, ctx) => {
 export const zAuthenticator = z.string().transform((s, ctx) =>
   s === "aaa" || s === "development" ? s : fail(ctx, `"${s}" is not an authenticator (aaa or development)`));
 
+export const zReadiness = z.string().transform((s, ctx) =>
+  s === "all" || s === "any" ? s : fail(ctx, `"${s}" is not a readiness rule (all or any)`));
+
 /** An IPv4/IPv6 address or CIDR block. */
 export function isCidr(s: string): boolean {
   const [addr, prefix, extra] = s.split("/");
@@ -285,7 +289,13 @@ const leafRemote = z.object({
   }).strict(),
   credentials: z.string().min(1).optional(),
   account: z.string().min(1),
+  jetStreamExtended: z.boolean().optional(),
 }).strict();
+
+/** `nats://h:p` → `h:p`, for comparing remote URLs. */
+function hostPortOf(url: string): string {
+  return url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").toLowerCase();
+}
 
 const WILDCARD_ADDRESSES = new Set(["", "::", "0.0.0.0", "[::]"]);
 function sameListener(a: string, b: string): boolean {
@@ -338,6 +348,7 @@ export const gatewayConfigSchema = z.object({
   upstreamBufferBytes: bytes.min(1),
   reconnectBaseDelay: ms.min(1),
   reconnectMaxDelay: ms.min(1),
+  upstreamReadiness: z.enum(["all", "any"]),
   statsAddress: z.string(),
   statsPort: port,
   loginRelay: z.object({
@@ -392,6 +403,14 @@ export const gatewayConfigSchema = z.object({
   c.leafRemotes.forEach((r, i) => {
     if (names.has(r.name)) issue(["leafRemotes", i, "name"], `remote "${r.name}" is listed twice`);
     names.add(r.name);
+    // Two remotes dialling the same hub endpoint present the same leaf name and
+    // account twice: the hub evicts one for the other, and both flap for ever.
+    const urlsBefore = new Map<string, string>();
+    c.leafRemotes.slice(0, i).forEach((o) => o.urls.forEach((u) => urlsBefore.set(hostPortOf(u), o.name)));
+    for (const u of r.urls) {
+      const other = urlsBefore.get(hostPortOf(u));
+      if (other !== undefined) issue(["leafRemotes", i, "urls"], `remote "${r.name}": ${hostPortOf(u)} is already a URL of remote "${other}" (the hub would evict one link for the other)`);
+    }
     if ((r.tls.cert === undefined) !== (r.tls.key === undefined)) {
       issue(["leafRemotes", i, "tls"], `remote "${r.name}": a client certificate needs its key and the key its certificate`);
     }

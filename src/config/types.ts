@@ -22,6 +22,11 @@ export interface LeafRemoteConfig {
   credentials?: string;
   /** Local account name (informational; we have one account). */
   account: string;
+  /**
+   * The hub extends its JetStream to this leaf (system account, or a hub with
+   * an empty default domain for the account): the JetStream deny is not applied.
+   */
+  jetStreamExtended?: boolean;
 }
 
 export interface LimitsConfig {
@@ -82,6 +87,8 @@ export interface GatewayConfig {
   upstreamBufferBytes: number;      // default 8 MiB
   reconnectBaseDelay: number;       // default 1000
   reconnectMaxDelay: number;        // default 30000
+  /** Ready when "all" remotes are connected (default) or when "any" one is. */
+  upstreamReadiness: "all" | "any";
 
   statsAddress: string;             // default 127.0.0.1
   statsPort: number;                // 0 = off

@@ -252,7 +252,8 @@ export class ClientConn implements Subscriber, ClientOpSink {
     const max = this.ctx.settings.maxSubscriptions;
     if (max > 0 && this.subs.size >= max) return this.sendErr(WireText.MaxSubscriptions);
     const routed = id.replies.mapSubscribe(subject);
-    if (!id.permissions.canSubscribe(routed, queue)) {
+    // The hubs' refusals count as permissions: a SUB every hub would refuse never goes up.
+    if (!id.permissions.canSubscribe(routed, queue) || this.ctx.router.upstreamRefuses(routed)) {
       return this.violation("subscribe", subject, subViolation(subject, queue), queue);
     }
     const rewritten = routed !== subject;
@@ -447,6 +448,14 @@ export class ClientConn implements Subscriber, ClientOpSink {
   private refuse(code: string, reason: string): void {
     this.ctx.counters.bump(this.ctx.counters.authOutcomes, code);
     this.ctx.audit.refused({ cid: this.cid, remote: this.transport.remoteAddress, reason, code, callerId: this.callerId ?? undefined });
+  }
+
+  /** A hub refused this subscription after it was accepted: answer as for a refused SUB, then drop it. */
+  refuseSubscription(sub: Subscription): void {
+    const s = sub as ClientSubscription;
+    if (this.subs.get(s.sid) !== s) return;
+    this.violation("subscribe", s.clientSubject, subViolation(s.clientSubject, s.queue), s.queue);
+    this.removeSub(s);
   }
 
   private removeSub(s: ClientSubscription): void {

@@ -39,6 +39,8 @@ export interface HubOptions {
   extraConfig?: string;
   /** Deadline for the hub to come up, ms (default 15000). */
   startTimeout?: number;
+  /** Join a cluster: its name and the route URLs of members already running (none for the first). */
+  cluster?: { name: string; routes: string[] };
 }
 
 export interface Hub {
@@ -48,6 +50,9 @@ export interface Hub {
   readonly monitorUrl: string;
   readonly clientPort: number;
   readonly leafPort: number;
+  /** Cluster members only: `nats-route://127.0.0.1:<port>` of this member. */
+  readonly routeUrl: string | undefined;
+  readonly serverName: string;
   /** Current process id (0 while stopped; changes on restart). */
   readonly pid: number;
   readonly configFile: string;
@@ -90,6 +95,7 @@ interface Ports {
   client: number;
   leaf: number;
   monitor: number;
+  cluster: number;
 }
 
 interface AuthSetup {
@@ -142,6 +148,9 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       `ports_file_dir: "${dir}"`,
       auth.block,
       `leafnodes {\n  listen: 127.0.0.1:${p ? p.leaf : -1}\n${advertise}${leafTlsBlock}}`,
+      opts.cluster
+        ? `cluster {\n  name: "${opts.cluster.name}"\n  listen: 127.0.0.1:${p ? p.cluster : -1}\n  routes: [${opts.cluster.routes.map((r) => `"${r}"`).join(", ")}]\n}`
+        : "",
       opts.extraConfig ?? "",
       "",
     ].join("\n"));
@@ -196,7 +205,9 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       const varz = await waitFor("hub /varz", () => getJson(`http://127.0.0.1:${monitor}/varz`), timeout);
       const leaf = Number((varz["leaf"] as { port?: number } | undefined)?.port);
       if (!(leaf > 0)) throw new DevkitError(DevkitErrorCode.HubStart, "hub /varz has no leaf.port");
-      ports = { client, leaf, monitor };
+      const cluster = opts.cluster ? Number((varz["cluster"] as { cluster_port?: number } | undefined)?.cluster_port) : 0;
+      if (opts.cluster && !(cluster > 0)) throw new DevkitError(DevkitErrorCode.HubStart, "hub /varz has no cluster.cluster_port");
+      ports = { client, leaf, monitor, cluster };
       writeConfig(ports);
     }
     const p = ports;
@@ -234,6 +245,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     monitorUrl,
     clientPort: p.client,
     leafPort: p.leaf,
+    routeUrl: opts.cluster ? `nats-route://127.0.0.1:${p.cluster}` : undefined,
+    serverName: name,
     get pid() {
       return (proc as ChildProcess | null)?.pid ?? 0;
     },
@@ -255,6 +268,53 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     subsz: () => getJson(`${monitorUrl}/subsz?subs=1`),
     logs: () => logTail,
   };
+}
+
+export interface HubCluster {
+  readonly name: string;
+  readonly members: readonly Hub[];
+  /** Resolves once every member sees every other one as a route. */
+  waitMeshed(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A cluster of `size` hubs (3 by default) with routes on ephemeral ports: the
+ * first member starts alone, the others are given its route URL and the mesh
+ * completes by gossip, as a Choria broker cluster does. Every member has its
+ * own client, leafnode and monitor port; the hub options apply to all.
+ */
+export async function startHubCluster(opts: HubOptions & { size?: number }): Promise<HubCluster> {
+  const size = opts.size ?? 3;
+  const name = `cluster-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const members: Hub[] = [];
+  try {
+    const first = await startHub({ ...opts, dir: undefined, cluster: { name, routes: [] } });
+    members.push(first);
+    for (let i = 1; i < size; i++) members.push(await startHub({ ...opts, dir: undefined, cluster: { name, routes: [first.routeUrl!] } }));
+  } catch (err) {
+    await Promise.allSettled(members.map((m) => m.stop()));
+    throw err;
+  }
+  const cluster: HubCluster = {
+    name,
+    members,
+    async waitMeshed(timeoutMs = 15000) {
+      await waitFor("cluster routes meshed", async () => {
+        for (const m of members) {
+          if (m.pid === 0) continue;
+          const routes = Number((await m.varz())["routes"] ?? 0);
+          if (routes < members.filter((o) => o !== m && o.pid !== 0).length) return undefined;
+        }
+        return true;
+      }, timeoutMs);
+    },
+    stop: async () => {
+      await Promise.allSettled(members.map((m) => m.stop()));
+    },
+  };
+  await cluster.waitMeshed(opts.startTimeout ?? 15000);
+  return cluster;
 }
 
 /** A leafnode remote pointing at this hub with the PKI's leaf client certificate (override any part). */

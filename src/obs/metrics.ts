@@ -40,15 +40,8 @@ export interface ConnzEntry {
   subjects?: string[];
 }
 
-/**
- * One upstream leafnode link, one per configured remote (the monitor and the
- * metrics are written for a list, however many remotes are in use). Counters
- * are cumulative across reconnects.
- */
-export interface LinkStats {
-  /** The remote's name in `leafnode_remotes` (the `remote` label). */
-  remote: string;
-  connected: boolean;
+/** Figures of one leafnode link, or their totals. Counters are cumulative across reconnects. */
+export interface LinkFigures {
   /** Last measured round trip; undefined before the first PONG. */
   rttMs: number | undefined;
   inMsgs: number;
@@ -58,42 +51,28 @@ export interface LinkStats {
   reconnects: number;
   bufferedMsgs: number;
   bufferedBytes: number;
-  /** The outage buffer's bound in bytes. */
-  bufferLimitBytes: number;
   droppedMsgs: number;
   droppedBytes: number;
-  /** Interest the hub announced over this link (its LS+), nats-server's leafz `subscriptions`. */
-  subscriptions: number;
-  /** Those subjects ("subject" or "subject queue"); only read for /leafz?subs=1. */
-  subjects(): string[];
-  /** Current hub address and account, for the Choria leafnode labels (undefined while down). */
+  /** Current hub address and account, for the Choria leafnode labels (empty when unknown). */
   host?: string;
   port?: number;
   account?: string;
 }
 
-/** Totals over the links, the way Choria's broker-wide gauges count leafnodes. */
-export interface LinkTotals {
-  configured: number;
+/** One configured remote's link. */
+export interface RemoteLinkStats extends LinkFigures {
+  /** The remote's name from leafnode_remotes. */
+  remote: string;
+  /** 1 while connected. */
   connected: number;
-  bufferedMsgs: number;
-  bufferedBytes: number;
-  droppedMsgs: number;
-  droppedBytes: number;
-  reconnects: number;
-}
-
-export function linkTotals(links: readonly LinkStats[]): LinkTotals {
-  const t: LinkTotals = { configured: links.length, connected: 0, bufferedMsgs: 0, bufferedBytes: 0, droppedMsgs: 0, droppedBytes: 0, reconnects: 0 };
-  for (const l of links) {
-    if (l.connected) t.connected++;
-    t.bufferedMsgs += l.bufferedMsgs;
-    t.bufferedBytes += l.bufferedBytes;
-    t.droppedMsgs += l.droppedMsgs;
-    t.droppedBytes += l.droppedBytes;
-    t.reconnects += l.reconnects;
-  }
-  return t;
+  refusedInterest?: number;
+  refusedPublishes?: number;
+  /** The outage buffer's bound in bytes. */
+  bufferLimitBytes?: number;
+  /** Interest the hub announced over this link (its LS+), nats-server's leafz `subscriptions`. */
+  subscriptions?: number;
+  /** Those subjects ("subject" or "subject queue"); only read for /leafz?subs=1. */
+  subjects?(): string[];
 }
 
 /** One client subscription as /subsz lists it (nats-server's SubDetail). */
@@ -107,6 +86,16 @@ export interface SubszEntry {
   msgs: number;
   /** Auto-unsubscribe limit; 0 = none. */
   max: number;
+}
+
+/** State of the upstream leafnode links: totals over every remote (host, port, account: the first remote's). */
+export interface LeafnodeStats extends LinkFigures {
+  /** Remotes configured (0 = standalone). */
+  configured: number;
+  /** Remotes currently connected. */
+  connected: number;
+  /** Each remote on its own (per-remote series carry a `remote` label); absent means one unnamed link. */
+  remotes?: RemoteLinkStats[];
 }
 
 /** Everything the metrics and the monitor read; wired by gateway.ts. Must not throw. */
@@ -129,8 +118,7 @@ export interface MetricSources {
   rewrittenInboxes(): number;
   /** Lifecycle messages withheld from clients. */
   lifecycleFiltered(): number;
-  /** The upstream links, one per configured remote (empty when standalone). */
-  links(): LinkStats[];
+  leafnode(): LeafnodeStats;
   /** Every client subscription (read only for /subsz?subs=1). */
   subsz(): SubszEntry[];
   websocket?(): { upgrades: number; rejected: Record<string, number> };
@@ -142,11 +130,16 @@ export interface MetricSources {
   readyReason(): string;
 }
 
-/** What choria_build_info and the /choria/ index say about the build. */
+/** What choria_build_info says about the build. */
 export interface BuildInfo {
   version: string;
   /** Commit of the build, when known ("" otherwise). */
   sha: string;
+}
+
+/** Each configured remote's link, also when the source only gives totals (one unnamed link). */
+export function remoteLinks(l: LeafnodeStats): RemoteLinkStats[] {
+  return l.remotes ?? (l.configured > 0 ? [{ ...l, remote: "" }] : []);
 }
 
 export interface MetricsOptions {
@@ -218,7 +211,7 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
   choriaGauge("choria_network_out_bytes", "Total size of messages sent by the network broker", () => sources.outBytes());
   choriaGauge("choria_network_slow_consumers", "Total number of clients who were considered slow consumers", () => sources.slowConsumers());
   choriaGauge("choria_network_subscriptions", "Number of active subscriptions to subjects on this broker", () => sources.subscriptions());
-  choriaGauge("choria_network_leafnode_remotes", "Current active connections to other leafnodes", () => linkTotals(sources.links()).connected);
+  choriaGauge("choria_network_leafnode_remotes", "Current active connections to other leafnodes", () => sources.leafnode().connected);
   // A gateway forms no cluster and no super cluster: Choria's route and remote counts are 0.
   choriaGauge("choria_network_routes", "Current active routes to other brokers", () => 0);
   choriaGauge("choria_network_remotes", "Current active connections to other brokers", () => 0);
@@ -232,29 +225,48 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
     },
   });
 
-  // Per-link leafnode gauges carry Choria's host/port/account labels (plus the
-  // remote's name, which keeps links apart while down) and exist only for
-  // configured remotes, as Choria emits them per leafz entry.
-  const linkLabels = ["identity", "remote", "host", "port", "account"] as const;
-  const leafGauge = (name: string, help: string, read: (l: LinkStats) => number | undefined): void => {
+  // Per-link leafnode gauges carry Choria's host/port/account labels plus the
+  // remote's name, one series per configured remote, as Choria emits them per
+  // leafz entry; none while standalone.
+  const linkLabels = ["identity", "host", "port", "account", "remote"] as const;
+  const linksOf = remoteLinks;
+  const leafGauge = (name: string, help: string, read: (l: RemoteLinkStats) => number | undefined): void => {
     new Gauge({
       name, help, labelNames: linkLabels, registers,
       collect() {
         this.reset();
-        for (const l of sources.links()) {
+        for (const l of linksOf(sources.leafnode())) {
           const v = read(l);
           if (v === undefined || !Number.isFinite(v)) continue;
-          this.set({ identity, remote: l.remote, host: l.host ?? "", port: l.port !== undefined ? String(l.port) : "", account: l.account ?? "" }, v);
+          this.set({ identity, host: l.host ?? "", port: l.port !== undefined ? String(l.port) : "", account: l.account ?? "", remote: l.remote }, v);
         }
       },
     });
   };
-  leafGauge("choria_network_leafnode_rtt_ms", "RTT for the Leafnode connection", (l) => (l.connected ? l.rttMs : undefined));
+  leafGauge("choria_network_leafnode_rtt_ms", "RTT for the Leafnode connection", (l) => (l.connected > 0 ? l.rttMs : undefined));
   leafGauge("choria_network_leafnode_in_msgs", "Messages received over the leafnode connection", (l) => l.inMsgs);
   leafGauge("choria_network_leafnode_out_msgs", "Messages sent over the leafnode connection", (l) => l.outMsgs);
   leafGauge("choria_network_leafnode_in_bytes", "Bytes received over the leafnode connection", (l) => l.inBytes);
   leafGauge("choria_network_leafnode_out_bytes", "Total size of messages sent over the leafnode connection", (l) => l.outBytes);
-  leafGauge("choria_network_leafnode_subscriptions", "Number of active subscriptions to subjects on this leafnode", (l) => (l.connected ? l.subscriptions : undefined));
+  leafGauge("choria_network_leafnode_subscriptions", "Number of active subscriptions to subjects on this leafnode", (l) => (l.connected > 0 ? l.subscriptions : undefined));
+
+  // Our per-remote series: the `remote` label names the leafnode remote.
+  const remoteSeries = (name: string, help: string, read: (l: RemoteLinkStats) => number): void => {
+    new Gauge({
+      name: p + name, help, labelNames: ["remote"], registers,
+      collect() {
+        this.reset();
+        for (const l of linksOf(sources.leafnode())) this.set({ remote: l.remote }, level(read(l)));
+      },
+    });
+  };
+  remoteSeries("upstream_remote_connected", "1 while this remote's leafnode link is connected", (l) => l.connected);
+  remoteSeries("upstream_remote_reconnects", "Reconnects of this remote's leafnode link", (l) => l.reconnects);
+  remoteSeries("upstream_remote_buffered_msgs", "Messages buffered for this remote while its link is down", (l) => l.bufferedMsgs);
+  remoteSeries("upstream_remote_buffered_bytes", "Bytes buffered for this remote while its link is down", (l) => l.bufferedBytes);
+  remoteSeries("upstream_remote_dropped_msgs", "Messages dropped because this remote's buffer was full", (l) => l.droppedMsgs);
+  remoteSeries("upstream_remote_buffer_limit_bytes", "Bound of this remote's outage buffer (upstream_buffer_size); publishes past it are dropped", (l) => l.bufferLimitBytes ?? 0);
+  remoteSeries("upstream_remote_refused_interest", "Interest never announced to this remote because its hub refuses it", (l) => l.refusedInterest ?? 0);
 
   // The gateway's own metrics.
   const ownCounter = (name: string, help: string, read: () => number): void => {
@@ -292,26 +304,13 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
   ownCounter("lifecycle_filtered_total", "Lifecycle messages withheld from clients", () => sources.lifecycleFiltered());
   ownGauge("ready", "1 when the gateway reports ready on /readyz", () => (sources.ready() ? 1 : 0));
 
-  ownGauge("upstream_configured", "Upstream leafnode remotes configured (0 = standalone)", () => sources.links().length);
-  // One series per link, labelled with the remote's name.
-  const perLink = (kind: "gauge" | "counter", name: string, help: string, read: (l: LinkStats) => number): void => {
-    const collect = function (this: Gauge<"remote"> | Counter<"remote">): void {
-      this.reset();
-      for (const l of sources.links()) {
-        if (this instanceof Gauge) this.set({ remote: l.remote }, level(read(l)));
-        else this.inc({ remote: l.remote }, count(read(l)));
-      }
-    };
-    if (kind === "gauge") new Gauge({ name: p + name, help, labelNames: ["remote"], registers, collect });
-    else new Counter({ name: p + name, help, labelNames: ["remote"], registers, collect });
-  };
-  perLink("gauge", "upstream_connected", "1 while the upstream leafnode link is connected", (l) => (l.connected ? 1 : 0));
-  perLink("counter", "upstream_reconnects_total", "Upstream leafnode reconnects", (l) => l.reconnects);
-  perLink("gauge", "upstream_buffered_msgs", "Messages buffered for the upstream while it is down", (l) => l.bufferedMsgs);
-  perLink("gauge", "upstream_buffered_bytes", "Bytes buffered for the upstream while it is down", (l) => l.bufferedBytes);
-  perLink("gauge", "upstream_buffer_limit_bytes", "Bound of the outage buffer (upstream_buffer); publishes past it are dropped", (l) => l.bufferLimitBytes);
-  perLink("counter", "upstream_dropped_msgs_total", "Messages dropped because the upstream buffer was full", (l) => l.droppedMsgs);
-  perLink("counter", "upstream_dropped_bytes_total", "Bytes dropped because the upstream buffer was full", (l) => l.droppedBytes);
+  ownGauge("upstream_configured", "Upstream leafnode remotes configured (0 = standalone)", () => sources.leafnode().configured);
+  ownGauge("upstream_connected", "1 while the upstream leafnode link is connected", () => sources.leafnode().connected);
+  ownCounter("upstream_reconnects_total", "Upstream leafnode reconnects", () => sources.leafnode().reconnects);
+  ownGauge("upstream_buffered_msgs", "Messages buffered for the upstream while it is down", () => sources.leafnode().bufferedMsgs);
+  ownGauge("upstream_buffered_bytes", "Bytes buffered for the upstream while it is down", () => sources.leafnode().bufferedBytes);
+  ownCounter("upstream_dropped_msgs_total", "Messages dropped because the upstream buffer was full", () => sources.leafnode().droppedMsgs);
+  ownCounter("upstream_dropped_bytes_total", "Bytes dropped because the upstream buffer was full", () => sources.leafnode().droppedBytes);
 
   if (sources.websocket) {
     const ws = sources.websocket.bind(sources);

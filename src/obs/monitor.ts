@@ -19,7 +19,7 @@ import { cpus } from "node:os";
 import { GatewayError } from "../errors.js";
 import { isValidLiteralSubject, subjectMatches } from "../subject/subject.js";
 import type { Logger } from "./log.js";
-import { linkTotals, type ConnzEntry, type LinkStats, type MetricSources } from "./metrics.js";
+import { remoteLinks, type ConnzEntry, type MetricSources, type RemoteLinkStats } from "./metrics.js";
 import { statusPage } from "./status_page.js";
 
 export interface MonitorOptions {
@@ -138,13 +138,13 @@ export function goDuration(ms: number): string {
 function leafz(sources: MetricSources, about: About, q: URLSearchParams): Record<string, unknown> {
   const withSubs = boolParam(q, "subs");
   const acc = q.get("acc");
-  const leafs = sources.links()
-    .filter((l) => l.connected && (!acc || l.account === acc))
+  const leafs = remoteLinks(sources.leafnode())
+    .filter((l) => l.connected > 0 && (!acc || l.account === acc))
     .map((l, i) => leafInfo(l, i + 1, withSubs));
   return { server_id: about.serverId, now: new Date().toISOString(), leafnodes: leafs.length, leafs };
 }
 
-function leafInfo(l: LinkStats, id: number, withSubs: boolean): Record<string, unknown> {
+function leafInfo(l: RemoteLinkStats, id: number, withSubs: boolean): Record<string, unknown> {
   return {
     id,
     name: l.remote,
@@ -157,8 +157,8 @@ function leafInfo(l: LinkStats, id: number, withSubs: boolean): Record<string, u
     out_msgs: l.outMsgs,
     in_bytes: l.inBytes,
     out_bytes: l.outBytes,
-    subscriptions: l.subscriptions,
-    subscriptions_list: withSubs ? l.subjects() : undefined,
+    subscriptions: l.subscriptions ?? 0,
+    subscriptions_list: withSubs ? (l.subjects?.() ?? []) : undefined,
   };
 }
 
@@ -223,8 +223,7 @@ function choriaIndex(about: About): Record<string, unknown> {
 }
 
 function varz(sources: MetricSources, info: Record<string, unknown>): Record<string, unknown> {
-  const links = sources.links();
-  const totals = linkTotals(links);
+  const leaf = sources.leafnode();
   return {
     ...info,
     now: new Date().toISOString(),
@@ -233,7 +232,7 @@ function varz(sources: MetricSources, info: Record<string, unknown>): Record<str
     total_connections: sources.totalConnections(),
     routes: 0,
     remotes: 0,
-    leafnodes: totals.connected,
+    leafnodes: leaf.connected,
     in_msgs: sources.inMsgs(),
     out_msgs: sources.outMsgs(),
     in_bytes: sources.inBytes(),
@@ -242,29 +241,32 @@ function varz(sources: MetricSources, info: Record<string, unknown>): Record<str
     subscriptions: sources.subscriptions(),
     ready: sources.ready(),
     leafnode: {
-      configured: totals.configured,
-      connected: totals.connected,
-      reconnects: totals.reconnects,
-      buffered_msgs: totals.bufferedMsgs,
-      buffered_bytes: totals.bufferedBytes,
-      dropped_msgs: totals.droppedMsgs,
-      dropped_bytes: totals.droppedBytes,
-      links: links.map((l) => ({
-        remote: l.remote,
-        connected: l.connected,
-        url: l.host !== undefined ? `${l.host}:${l.port ?? ""}` : null,
-        rtt_ms: l.rttMs ?? null,
-        in_msgs: l.inMsgs,
-        out_msgs: l.outMsgs,
-        in_bytes: l.inBytes,
-        out_bytes: l.outBytes,
-        reconnects: l.reconnects,
-        buffered_msgs: l.bufferedMsgs,
-        buffered_bytes: l.bufferedBytes,
-        buffer_limit_bytes: l.bufferLimitBytes,
-        dropped_msgs: l.droppedMsgs,
-        dropped_bytes: l.droppedBytes,
-        subscriptions: l.subscriptions,
+      configured: leaf.configured,
+      connected: leaf.connected,
+      rtt_ms: leaf.rttMs ?? null,
+      in_msgs: leaf.inMsgs,
+      out_msgs: leaf.outMsgs,
+      in_bytes: leaf.inBytes,
+      out_bytes: leaf.outBytes,
+      reconnects: leaf.reconnects,
+      buffered_msgs: leaf.bufferedMsgs,
+      buffered_bytes: leaf.bufferedBytes,
+      dropped_msgs: leaf.droppedMsgs,
+      dropped_bytes: leaf.droppedBytes,
+      remotes: (leaf.remotes ?? []).map((r) => ({
+        remote: r.remote,
+        connected: r.connected === 1,
+        url: r.host !== undefined ? `${r.host}:${r.port}` : null,
+        rtt_ms: r.rttMs ?? null,
+        in_msgs: r.inMsgs,
+        out_msgs: r.outMsgs,
+        reconnects: r.reconnects,
+        buffered_msgs: r.bufferedMsgs,
+        buffered_bytes: r.bufferedBytes,
+        dropped_msgs: r.droppedMsgs,
+        refused_interest: r.refusedInterest ?? 0,
+        buffer_limit_bytes: r.bufferLimitBytes ?? null,
+        subscriptions: r.subscriptions ?? null,
       })),
     },
     auth: sources.authOutcomes(),
@@ -305,8 +307,13 @@ export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
         sendJson(req, res, 200, { status: "ok" });
         return;
       case "/readyz":
-        if (sources.ready()) sendJson(req, res, 200, { status: "ok" });
-        else sendJson(req, res, 503, { status: "unavailable", reason: sources.readyReason() });
+        {
+          // Each remote's link state, so a prober sees which hub is missing.
+          const links = sources.leafnode().remotes;
+          const remotes = links && links.length > 0 ? Object.fromEntries(links.map((r) => [r.remote, r.connected === 1 ? "connected" : "down"])) : undefined;
+          if (sources.ready()) sendJson(req, res, 200, { status: "ok", remotes });
+          else sendJson(req, res, 503, { status: "unavailable", reason: sources.readyReason(), remotes });
+        }
         return;
       case "/connz":
         sendJson(req, res, 200, connzPage(sources, query));

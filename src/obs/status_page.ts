@@ -9,7 +9,7 @@
  * name, an auth refusal code) can run in the operator's browser.
  */
 import type { About } from "./monitor.js";
-import { linkTotals, type LinkStats, type MetricSources } from "./metrics.js";
+import { remoteLinks, type MetricSources, type RemoteLinkStats } from "./metrics.js";
 
 export interface StatusPageInput {
   about: About;
@@ -30,18 +30,19 @@ export function authFailures(outcomes: Record<string, number>): number {
   return n;
 }
 
-function linkRow(l: LinkStats): string {
-  const state = l.connected ? "connected" : "disconnected";
-  const hub = l.connected && l.host !== undefined ? `${l.host}:${l.port ?? ""}` : "";
+function linkRow(l: RemoteLinkStats): string {
+  const up = l.connected > 0;
+  const state = up ? "connected" : "disconnected";
+  const hub = up && l.host !== undefined ? `${l.host}:${l.port ?? ""}` : "";
   const cells = [
     `<td class="remote">${escapeHtml(l.remote)}</td>`,
     `<td class="state ${state}">${state}</td>`,
     `<td class="hub">${escapeHtml(hub)}</td>`,
     `<td class="account">${escapeHtml(l.account ?? "")}</td>`,
-    `<td class="rtt">${l.connected && l.rttMs !== undefined ? `${Math.round(l.rttMs * 10) / 10} ms` : ""}</td>`,
+    `<td class="rtt">${up && l.rttMs !== undefined ? `${Math.round(l.rttMs * 10) / 10} ms` : ""}</td>`,
     `<td class="reconnects">${l.reconnects}</td>`,
-    `<td class="hub-interest">${l.subscriptions}</td>`,
-    `<td class="buffered">${l.bufferedMsgs} msgs / ${l.bufferedBytes} of ${l.bufferLimitBytes} bytes</td>`,
+    `<td class="hub-interest">${l.subscriptions ?? 0}</td>`,
+    `<td class="buffered">${l.bufferedMsgs} msgs / ${l.bufferedBytes} of ${l.bufferLimitBytes ?? "?"} bytes</td>`,
     `<td class="dropped">${l.droppedMsgs}</td>`,
   ];
   return `<tr data-remote="${escapeHtml(l.remote)}">${cells.join("")}</tr>`;
@@ -53,8 +54,9 @@ function fact(id: string, label: string, value: number | string): string {
 
 export function statusPage(input: StatusPageInput): string {
   const { about, sources } = input;
-  const links = sources.links();
-  const totals = linkTotals(links);
+  const leaf = sources.leafnode();
+  const links = remoteLinks(leaf);
+  const totals = { configured: links.length, connected: links.filter((l) => l.connected > 0).length };
   const ready = sources.ready();
   const upstream = links.length === 0
     ? `<p id="standalone">Standalone: no upstream leafnode remote is configured.</p>`

@@ -22,6 +22,8 @@ export interface LeafConnectFields {
   sig?: string;
   user?: string;
   pass?: string;
+  /** Compression mode (hubs 2.10+ read `compress_mode`); "off" declines compression. */
+  compress_mode?: string;
 }
 
 export function encodeConnect(fields: LeafConnectFields): Uint8Array {
@@ -36,6 +38,7 @@ export function encodeConnect(fields: LeafConnectFields): Uint8Array {
   if (fields.sig !== undefined) obj.sig = fields.sig;
   if (fields.user !== undefined) obj.user = fields.user;
   if (fields.pass !== undefined) obj.pass = fields.pass;
+  if (fields.compress_mode !== undefined) obj.compress_mode = fields.compress_mode;
   return Buffer.from(`CONNECT ${JSON.stringify(obj)}\r\n`, "utf8");
 }
 

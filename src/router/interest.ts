@@ -1,60 +1,63 @@
 /**
- * Reference-counted local interest, the source of the LS+/LS- lines the
- * upstream leafnode sends. Keyed by "subject" or "subject queue" exactly as the
- * hub keys them; only transitions reach the wire: plain interest on 0→1 and
- * 1→0, queue interest whenever its weight (member count) changes, so 1,000
- * clients on one subject produce one LS+ (nats-server leafnode.go updateSmap).
+ * Local interest by key, the one place where subscriptions are counted into
+ * the LS+/LS- lines every upstream link sends. Keyed by "subject" or "subject
+ * queue" exactly as a hub keys them; only transitions are reported: plain
+ * interest on 0→1 and 1→0, queue interest whenever its weight (member count)
+ * changes, so 1,000 clients on one subject produce one LS+ (nats-server
+ * leafnode.go updateSmap). Each entry keeps its subscriptions, so a hub's
+ * refusal of one key can be handed back to exactly the subscribers behind it.
  */
 import { interestKey } from "../protocol/leaf_encode.js";
-import type { Upstream } from "./types.js";
+import type { LocalInterest, Subscription } from "./types.js";
 
-export interface InterestEntry {
+interface Entry {
   readonly subject: string;
   readonly queue: string | undefined;
-  weight: number;
+  readonly subs: Set<Subscription>;
 }
 
+/** Receives each transition: weight 0 means the interest is gone. */
+export type InterestListener = (subject: string, queue: string | undefined, weight: number) => void;
+
 export class InterestMap {
-  private readonly entries = new Map<string, InterestEntry>();
-  private sink: Upstream | null = null;
+  private readonly entries = new Map<string, Entry>();
 
-  /** Where transitions go (the upstream leafnode); null in standalone mode. */
-  setSink(sink: Upstream | null): void {
-    this.sink = sink;
+  constructor(private readonly onTransition: InterestListener) {}
+
+  add(sub: Subscription): void {
+    const key = interestKey(sub.subject, sub.queue);
+    let entry = this.entries.get(key);
+    if (entry === undefined) {
+      entry = { subject: sub.subject, queue: sub.queue, subs: new Set() };
+      this.entries.set(key, entry);
+    }
+    const before = entry.subs.size;
+    entry.subs.add(sub);
+    const after = entry.subs.size;
+    if (after !== before && (sub.queue !== undefined || before === 0)) this.onTransition(sub.subject, sub.queue, after);
   }
 
-  add(subject: string, queue: string | undefined): void {
-    this.change(subject, queue, +1);
+  remove(sub: Subscription): void {
+    const key = interestKey(sub.subject, sub.queue);
+    const entry = this.entries.get(key);
+    if (entry === undefined || !entry.subs.delete(sub)) return;
+    const after = entry.subs.size;
+    if (after === 0) this.entries.delete(key);
+    if (sub.queue !== undefined || after === 0) this.onTransition(sub.subject, sub.queue, after);
   }
 
-  remove(subject: string, queue: string | undefined): void {
-    this.change(subject, queue, -1);
+  /** The subscriptions behind one exact key (copied: the caller may remove them). */
+  subscriptionsOf(subject: string, queue: string | undefined): Subscription[] {
+    const entry = this.entries.get(interestKey(subject, queue));
+    return entry === undefined ? [] : [...entry.subs];
   }
 
-  /** Every current entry, for the full replay after an upstream (re)connect. */
-  snapshot(): InterestEntry[] {
-    return [...this.entries.values()].map((e) => ({ subject: e.subject, queue: e.queue, weight: e.weight }));
+  /** Every current entry, for the full replay after an upstream (re)connects. */
+  *snapshot(): IterableIterator<LocalInterest> {
+    for (const e of this.entries.values()) yield { subject: e.subject, queue: e.queue, weight: e.subs.size };
   }
 
   get size(): number {
     return this.entries.size;
-  }
-
-  private change(subject: string, queue: string | undefined, delta: number): void {
-    const key = interestKey(subject, queue);
-    let entry = this.entries.get(key);
-    const before = entry ? entry.weight : 0;
-    const after = before + delta;
-    if (after <= 0) {
-      if (!entry) return;
-      this.entries.delete(key);
-    } else if (entry) {
-      entry.weight = after;
-    } else {
-      entry = { subject, queue, weight: after };
-      this.entries.set(key, entry);
-    }
-    const transition = queue !== undefined || before === 0 || after <= 0;
-    if (transition && this.sink) this.sink.setInterest(subject, queue, Math.max(after, 0));
   }
 }

@@ -1,20 +1,27 @@
 /**
  * The embedded broker's routing core: one sublist of local subscriptions plus
- * the upstream. A local publish goes to every matching plain subscriber, to one
- * member of each matching queue group (local members first, as nats-server
- * does for leafnodes), and to the hub when it has interest; a message from the
- * hub goes to plain subscribers and one member of each queue group it names.
- * The router never sees sockets, JWTs or wire formats: permission filtering
- * and subject mapping happen in the Subscriber (the connection).
+ * the upstream links (one per configured remote). A local publish goes to every
+ * matching plain subscriber, to one member of each matching queue group (local
+ * members first, as nats-server does for leafnodes), and once to each hub with
+ * interest; a queue group no local member served goes to one hub that has it
+ * (pickUpstreams). A message from a hub goes to plain subscribers and one
+ * member of each queue group it names, never back up to another hub (as a
+ * nats-server leaf with several remotes does). The router never sees sockets,
+ * JWTs or wire formats: permission filtering and subject mapping happen in the
+ * Subscriber (the connection); upstreams reach back only through LocalSide.
  */
 import { Sublist } from "../subject/sublist.js";
-import { InterestMap, type InterestEntry } from "./interest.js";
-import type { Subscriber, Subscription, Upstream } from "./types.js";
+import { InterestMap } from "./interest.js";
+import type { LocalInterest, LocalSide, ReplyRoutes, Subscriber, Subscription, Upstream } from "./types.js";
 
-export class Router {
+export class Router implements LocalSide {
   private readonly subs: Sublist<Subscription>;
-  private readonly interest = new InterestMap();
-  private upstream: Upstream | null = null;
+  private readonly interest = new InterestMap((subject, queue, weight) => {
+    const ups = this.upstreams;
+    for (let i = 0; i < ups.length; i++) ups[i]!.setInterest(subject, queue, weight);
+  });
+  private upstreams: Upstream[] = [];
+  private replyRoutes: ReplyRoutes | null = null;
   /** Reused per publish: queue groups that got a local member (never retained). */
   private readonly served = new Set<string>();
 
@@ -22,14 +29,24 @@ export class Router {
     this.subs = new Sublist<Subscription>({ cacheSize: opts.cacheSize });
   }
 
-  /** Attach the hub side. Interest changes flow to it from now on. */
-  setUpstream(upstream: Upstream | null): void {
-    this.upstream = upstream;
-    this.interest.setSink(upstream);
+  /** Attach one more hub link. Interest changes flow to it from now on (it replays the rest on connect). */
+  addUpstream(upstream: Upstream): void {
+    if (this.upstreams.some((u) => u.id === upstream.id)) throw new Error(`upstream "${upstream.id}" is attached twice`);
+    this.upstreams = [...this.upstreams, upstream];
   }
 
-  /** Local interest, for the upstream's full replay on (re)connect. */
-  interestSnapshot(): InterestEntry[] {
+  /** The attached hub links, in configuration order. */
+  get upstreamLinks(): readonly Upstream[] {
+    return this.upstreams;
+  }
+
+  /** Where reply subjects recorded from hub requests must go (optional). */
+  setReplyRoutes(routes: ReplyRoutes | null): void {
+    this.replyRoutes = routes;
+  }
+
+  /** Local interest, for an upstream's full replay on (re)connect. */
+  interestSnapshot(): Iterable<LocalInterest> {
     return this.interest.snapshot();
   }
 
@@ -43,11 +60,24 @@ export class Router {
 
   subscribe(sub: Subscription): void {
     this.subs.insert(sub);
-    this.interest.add(sub.subject, sub.queue);
+    this.interest.add(sub);
   }
 
   unsubscribe(sub: Subscription): void {
-    if (this.subs.remove(sub)) this.interest.remove(sub.subject, sub.queue);
+    if (this.subs.remove(sub)) this.interest.remove(sub);
+  }
+
+  /**
+   * Whether a subscription to `subject` must be refused to the caller because
+   * the hubs would refuse it: every attached hub refuses it (with none
+   * attached, nothing is refused here). A hub that refuses while another
+   * accepts simply never hears of it.
+   */
+  upstreamRefuses(subject: string): boolean {
+    const ups = this.upstreams;
+    if (ups.length === 0) return false;
+    for (let i = 0; i < ups.length; i++) if (!ups[i]!.refusesInterest(subject)) return false;
+    return true;
   }
 
   /**
@@ -81,9 +111,60 @@ export class Router {
         served.add(group[0]!.queue!);
       }
     }
-    const upstream = this.upstream;
-    if (upstream && upstream.forward(subject, reply, hdrLen, payload, served.size > 0 ? served : null)) delivered++;
+    if (this.upstreams.length > 0 && this.pickUpstreams(subject, reply, hdrLen, payload, served)) delivered++;
     return delivered;
+  }
+
+  /**
+   * The one place that decides which hubs get a local publish. A reply subject
+   * recorded from a hub request goes back through that hub only. Otherwise
+   * every hub gets it once (each forwards only where its hub has interest),
+   * and each queue group that no local member served is given to one live hub
+   * that has members of it, chosen at random so every hub's members are used;
+   * the other hubs are told the group is served. Returns true if any hub took
+   * the message.
+   */
+  private pickUpstreams(subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array, served: Set<string>): boolean {
+    const ups = this.upstreams;
+    const routes = this.replyRoutes;
+    if (routes !== null) {
+      const id = routes.upstreamFor(subject);
+      if (id !== undefined) {
+        const pinned = ups.find((u) => u.id === id);
+        if (pinned !== undefined) return pinned.forward(subject, reply, hdrLen, payload, served.size > 0 ? served : null);
+      }
+    }
+    if (ups.length === 1) return ups[0]!.forward(subject, reply, hdrLen, payload, served.size > 0 ? served : null);
+    // Queue groups that several live hubs have: one owner each.
+    let owners: Map<string, Upstream[]> | null = null;
+    for (let i = 0; i < ups.length; i++) {
+      const u = ups[i]!;
+      if (!u.live) continue;
+      const queues = u.match(subject).queues;
+      for (let k = 0; k < queues.length; k++) {
+        const q = queues[k]!;
+        if (served.has(q)) continue;
+        owners ??= new Map();
+        const list = owners.get(q);
+        if (list === undefined) owners.set(q, [u]);
+        else list.push(u);
+      }
+    }
+    let took = false;
+    if (owners === null) {
+      const s = served.size > 0 ? served : null;
+      for (let i = 0; i < ups.length; i++) if (ups[i]!.forward(subject, reply, hdrLen, payload, s)) took = true;
+      return took;
+    }
+    const chosen = new Map<string, Upstream>();
+    for (const [q, list] of owners) chosen.set(q, list.length === 1 ? list[0]! : list[Math.floor(Math.random() * list.length)]!);
+    for (let i = 0; i < ups.length; i++) {
+      const u = ups[i]!;
+      const excluded = new Set(served);
+      for (const [q, owner] of chosen) if (owner !== u) excluded.add(q);
+      if (u.forward(subject, reply, hdrLen, payload, excluded.size > 0 ? excluded : null)) took = true;
+    }
+    return took;
   }
 
   /**
@@ -92,12 +173,14 @@ export class Router {
    * queue subscriber, as on nats-server).
    */
   deliverFromUpstream(
+    from: Upstream,
     subject: string,
     reply: string | undefined,
     queues: readonly string[] | null,
     hdrLen: number,
     payload: Uint8Array,
   ): number {
+    if (reply !== undefined) this.replyRoutes?.noteRequest?.(from.id, reply);
     const result = this.subs.match(subject);
     let delivered = 0;
     const psubs = result.psubs;
@@ -114,6 +197,19 @@ export class Router {
       }
     }
     return delivered;
+  }
+
+  /**
+   * A hub refused this exact interest: hand the refusal to every subscriber
+   * behind it (each answers its caller and drops the subscription).
+   */
+  refuseInterest(_from: Upstream, subject: string, queue: string | undefined): number {
+    const subs = this.interest.subscriptionsOf(subject, queue);
+    for (const sub of subs) {
+      if (sub.owner.refuseSubscription) sub.owner.refuseSubscription(sub);
+      else this.unsubscribe(sub);
+    }
+    return subs.length;
   }
 
   /** The first plain subscription of `owner` matching `subject` (no-responders target). */

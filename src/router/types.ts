@@ -1,7 +1,8 @@
 /**
- * The two interfaces the router delivers through. The router knows nothing of
- * sockets, JWTs or the leafnode wire: connections implement Subscriber, the
- * upstream leafnode implements Upstream, and gateway.ts wires them together.
+ * The interfaces between the router and its neighbours. The router knows
+ * nothing of sockets, JWTs or the leafnode wire: connections implement
+ * Subscriber, each upstream leafnode link implements Upstream, and the router
+ * implements LocalSide, the only way an upstream reaches back in.
  */
 
 /** One subscription as the router stores it in the sublist. */
@@ -24,20 +25,49 @@ export interface Subscriber {
    * Returns false if the message was not delivered (filtered or dropped).
    */
   deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean;
+  /**
+   * A hub refused this subscription after it was accepted: tell the caller with
+   * the permissions -ERR, audit and count it, and drop the subscription.
+   */
+  refuseSubscription?(sub: Subscription): void;
 }
 
-/** The hub side, as the router sees it. Implemented by upstream/LeafConn. */
+/** The hub's interest in one subject, as one upstream knows it. */
+export interface UpstreamMatch {
+  /** Some plain (non-queue) interest matches. */
+  readonly plain: boolean;
+  /** Names of the queue groups with matching interest (empty when none). */
+  readonly queues: readonly string[];
+}
+
+/**
+ * One hub link, as the router sees it. Implemented by upstream/LeafConn, one
+ * per configured remote. The router tells every upstream about local interest
+ * and picks, per publish, which upstreams get the message (router.ts
+ * `pickUpstreams`).
+ */
 export interface Upstream {
+  /** The remote's name from the configuration: stable, unique, safe to record (reply routing, labels). */
+  readonly id: string;
+  /** True once messages sent now reach the hub directly (registered and past the replay barrier). */
+  readonly live: boolean;
   /**
    * Local interest changed: weight 0 removes it (LS-), weight >= 1 adds it (LS+);
    * for queue interest the weight is the number of local members.
    */
   setInterest(subject: string, queue: string | undefined, weight: number): void;
+  /** The hub's interest in a literal subject (meaningful while live). */
+  match(subject: string): UpstreamMatch;
   /**
-   * Forward a locally published message to the hub. `hasLocalQueueMember(q)`
-   * tells whether a local member of queue q received it (then the hub's members
-   * of q must not). Returns true if the message counts as delivered upstream
-   * (hub had interest, or it was buffered while the link is down).
+   * Whether this hub would refuse a subscription to `subject` (its permissions,
+   * the JetStream deny, its loop-detection subject): such interest never goes up.
+   */
+  refusesInterest(subject: string): boolean;
+  /**
+   * Forward a locally published message to the hub. `servedQueues` names the
+   * queue groups already served (by a local member or another hub): the hub's
+   * members of those must not get it. Returns true if the message counts as
+   * delivered upstream (the hub had interest, or it was buffered while down).
    */
   forward(
     subject: string,
@@ -46,4 +76,46 @@ export interface Upstream {
     payload: Uint8Array,
     servedQueues: ReadonlySet<string> | null,
   ): boolean;
+}
+
+/** One entry of the local interest, as replayed to a hub after it (re)connects. */
+export interface LocalInterest {
+  readonly subject: string;
+  readonly queue: string | undefined;
+  readonly weight: number;
+}
+
+/**
+ * The local side, as an upstream sees it: implemented by the Router. Every
+ * call names the upstream it comes from, so the router can tell hubs apart.
+ */
+export interface LocalSide {
+  /** Current local interest, replayed in full on every (re)connect. */
+  interestSnapshot(): Iterable<LocalInterest>;
+  /** A message from a hub. Returns the number of local deliveries. */
+  deliverFromUpstream(
+    from: Upstream,
+    subject: string,
+    reply: string | undefined,
+    queues: readonly string[] | null,
+    hdrLen: number,
+    payload: Uint8Array,
+  ): number;
+  /**
+   * The hub refused (or would refuse) this exact interest: every local
+   * subscription with this subject and queue is refused to its subscriber.
+   * Returns how many subscriptions were refused.
+   */
+  refuseInterest(from: Upstream, subject: string, queue: string | undefined): number;
+}
+
+/**
+ * Where a reply subject must go: the upstream a request came from, when the
+ * reply tracker recorded one. Optional; without it replies follow hub interest.
+ */
+export interface ReplyRoutes {
+  /** A message with a reply subject arrived from upstream `upstreamId`. */
+  noteRequest?(upstreamId: string, reply: string): void;
+  /** The upstream a published subject must go to, or undefined to follow interest. */
+  upstreamFor(subject: string): string | undefined;
 }

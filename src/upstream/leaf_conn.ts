@@ -1,26 +1,32 @@
 /**
- * The solicited leafnode connection to the hub, as the router's Upstream. It
- * dials in nats-server order (clear INFO → TLS → CONNECT), waits for the hub's
- * connect_info INFO, replays our whole local interest, flushes what was
- * buffered while down once a PING/PONG barrier shows the hub's interest burst
- * has been read, and from then on relays LS+/LS- and LMSG/HMSG both ways. On
+ * One configured remote as the router's Upstream: a solicited leafnode link to
+ * one hub (or one hub cluster). It dials in nats-server order (clear INFO →
+ * TLS → CONNECT), lets its Link run the handshake, replays the router's whole
+ * interest when the link registers, flushes what was buffered while down when
+ * it goes live, and from then on relays LS+/LS- and LMSG/HMSG both ways. On
  * loss it reconnects for ever with exponential backoff and jitter across the
  * configured URLs and those the hub advertises; refusals are logged with the
- * hub's own words and retried, never thrown. Wire facts: docs/protocol.md#leafnode-link.
+ * hub's own words and retried, never thrown. Nothing goes up that the hub
+ * would refuse (safety.ts); if the hub still closes the link for an interest
+ * or publish, that subject is refused locally from then on, its subscribers
+ * are told, and the link comes back without it. Each remote has its own
+ * buffer, backoff, URLs and statistics, so one remote's outage touches only
+ * its own traffic. Wire facts: docs/leafnode.md.
  */
 import { UpstreamError } from "../errors.js";
 import type { LeafRemoteConfig } from "../config/types.js";
 import type { Logger } from "../obs/log.js";
-import type { Upstream } from "../router/types.js";
+import type { LocalSide, Upstream, UpstreamMatch } from "../router/types.js";
 import { dialLeaf, type LeafDialResult } from "../transport/tls_dialer.js";
 import { encodeConnect } from "../protocol/leaf_encode.js";
 import { Backoff } from "./backoff.js";
 import { readCreds, signNonce } from "./creds.js";
-import { ImportGrants } from "./grants.js";
+import { isLeafnodeInfo, parseHubInfo, type HubInfo } from "./hub_info.js";
 import { HubInterest } from "./hub_interest.js";
 import { Link, type LinkOwner } from "./link.js";
 import { PendingBuffer } from "./pending_buffer.js";
 import { RemoteUrlList, type RemoteUrl } from "./remote_urls.js";
+import { HubRules, refusedSubjectOf } from "./safety.js";
 
 export interface LeafConnOptions {
   remote: LeafRemoteConfig;
@@ -32,12 +38,11 @@ export interface LeafConnOptions {
   pingInterval: number;
   pingMax: number;
   log: Logger;
-  /** Current local interest, replayed in full on every (re)connect. */
-  interestSnapshot(): Iterable<{ subject: string; queue: string | undefined; weight: number }>;
-  /** A message from the hub, to route into the local router. */
-  onMessage(subject: string, reply: string | undefined, queues: readonly string[] | null, hdrLen: number, payload: Uint8Array): void;
+  /** The router (interest to replay, where hub messages go, who hears of refusals). */
+  local: LocalSide;
+  /** Observes registration (true) and loss of a registered link (false). Must not throw. */
   onStateChange?(connected: boolean): void;
-  /** Deadlines in ms: TCP connect, first INFO, TLS handshake, connect_info INFO + barrier PONG. */
+  /** Deadlines in ms: TCP connect, first INFO, TLS handshake, dial-to-live. */
   timeouts?: { connect?: number; info?: number; handshake?: number; register?: number };
 }
 
@@ -46,6 +51,10 @@ export interface LeafConnStats {
   reconnects: number;
   bufferedMsgs: number; bufferedBytes: number;
   droppedMsgs: number; droppedBytes: number;
+  /** Interest never announced (or withdrawn) because this hub refuses it. */
+  refusedInterest: number;
+  /** Publishes not sent because this hub refuses the subject. */
+  refusedPublishes: number;
   lastError?: string;
 }
 
@@ -54,26 +63,21 @@ export const LeafConnErrorCode = {
   Refused: "GW_ERR_UPSTREAM_REFUSED",
 } as const;
 
-/** Go solicitors wait 30 s after these refusals, since retrying sooner repeats them (docs/protocol.md#leaf-errors). */
+/** Go solicitors wait 30 s after these refusals, since retrying sooner repeats them. */
 const LONG_BACKOFF_ERRORS = [/loop detected/i, /same cluster name/i];
 const LONG_BACKOFF_MS = 30_000;
-
-/**
- * A leafnode INFO has a non-zero client_id and leafnode_urls; a client port's
- * does not. Go solicitors refuse such a peer as "wrong port" (docs/protocol.md#handshake), and so do we.
- */
-function checkLeafInfo(info: Record<string, unknown>, url: RemoteUrl): void {
-  if (typeof info.client_id !== "number" || info.client_id === 0 || !Array.isArray(info.leafnode_urls)) {
-    throw new UpstreamError(LeafConnErrorCode.WrongPort, `${url.label} is not a leafnode port (attempted to connect to wrong port)`);
-  }
-}
+/** Subjects a hub closed us for, remembered per remote (oldest forgotten first). */
+const MAX_REFUSED_SUBJECTS = 4096;
 
 export class LeafConn implements Upstream, LinkOwner {
   readonly stats: LeafConnStats = {
     inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, reconnects: 0,
     bufferedMsgs: 0, bufferedBytes: 0, droppedMsgs: 0, droppedBytes: 0,
+    refusedInterest: 0, refusedPublishes: 0,
   };
+  readonly id: string;
   private readonly log: Logger;
+  private readonly local: LocalSide;
   private readonly urls: RemoteUrlList;
   private readonly backoff: Backoff;
   private readonly hub = new HubInterest();
@@ -83,30 +87,45 @@ export class LeafConn implements Upstream, LinkOwner {
   private stopped = false;
   private dialing: Promise<void> | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
-  private registerTimer: NodeJS.Timeout | null = null;
-  private pingTimer: NodeJS.Timeout | null = null;
   private everConnected = false;
   private overflowLogged = false;
   private nextDelay: number | undefined;
-  /** Hub limits and grants, kept from the last connection. */
+  /** Hub limits and rules, kept from the last connection. */
   private hubMaxPayload = 0;
   private hubHeaders = true;
-  private grants = ImportGrants.none;
+  private rules: HubRules;
+  /** Subjects this hub closed the link for (interest or publish). */
+  private readonly refusedSubs = new Set<string>();
+  private readonly refusedPubs = new Set<string>();
 
   constructor(private readonly opts: LeafConnOptions) {
+    this.id = opts.remote.name;
+    this.local = opts.local;
     this.log = opts.log.child({ component: "upstream", remote: opts.remote.name });
     this.urls = new RemoteUrlList(opts.remote.urls);
     this.backoff = new Backoff({ baseDelay: opts.reconnectBaseDelay, maxDelay: opts.reconnectMaxDelay });
     this.pending = new PendingBuffer(opts.bufferBytes);
+    this.rules = HubRules.initial(opts.remote.jetStreamExtended !== true);
   }
 
+  /** Registered with the hub (interest flows). */
   get connected(): boolean {
     return this.link !== null && this.link.registered;
+  }
+
+  /** Past the replay barrier: publishes go straight to the hub. */
+  get live(): boolean {
+    return this.link !== null && this.link.live;
   }
 
   /** The hub URL of the registered connection, if any (metric labels). */
   get currentUrl(): RemoteUrl | null {
     return this.link?.registered ? this.link.url : null;
+  }
+
+  /** Every URL this remote may dial: configured, then learned from the hub. */
+  get knownUrls(): readonly RemoteUrl[] {
+    return this.urls.all();
   }
 
   get rttMs(): number | undefined {
@@ -116,6 +135,11 @@ export class LeafConn implements Upstream, LinkOwner {
   /** The hub's current interest (monitoring, tests). */
   get hubInterest(): HubInterest {
     return this.hub;
+  }
+
+  /** The connected hub's first INFO (monitoring, tests). */
+  get hubInfo(): HubInfo | null {
+    return this.link?.registered ? this.link.hubInfo : null;
   }
 
   start(): void {
@@ -128,33 +152,44 @@ export class LeafConn implements Upstream, LinkOwner {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.clearTimer("retryTimer");
+    this.clearRetry();
     if (this.dialing) await this.dialing;
     const link = this.link;
     if (link && !link.isClosed) {
-      const closed = new Promise<void>((resolve) => link.transport.onClose(() => resolve()));
       link.end("gateway stopping");
       const timer = setTimeout(() => link.close("gateway stopping"), 2000);
-      await closed;
+      await link.closed;
       clearTimeout(timer);
     }
+  }
+
+  refusesInterest(subject: string): boolean {
+    return this.rules.refusesInterest(subject) || this.refusedSubs.has(subject);
+  }
+
+  match(subject: string): UpstreamMatch {
+    return this.hub.match(subject);
   }
 
   setInterest(subject: string, queue: string | undefined, weight: number): void {
     const link = this.link;
     // Not registered: the full snapshot is replayed on (re)connect instead.
-    if (link === null || !link.registered || link.isClosed) return;
+    if (link === null || !link.registered) return;
     this.sendInterest(link, subject, queue, weight);
   }
 
   forward(subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array, servedQueues: ReadonlySet<string> | null): boolean {
-    // nats-server 2.9.10 does not enforce max_payload on inbound LMSG (docs/protocol.md#routing), so we do.
+    // nats-server 2.9.10 does not enforce max_payload on inbound LMSG, so we do.
     if (this.hubMaxPayload > 0 && payload.length > this.hubMaxPayload) {
       this.countDropped(payload.length);
       return false;
     }
+    if (this.rules.refusesPublish(subject) || (this.refusedPubs.size > 0 && this.refusedPubs.has(subject))) {
+      this.stats.refusedPublishes++;
+      return false;
+    }
     const link = this.link;
-    if (link !== null && link.live && !link.isClosed) return this.send(link, subject, reply, hdrLen, payload, servedQueues);
+    if (link !== null && link.live) return this.send(link, subject, reply, hdrLen, payload, servedQueues);
     if (this.pending.push(subject, reply, hdrLen, payload, servedQueues)) {
       this.syncBufferStats();
       return true;
@@ -174,6 +209,7 @@ export class LeafConn implements Upstream, LinkOwner {
     const url = this.urls.next();
     const tls = this.opts.remote.tls;
     const t = this.opts.timeouts ?? {};
+    let first: HubInfo | null = null;
     this.dialing = dialLeaf({
       host: url.host,
       port: url.port,
@@ -182,128 +218,139 @@ export class LeafConn implements Upstream, LinkOwner {
       connectTimeout: t.connect ?? 5000,
       infoTimeout: t.info ?? 5000,
       handshakeTimeout: t.handshake ?? 5000,
-      checkInfo: (info) => checkLeafInfo(info, url),
+      checkInfo: (json) => {
+        first = parseHubInfo(json);
+        if (!isLeafnodeInfo(first)) {
+          throw new UpstreamError(LeafConnErrorCode.WrongPort, `${url.label} is not a leafnode port (attempted to connect to wrong port)`);
+        }
+      },
     }).then(
-      (res) => this.onDialed(url, res),
+      (res) => this.onDialed(url, res, first ?? parseHubInfo(res.infoJson)),
       (err: Error) => this.onFailure(url, err.message.trim()),
     ).finally(() => {
       this.dialing = null;
     });
   }
 
-  private onDialed(url: RemoteUrl, res: LeafDialResult): void {
+  private onDialed(url: RemoteUrl, res: LeafDialResult, info: HubInfo): void {
     if (this.stopped) {
       res.transport.destroy();
       return;
     }
-    const link = new Link(this, url, res);
+    const link = new Link(this, url, res, info, {
+      connect: (hubInfo) => this.connectLine(hubInfo, res.transport.secure),
+      registerTimeout: this.opts.timeouts?.register ?? 2000,
+      pingInterval: this.opts.pingInterval,
+      pingMax: this.opts.pingMax,
+    });
     this.link = link;
-    this.registerTimer = setTimeout(() => {
-      link.close("no connect_info INFO from the hub in time (Stale Leaf Node Connection)");
-    }, this.opts.timeouts?.register ?? 2000);
+    this.learnInfo(link, info);
     link.begin();
   }
 
-  /** First INFO: check it is a leafnode port, then CONNECT. Later INFOs: URLs and registration. */
-  linkInfo(link: Link, info: Record<string, unknown>): void {
-    if (link !== this.link) return;
-    if (link.firstInfo === null) {
-      link.firstInfo = info;
-      this.learnInfo(link, info);
-      this.sendConnect(link, info);
-      // A hub that will not confirm CONNECT with an INFO (pre-2.2) counts as registered at once.
-      if (info.info_on_connect !== true && !link.isClosed) this.onRegistered(link, info);
-      return;
-    }
-    this.learnInfo(link, info);
-    if (info.connect_info === true && !link.registered) this.onRegistered(link, info);
-  }
-
-  private learnInfo(link: Link, info: Record<string, unknown>): void {
-    if (typeof info.max_payload === "number" && info.max_payload > 0) this.hubMaxPayload = info.max_payload;
-    if (typeof info.headers === "boolean") this.hubHeaders = info.headers;
-    if (Array.isArray(info.leafnode_urls)) {
-      const added = this.urls.addDiscovered(info.leafnode_urls, link.url.tlsScheme);
-      if (added > 0) this.log.debug("learned hub leafnode URLs", { urls: this.urls.all().map((u) => u.label) });
-    }
-  }
-
-  private sendConnect(link: Link, info: Record<string, unknown>): void {
+  private connectLine(info: HubInfo, secure: boolean): Uint8Array | string {
     let jwt: string | undefined, sig: string | undefined;
     if (this.opts.remote.credentials !== undefined) {
       try {
         const creds = readCreds(this.opts.remote.credentials);
         jwt = creds.jwt;
-        sig = signNonce(creds.seed, typeof info.nonce === "string" ? info.nonce : "");
+        sig = signNonce(creds.seed, info.nonce ?? "");
       } catch (err) {
-        link.close((err as Error).message);
-        return;
+        return (err as Error).message;
       }
     }
-    link.send(encodeConnect({
+    return encodeConnect({
       name: this.opts.serverName,
       version: this.opts.version,
-      tls_required: link.transport.secure,
+      tls_required: secure,
       headers: true,
       jwt,
       sig,
-    }));
+      // A hub that offers compression (2.10+) is told we do not compress, as a leaf configured "off" does.
+      compress_mode: info.compression !== undefined ? "off" : undefined,
+    });
   }
 
-  /** The hub accepted CONNECT: replay interest, then a PING as barrier before flushing the buffer. */
-  private onRegistered(link: Link, info: Record<string, unknown>): void {
-    link.registered = true;
-    this.grants = ImportGrants.from(info.import);
+  linkInfo(link: Link, info: HubInfo): void {
+    if (link !== this.link) return;
+    this.learnInfo(link, info);
+    if (info.lameDuck) this.log.info("hub entered lame duck mode", { url: link.url.label });
+  }
+
+  private learnInfo(link: Link, info: HubInfo): void {
+    if (info.maxPayload > 0) this.hubMaxPayload = info.maxPayload;
+    if (info.headers !== undefined) this.hubHeaders = info.headers;
+    if (info.leafnodeUrls !== undefined) {
+      const added = this.urls.addDiscovered(info.leafnodeUrls, link.url.tlsScheme);
+      if (added > 0) this.log.debug("learned hub leafnode URLs", { urls: this.urls.all().map((u) => u.label) });
+    }
+  }
+
+  /** The hub accepted CONNECT and its own interest is read: replay ours. */
+  linkRegistered(link: Link, confirmation: HubInfo): void {
+    if (link !== this.link) return;
+    this.rules = this.rules.withGrants(confirmation.import, confirmation.export);
     this.urls.preferNext(link.url);
     if (this.everConnected) this.stats.reconnects++;
     this.everConnected = true;
     this.log.info("upstream connected", {
       url: link.url.label,
-      hub: info.server_name,
-      account: info.remote_account,
+      hub: link.hubInfo.serverName,
+      version: link.hubInfo.version,
+      account: confirmation.remoteAccount,
       tls: link.transport.secure,
     });
-    for (const e of this.opts.interestSnapshot()) this.sendInterest(link, e.subject, e.queue, e.weight);
-    link.sendPing();
-    this.pingTimer = setInterval(() => this.keepalive(link), this.opts.pingInterval);
-    this.pingTimer.unref();
-    this.notify(true);
+    if (confirmation.accountIsSystem) {
+      this.log.warn("the hub binds this leaf to its system account; bind it to the Choria account instead", { url: link.url.label });
+    }
+    for (const e of this.local.interestSnapshot()) this.sendInterest(link, e.subject, e.queue, e.weight);
+    this.opts.onStateChange?.(true);
   }
 
-  linkPong(link: Link): void {
-    if (link !== this.link || !link.registered || link.live) return;
-    // Barrier passed: the hub's LS+ burst is parsed, so buffered messages meet real interest.
-    this.clearTimer("registerTimer");
-    // Only now: a hub that refuses our LS+ closes before this PONG, and must not get a fast retry.
+  linkLive(link: Link): void {
+    if (link !== this.link) return;
+    // Only now: a hub that refuses our LS+ closes before this point, and must not get a fast retry.
     this.backoff.reset();
     this.flushPending(link);
-    link.live = true;
     this.overflowLogged = false;
-  }
-
-  private keepalive(link: Link): void {
-    if (link !== this.link || link.isClosed) return;
-    if (link.pingsOutstanding >= this.opts.pingMax) {
-      link.close(`Stale Connection: ${link.pingsOutstanding} PINGs unanswered`);
-      return;
-    }
-    link.sendPing();
   }
 
   linkErr(link: Link, text: string): void {
     if (link !== this.link) return;
     this.log.warn("hub sent -ERR", { url: link.url.label, error: text });
     if (LONG_BACKOFF_ERRORS.some((re) => re.test(text))) this.nextDelay = LONG_BACKOFF_MS;
+    const refused = refusedSubjectOf(text);
+    if (refused !== null) this.onHubRefusal(refused.kind, refused.subject);
+  }
+
+  /**
+   * The hub is closing us for one subject. Remember it, hand the refusal to
+   * every local subscriber of it, and come back at the base delay: the cause
+   * is gone, so the next link will hold.
+   */
+  private onHubRefusal(kind: "subscribe" | "publish", subject: string): void {
+    const set = kind === "subscribe" ? this.refusedSubs : this.refusedPubs;
+    if (set.size >= MAX_REFUSED_SUBJECTS) set.delete(set.values().next().value!);
+    set.add(subject);
+    let subscribers = 0;
+    if (kind === "subscribe") {
+      this.stats.refusedInterest++;
+      const keys = [...this.local.interestSnapshot()].filter((e) => e.subject === subject);
+      for (const e of keys) subscribers += this.local.refuseInterest(this, e.subject, e.queue);
+    } else {
+      this.stats.refusedPublishes++;
+    }
+    this.log.warn("hub refused a subject; refusing it locally and reconnecting without it", { kind, subject, subscribers });
+    this.backoff.reset();
+    this.nextDelay = this.backoff.next();
   }
 
   linkClosed(link: Link, reason: string): void {
     if (link !== this.link) return;
     this.link = null;
-    this.clearTimer("registerTimer");
-    this.clearTimer("pingTimer");
     this.hub.clear();
-    const wasConnected = link.registered;
-    if (wasConnected) this.notify(false);
+    const wasConnected = link.hadRegistered;
+    if (wasConnected) this.opts.onStateChange?.(false);
     if (this.stopped) {
       this.log.info("upstream closed", { url: link.url.label });
       return;
@@ -323,6 +370,13 @@ export class LeafConn implements Upstream, LinkOwner {
     }, delay);
   }
 
+  private clearRetry(): void {
+    if (this.retryTimer !== null) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+  }
+
   // ---- traffic ----
 
   linkLsPlus(link: Link, subject: string, queue: string | undefined, weight: number): void {
@@ -339,32 +393,33 @@ export class LeafConn implements Upstream, LinkOwner {
     this.stats.inMsgs++;
     this.stats.inBytes += payload.length;
     try {
-      this.opts.onMessage(subject, reply, queues, hdrLen, payload);
+      this.local.deliverFromUpstream(this, subject, reply, queues, hdrLen, payload);
     } catch (err) {
       // A routing bug must not take the hub link down with it.
       this.log.error("routing a hub message failed", { subject, error: err as Error });
     }
   }
 
+  /** One interest transition, unless this hub would refuse it (then it never goes up). */
   private sendInterest(link: Link, subject: string, queue: string | undefined, weight: number): void {
-    if (weight > 0) {
-      if (this.hub.isHubLoopSubject(subject)) return; // never reflect the hub's $LDS. back (docs/protocol.md#special-subjects)
-      if (!this.grants.allows(subject)) {
-        this.log.warn("not announcing interest the hub does not allow", { subject });
-        return;
+    if (this.refusesInterest(subject) || this.hub.isHubLoopSubject(subject)) {
+      if (weight > 0) {
+        this.stats.refusedInterest++;
+        this.log.warn("not announcing interest the hub refuses", { subject, queue });
       }
+      return;
     }
     link.announce(subject, queue, weight);
   }
 
-  /** LMSG/HMSG only when the hub wants it; name the hub's groups that no local member served. */
+  /** LMSG/HMSG only when the hub wants it; name the hub's groups that nobody served yet. */
   private send(link: Link, subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array, served: ReadonlySet<string> | null): boolean {
     const m = this.hub.match(subject);
     let queues = m.queues;
     if (served !== null && queues.length > 0) queues = queues.filter((q) => !served.has(q));
     if (!m.plain && queues.length === 0) return false;
     if (hdrLen > 0 && !this.hubHeaders) {
-      payload = payload.subarray(hdrLen); // a hub without headers gets the body only (docs/protocol.md#routing)
+      payload = payload.subarray(hdrLen); // a hub without headers gets the body only
       hdrLen = -1;
     }
     if (link.backlog > this.opts.bufferBytes) {
@@ -382,6 +437,10 @@ export class LeafConn implements Upstream, LinkOwner {
     if (n === 0) return;
     let sent = 0;
     for (let m = this.pending.shift(); m !== undefined; m = this.pending.shift()) {
+      if (this.rules.refusesPublish(m.subject) || this.refusedPubs.has(m.subject)) {
+        this.stats.refusedPublishes++;
+        continue;
+      }
       if (this.send(link, m.subject, m.reply, m.hdrLen, m.payload, m.servedQueues)) sent++;
     }
     this.syncBufferStats();
@@ -396,21 +455,5 @@ export class LeafConn implements Upstream, LinkOwner {
   private syncBufferStats(): void {
     this.stats.bufferedMsgs = this.pending.length;
     this.stats.bufferedBytes = this.pending.byteSize;
-  }
-
-  private notify(connected: boolean): void {
-    try {
-      this.opts.onStateChange?.(connected);
-    } catch (err) {
-      this.log.error("upstream state callback failed", { error: err as Error });
-    }
-  }
-
-  private clearTimer(name: "retryTimer" | "registerTimer" | "pingTimer"): void {
-    const t = this[name];
-    if (t !== null) {
-      clearTimeout(t);
-      this[name] = null;
-    }
   }
 }

@@ -1,90 +1,184 @@
 /**
- * One live leafnode connection to the hub: the transport from the dialer, the
- * hub→leaf parser, coalesced outbound writes (everything queued in one tick
- * leaves in one writev, in call order, so an LS+ queued before an LMSG reaches
- * the hub before it), the per-connection record of the interest keys we have
- * sent, and PING/PONG bookkeeping for RTT and staleness. A Link never
- * reconnects; its owner (LeafConn) drops it and dials a new one. Every event is
- * reported with the link, so the owner can ignore a link it already replaced.
+ * One live leafnode connection to a hub, and the state machine of its
+ * handshake: dialled (CONNECT and a PING barrier sent) → registered (the hub's
+ * connect_info INFO arrived and the barrier PONG proves its own LS+ burst,
+ * `$LDS.<id>` included, has been read; the owner now replays our interest) →
+ * live (a second barrier PONG proves the hub has read the replay; buffered
+ * publishes may go). The link owns its timers (registration deadline,
+ * keepalive PINGs, staleness) and its coalesced outbound writes (everything
+ * queued in one tick leaves in one writev, in call order, so an LS+ queued
+ * before an LMSG reaches the hub before it). It parses the hub's INFO once
+ * (hub_info.ts) and reports each step to its owner; the owner never sets its
+ * state. A Link never reconnects: its owner (LeafConn) dials a new one.
  */
 import type { LeafDialResult } from "../transport/tls_dialer.js";
 import type { Transport } from "../transport/transport.js";
 import { LeafParser, type LeafOpSink, type LeafParserLimits } from "../protocol/leaf_parser.js";
-import { PING, PONG, encodeLsMinus, encodeLsPlus, interestKey, writeLeafMsg } from "../protocol/leaf_encode.js";
+import { PING, PONG, encodeLsMinus, encodeLsPlus, writeLeafMsg } from "../protocol/leaf_encode.js";
 import { WriteBuffer } from "../protocol/write_buffer.js";
+import { parseHubInfo, type HubInfo } from "./hub_info.js";
 import type { RemoteUrl } from "./remote_urls.js";
 
-/** What a Link reports to its owner. Implementations must not throw. */
+export type LinkState = "dialled" | "registered" | "live" | "closed";
+
+/** What a Link reports to its owner, each with the link. Implementations must not throw. */
 export interface LinkOwner {
-  linkInfo(link: Link, info: Record<string, unknown>): void;
+  /** Every INFO after the first (URL gossip, lame duck, the connect_info confirmation). */
+  linkInfo(link: Link, info: HubInfo): void;
+  /** The hub accepted us and its interest burst has been read: replay interest now (synchronously). */
+  linkRegistered(link: Link, confirmation: HubInfo): void;
+  /** The hub has read the replay: buffered publishes may go. */
+  linkLive(link: Link): void;
   linkLsPlus(link: Link, subject: string, queue: string | undefined, weight: number): void;
   linkLsMinus(link: Link, subject: string, queue: string | undefined): void;
   linkMsg(link: Link, subject: string, reply: string | undefined, queues: string[] | null, hdrLen: number, payload: Uint8Array): void;
-  /** A PONG answered one of our PINGs (RTT already updated). */
-  linkPong(link: Link): void;
   linkErr(link: Link, text: string): void;
   /** Called once; `reason` is the hub's -ERR text, the socket error, or why we closed. */
   linkClosed(link: Link, reason: string): void;
 }
 
+export interface LinkOptions {
+  /** The CONNECT line for this hub (built from its first INFO), or an error text to close with. */
+  connect: (info: HubInfo) => Uint8Array | string;
+  /** Deadline from dial to live, ms. */
+  registerTimeout: number;
+  pingInterval: number;
+  pingMax: number;
+  limits?: Partial<LeafParserLimits>;
+}
+
 export class Link implements LeafOpSink {
   readonly transport: Transport;
-  /** Interest keys sent on this connection, with their last weight (LS+ only on change). */
-  readonly sentInterest = new Map<string, number>();
-  /** Set once the hub accepted our CONNECT (connect_info INFO). */
-  registered = false;
-  /** Set once buffered messages were flushed and forward() may write directly. */
-  live = false;
-  /** First INFO fields the owner keeps (nonce, max_payload, headers). */
-  firstInfo: Record<string, unknown> | null = null;
-  rttMs: number | undefined;
+  /** The hub's first INFO, parsed once. */
+  readonly hubInfo: HubInfo;
+  /** Resolves when the connection is gone. */
+  readonly closed: Promise<void>;
+  private stateNow: LinkState = "dialled";
+  private confirmation: HubInfo | null = null;
+  private registeredOnce = false;
+  private rtt: number | undefined;
   private readonly parser: LeafParser;
   private readonly out = new WriteBuffer();
   private flushQueued = false;
+  /** Send times of PINGs not yet answered, oldest first. */
   private pingTimes: number[] = [];
-  private closed = false;
+  private pingsSent = 0;
+  private pongsSeen = 0;
+  /** PING sequence number whose PONG completes the current handshake step (0: none). */
+  private barrier = 0;
   private closeReason: string | undefined;
   private hubError: string | undefined;
+  private registerTimer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private resolveClosed!: () => void;
 
   constructor(
     private readonly owner: LinkOwner,
     readonly url: RemoteUrl,
     private readonly dial: LeafDialResult,
-    limits: Partial<LeafParserLimits> = {},
+    firstInfo: HubInfo,
+    private readonly opts: LinkOptions,
   ) {
     this.transport = dial.transport;
-    this.parser = new LeafParser(this, limits);
+    this.hubInfo = firstInfo;
+    this.parser = new LeafParser(this, opts.limits ?? {});
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+  }
+
+  get state(): LinkState {
+    return this.stateNow;
   }
 
   get isClosed(): boolean {
-    return this.closed;
+    return this.stateNow === "closed";
   }
 
-  /** PINGs sent and not answered yet. */
-  get pingsOutstanding(): number {
-    return this.pingTimes.length;
+  /** Registered or live: interest sent now reaches the hub. */
+  get registered(): boolean {
+    return this.stateNow === "registered" || this.stateNow === "live";
   }
 
-  /** Feed the INFO the dialer read, then start reading the socket. */
+  get live(): boolean {
+    return this.stateNow === "live";
+  }
+
+  /** Reached registration at some point (still true once closed). */
+  get hadRegistered(): boolean {
+    return this.registeredOnce;
+  }
+
+  /** The hub's connect_info INFO (grants, account), once registered. */
+  get confirmationInfo(): HubInfo | null {
+    return this.confirmation;
+  }
+
+  get rttMs(): number | undefined {
+    return this.rtt;
+  }
+
+  /** Send CONNECT and the first barrier, then start reading the socket. */
   begin(): void {
     this.transport.onClose((err) => this.finish(err));
-    this.feed(this.dial.info);
+    this.registerTimer = setTimeout(() => this.close("no connect_info INFO from the hub in time (Stale Leaf Node Connection)"), this.opts.registerTimeout);
+    const connect = this.opts.connect(this.hubInfo);
+    if (typeof connect === "string") {
+      this.close(connect);
+      return;
+    }
+    this.send(connect);
+    // A hub before 2.2 never confirms CONNECT with an INFO: its first INFO stands for it.
+    if (!this.hubInfo.infoOnConnect) this.confirmation = this.hubInfo;
+    this.barrier = this.sendPing();
     if (this.dial.leftover.length > 0) this.feed(this.dial.leftover);
-    if (!this.closed) this.transport.onData((chunk) => this.feed(chunk));
+    if (!this.isClosed) this.transport.onData((chunk) => this.feed(chunk));
   }
 
   /** Queue bytes; they leave in one batch at the end of this tick. */
   send(chunk: Uint8Array): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     this.out.writeBytes(chunk);
     this.scheduleFlush();
   }
 
   /** Queue one LMSG/HMSG, encoded straight into the batch. */
   sendMsg(subject: string, reply: string | undefined, queues: readonly string[] | null, hdrLen: number, payload: Uint8Array): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     writeLeafMsg(this.out, subject, reply, queues, hdrLen, payload);
     this.scheduleFlush();
+  }
+
+  /** LS+ (weight >= 1) or LS- (weight 0). Transitions are decided by the router's interest map. */
+  announce(subject: string, queue: string | undefined, weight: number): void {
+    this.send(weight > 0 ? encodeLsPlus(subject, queue, weight) : encodeLsMinus(subject, queue));
+  }
+
+  /** Bytes waiting to go to the hub. */
+  get backlog(): number {
+    return this.transport.bufferedBytes + this.out.size;
+  }
+
+  flush(): void {
+    this.flushQueued = false;
+    if (this.isClosed) return;
+    const chunks = this.out.take();
+    if (chunks.length === 0) return;
+    if (chunks.length === 1) this.transport.write(chunks[0]!);
+    else this.transport.writev(chunks);
+  }
+
+  /** Close now, remembering why (reported through linkClosed). */
+  close(reason: string): void {
+    if (this.isClosed) return;
+    this.closeReason ??= reason;
+    this.transport.destroy();
+  }
+
+  /** Write what is queued, then close gracefully. */
+  end(reason: string): void {
+    if (this.isClosed) return;
+    this.closeReason ??= reason;
+    this.flush();
+    this.transport.end();
   }
 
   private scheduleFlush(): void {
@@ -94,60 +188,46 @@ export class Link implements LeafOpSink {
     }
   }
 
-  /** Bytes waiting in the kernel-side buffer of the transport. */
-  get backlog(): number {
-    return this.transport.bufferedBytes + this.out.size;
-  }
-
-  flush(): void {
-    this.flushQueued = false;
-    if (this.closed) return;
-    const chunks = this.out.take();
-    if (chunks.length === 0) return;
-    if (chunks.length === 1) this.transport.write(chunks[0]!);
-    else this.transport.writev(chunks);
-  }
-
-  /**
-   * LS+ on add or weight change, LS- at zero, using the byte-identical key; a
-   * plain key at most once, because the hub's own counters leak on duplicates (docs/protocol.md#leaf-grammar).
-   */
-  announce(subject: string, queue: string | undefined, weight: number): void {
-    const key = interestKey(subject, queue);
-    const sent = this.sentInterest.get(key);
-    if (weight <= 0) {
-      if (sent === undefined) return;
-      this.sentInterest.delete(key);
-      this.send(encodeLsMinus(subject, queue));
-      return;
-    }
-    if (sent === weight || (queue === undefined && sent !== undefined)) return;
-    this.sentInterest.set(key, weight);
-    this.send(encodeLsPlus(subject, queue, weight));
-  }
-
-  sendPing(): void {
+  /** Returns the PING's sequence number. */
+  private sendPing(): number {
     this.pingTimes.push(performance.now());
     this.send(PING);
+    return ++this.pingsSent;
   }
 
-  /** Close now, remembering why (reported through linkClosed). */
-  close(reason: string): void {
-    if (this.closed) return;
-    this.closeReason ??= reason;
-    this.transport.destroy();
+  private keepalive(): void {
+    if (this.isClosed) return;
+    if (this.pingTimes.length >= this.opts.pingMax) {
+      this.close(`Stale Connection: ${this.pingTimes.length} PINGs unanswered`);
+      return;
+    }
+    this.sendPing();
   }
 
-  /** Write what is queued, then close gracefully. */
-  end(reason: string): void {
-    if (this.closed) return;
-    this.closeReason ??= reason;
-    this.flush();
-    this.transport.end();
+  /** Move on when the barrier PONG and the confirmation are both in. */
+  private advance(): void {
+    if (this.barrier !== 0 && this.pongsSeen < this.barrier) return;
+    if (this.stateNow === "dialled") {
+      if (this.confirmation === null) return;
+      this.stateNow = "registered";
+      this.registeredOnce = true;
+      this.owner.linkRegistered(this, this.confirmation);
+      if (this.isClosed) return;
+      this.barrier = this.sendPing();
+      this.pingTimer = setInterval(() => this.keepalive(), this.opts.pingInterval);
+      this.pingTimer.unref();
+      return;
+    }
+    if (this.stateNow === "registered") {
+      this.stateNow = "live";
+      this.barrier = 0;
+      this.clearTimers(true);
+      this.owner.linkLive(this);
+    }
   }
 
   private feed(chunk: Uint8Array): void {
-    if (this.closed) return;
+    if (this.isClosed) return;
     try {
       this.parser.parse(chunk);
     } catch (err) {
@@ -156,24 +236,39 @@ export class Link implements LeafOpSink {
   }
 
   private finish(err?: Error): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.isClosed) return;
+    this.stateNow = "closed";
+    this.clearTimers(false);
     this.out.take(); // drop what never left
     const reason = this.closeReason ?? this.hubError ?? (err ? err.message : "connection closed by the hub");
+    this.resolveClosed();
     this.owner.linkClosed(this, reason);
   }
 
-  // LeafOpSink: the parser's events, reported with this link.
+  private clearTimers(registerOnly: boolean): void {
+    if (this.registerTimer !== null) {
+      clearTimeout(this.registerTimer);
+      this.registerTimer = null;
+    }
+    if (!registerOnly && this.pingTimer !== null) {
+      clearInterval(this.pingTimer);
+      this.pingTimer = null;
+    }
+  }
+
+  // LeafOpSink: the parser's events.
 
   info(json: string): void {
-    let info: Record<string, unknown>;
+    let info: HubInfo;
     try {
-      info = JSON.parse(json) as Record<string, unknown>;
+      info = parseHubInfo(json);
     } catch {
       this.close("unparsable INFO from hub");
       return;
     }
+    if (info.connectInfo && this.confirmation === null) this.confirmation = info;
     this.owner.linkInfo(this, info);
+    if (!this.isClosed) this.advance();
   }
 
   lsPlus(subject: string, queue: string | undefined, weight: number): void {
@@ -194,10 +289,12 @@ export class Link implements LeafOpSink {
 
   pong(): void {
     const sent = this.pingTimes.shift();
-    if (sent !== undefined) this.rttMs = performance.now() - sent;
+    if (sent !== undefined) this.rtt = performance.now() - sent;
+    this.pongsSeen++;
     // Any PONG proves the hub is alive: nothing older is outstanding any more.
+    // (Each PING gets exactly one PONG, in order, so pongsSeen still counts them.)
     this.pingTimes.length = 0;
-    this.owner.linkPong(this);
+    this.advance();
   }
 
   ok(): void {

@@ -1,5 +1,5 @@
 /**
- * Shared set-up for the issue-4 end-to-end tests (gw_upstream_*.test.ts): a
+ * Shared set-up for the upstream end-to-end tests (gw_upstream_*.test.ts): a
  * real nats-server hub whose leafnode port requires verified client
  * certificates, the whole gateway in process (AAA authenticator with a fresh
  * ed25519 signer, monitor on an ephemeral port) relaying to it over its mTLS
@@ -38,14 +38,25 @@ export interface WorldOptions {
   remoteLines?: (hub: Hub, pki: Pki, leafUrl: string) => string[];
   /** Wait for the upstream link before returning (default true). */
   waitReady?: boolean;
+  /**
+   * Independent hubs, each a remote of its own (`hub`, `hub2`, `hub3`…), each
+   * behind its own gate when `gate` is set (default 1).
+   */
+  hubs?: number;
+  /** Attach to this running hub (a cluster member, say) instead of starting one; it is not stopped. */
+  useHub?: Hub;
 }
 
 export interface World {
   pki: Pki;
   tokens: TokenWorld;
   hub: Hub;
+  /** Every hub, in remote order (`hubs[0]` is `hub`). */
+  hubs: Hub[];
   g: TestGateway;
   gate: Gate | null;
+  /** One gate per hub when `gate` is set. */
+  gates: Gate[];
   /** A client token for the world's user ("up=alice" unless spec.callerid says otherwise). */
   token(spec?: ClientTokenSpec): string;
   /** Official NATS client through the gateway (anonymous TLS, token + nonce signature); closed at the end. */
@@ -65,39 +76,50 @@ export async function startWorld(t: TestContext, opts: WorldOptions = {}): Promi
   const gwConns: NatsConnection[] = [];
   const hubConns: NatsConnection[] = [];
   let g: TestGateway | null = null;
-  let hub: Hub | null = null;
-  let gate: Gate | null = null;
+  const hubs: Hub[] = [];
+  const gates: Gate[] = [];
   // Clients leave first: Gateway.stop() waits for the TLS listener, which waits for every client socket.
   t.after(async () => {
     await Promise.allSettled(gwConns.map((nc) => nc.close()));
     await g?.stop();
     await Promise.allSettled(hubConns.map((nc) => nc.close()));
-    await hub?.stop();
-    await gate?.close();
+    await Promise.allSettled(hubs.filter((h) => h !== opts.useHub).map((h) => h.stop()));
+    await Promise.allSettled(gates.map((gt) => gt.close()));
   });
 
-  let leafPort = 0;
-  if (opts.gate || opts.gateClosed) {
-    gate = await startGate(() => leafPort);
-    gate.open = !opts.gateClosed;
+  const names: string[] = [];
+  const remote: string[] = [];
+  for (let i = 0; i < (opts.hubs ?? 1); i++) {
+    const name = i === 0 ? "hub" : `hub${i + 1}`;
+    let leafPort = 0;
+    let gate: Gate | null = null;
+    if (opts.gate || opts.gateClosed) {
+      gate = await startGate(() => leafPort);
+      gate.open = !opts.gateClosed;
+      gates.push(gate);
+    }
+    const hub = opts.useHub ?? await startHub({ pki, ...opts.hub, ...(gate ? { leafAdvertise: `127.0.0.1:${gate.port}` } : {}) });
+    hubs.push(hub);
+    leafPort = hub.leafPort;
+    const leafUrl = gate !== null ? `tls://127.0.0.1:${gate.port}` : hub.leafUrl;
+    names.push(name);
+    remote.push(...(opts.remoteLines && i === 0
+      ? opts.remoteLines(hub, pki, leafUrl)
+      : [
+          `plugin.choria.network.leafnode_remote.${name}.url = ${leafUrl}`,
+          `plugin.choria.network.leafnode_remote.${name}.tls.cert = ${pki.leaf.cert}`,
+          `plugin.choria.network.leafnode_remote.${name}.tls.key = ${pki.leaf.key}`,
+          `plugin.choria.network.leafnode_remote.${name}.tls.ca = ${pki.ca}`,
+        ]));
   }
-  hub = await startHub({ pki, ...opts.hub, ...(gate ? { leafAdvertise: `127.0.0.1:${gate.port}` } : {}) });
-  leafPort = hub.leafPort;
-  const leafUrl = gate !== null ? `tls://127.0.0.1:${gate.port}` : hub.leafUrl;
-  const remote = opts.remoteLines
-    ? opts.remoteLines(hub, pki, leafUrl)
-    : [
-        `plugin.choria.network.leafnode_remote.hub.url = ${leafUrl}`,
-        `plugin.choria.network.leafnode_remote.hub.tls.cert = ${pki.leaf.cert}`,
-        `plugin.choria.network.leafnode_remote.hub.tls.key = ${pki.leaf.key}`,
-        `plugin.choria.network.leafnode_remote.hub.tls.ca = ${pki.ca}`,
-      ];
+  const hub = hubs[0]!;
+  const gate = gates[0] ?? null;
   g = await startGateway(pki, [
     `plugin.choria.network.client_signer_cert = ${publicKeyPath}`,
     "plugin.choria.stats_port = -1",
     "plugin.choria.network.aaa_leafnode.reconnect_delay = 50ms",
     "plugin.choria.network.aaa_leafnode.reconnect_max_delay = 250ms",
-    "plugin.choria.network.leafnode_remotes = hub",
+    `plugin.choria.network.leafnode_remotes = ${names.join(",")}`,
     ...remote,
     ...(opts.lines ?? []),
   ]);
@@ -110,8 +132,10 @@ export async function startWorld(t: TestContext, opts: WorldOptions = {}): Promi
     pki,
     tokens,
     hub: theHub,
+    hubs,
     g: gateway,
     gate,
+    gates,
     token: (spec = {}) => tokens.mint(spec),
     async client(token, o = {}) {
       const { key = tokens.user, ...rest } = o;

@@ -179,7 +179,7 @@ describe("deploy/: the dashboard and the alerting rules", () => {
     t.diagnostic(`${used.size} metrics used by the dashboard and the rules, all exported`);
     // The rules cover what they are for.
     const rules = readFileSync(RULES, "utf8");
-    for (const name of ["aaa_leafnode_upstream_connected", "aaa_leafnode_auth_total", "aaa_leafnode_closed_connections_total", "aaa_leafnode_upstream_buffered_bytes", "aaa_leafnode_upstream_buffer_limit_bytes"]) {
+    for (const name of ["aaa_leafnode_upstream_remote_connected", "aaa_leafnode_auth_total", "aaa_leafnode_closed_connections_total", "aaa_leafnode_upstream_remote_buffered_bytes", "aaa_leafnode_upstream_remote_buffer_limit_bytes"]) {
       assert.ok(rules.includes(name), `the rules use ${name}`);
     }
   });

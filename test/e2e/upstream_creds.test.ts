@@ -17,6 +17,7 @@ import { LeafConn } from "../../src/upstream/leaf_conn.js";
 import { createLogger, LevelControl, MemorySink } from "../../src/obs/log.js";
 import { getPki, type Pki } from "../helpers/pki.js";
 import { leafRemoteFor, startHub, waitFor, type Hub } from "../helpers/hub.js";
+import { localSide } from "../helpers/local_side.js";
 
 function startLeaf(t: TestContext, hub: Hub, pki: Pki, credentials: string, logs: MemorySink, received: string[]): LeafConn {
   const leaf = new LeafConn({
@@ -29,8 +30,7 @@ function startLeaf(t: TestContext, hub: Hub, pki: Pki, credentials: string, logs
     pingInterval: 1000,
     pingMax: 3,
     log: createLogger(logs, new LevelControl("debug")),
-    interestSnapshot: () => [{ subject: "op.>", queue: undefined, weight: 1 }],
-    onMessage: (subject, _r, _q, _h, payload) => received.push(`${subject}:${Buffer.from(payload).toString()}`),
+    local: localSide(() => [{ subject: "op.>", queue: undefined, weight: 1 }], (subject, _r, _q, _h, payload) => received.push(`${subject}:${Buffer.from(payload).toString()}`)),
     timeouts: { register: 5000 },
   });
   leaf.start();

@@ -11,6 +11,7 @@ import { createLogger, LevelControl, MemorySink } from "../../src/obs/log.js";
 import { getPki } from "../helpers/pki.js";
 import { leafRemoteFor, startHub, waitFor } from "../helpers/hub.js";
 import { startFleet, type FleetReply } from "../helpers/fleet.js";
+import { localSide } from "../helpers/local_side.js";
 
 test("a 1000-node fleet answers a broadcast through the leaf link, once per identity", async (t) => {
   const pki = await getPki();
@@ -35,12 +36,11 @@ test("a 1000-node fleet answers a broadcast through the leaf link, once per iden
     pingInterval: 5000,
     pingMax: 3,
     log: createLogger(new MemorySink(), new LevelControl("info")),
-    interestSnapshot: () => interest,
-    onMessage: (subject, _reply, _queues, _hdrLen, payload) => {
+    local: localSide(() => interest, (subject, _reply, _queues, _hdrLen, payload) => {
       const body = Buffer.from(payload).toString();
       if (subject.startsWith("choria.reply.")) replies.push(JSON.parse(body) as FleetReply);
       else events.push(body);
-    },
+    }),
     timeouts: { register: 5000 },
   });
   leaf.start();

@@ -15,6 +15,7 @@ import type { LeafRemoteConfig } from "../../src/config/types.js";
 import { createLogger, LevelControl, MemorySink } from "../../src/obs/log.js";
 import { getPki, type Pki } from "../helpers/pki.js";
 import { leafRemoteFor, startHub, waitFor, type Hub } from "../helpers/hub.js";
+import { localSide } from "../helpers/local_side.js";
 
 interface Received { subject: string; reply: string | undefined; queues: readonly string[] | null; hdrLen: number; body: string }
 
@@ -48,9 +49,8 @@ function startLeaf(t: TestContext, remote: LeafRemoteConfig, name: string, local
     pingInterval: 1000,
     pingMax: 3,
     log: createLogger(local.logs, new LevelControl("debug")),
-    interestSnapshot: () => local.interest.values(),
-    onMessage: (subject, reply, queues, hdrLen, payload) =>
-      local.received.push({ subject, reply, queues, hdrLen, body: Buffer.from(payload).toString() }),
+    local: localSide(() => local.interest.values(), (subject, reply, queues, hdrLen, payload) =>
+      local.received.push({ subject, reply, queues, hdrLen, body: Buffer.from(payload).toString() })),
     timeouts: { register: 5000 },
   });
   local.leaf = leaf;

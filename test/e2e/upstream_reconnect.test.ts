@@ -15,6 +15,7 @@ import { createLogger, LevelControl, MemorySink } from "../../src/obs/log.js";
 import { getPki } from "../helpers/pki.js";
 import { leafRemoteFor, startHub, waitFor } from "../helpers/hub.js";
 import { startGate } from "../helpers/gate.js";
+import { localSide } from "../helpers/local_side.js";
 
 
 const enc = (s: string): Uint8Array => Buffer.from(s);
@@ -41,8 +42,7 @@ test("reconnect after a hub restart on the same ports: interest replayed, outage
     pingInterval: 1000,
     pingMax: 3,
     log: createLogger(logs, new LevelControl("debug")),
-    interestSnapshot: () => [{ subject: "down.>", queue: undefined, weight: 1 }],
-    onMessage: (subject, _reply, _queues, _hdrLen, payload) => received.push(`${subject}:${Buffer.from(payload).toString()}`),
+    local: localSide(() => [{ subject: "down.>", queue: undefined, weight: 1 }], (subject, _reply, _queues, _hdrLen, payload) => received.push(`${subject}:${Buffer.from(payload).toString()}`)),
     onStateChange: (c) => states.push(c),
     timeouts: { register: 5000 },
   });

@@ -88,6 +88,7 @@ describe("the Choria announcement configuration", () => {
       urls: ["nats://choria.example.net:7422"],
       tls: { cert: `${dir}/cert.pem`, key: `${dir}/key.pem`, ca: `${dir}/ca.pem`, verify: true, handshakeFirst: false },
       account: "choria",
+      jetStreamExtended: false,
     }]);
     assert.equal(basename(config.policiesDir), "policies");
     // Defaults exactly as documented in config/types.ts.
@@ -298,14 +299,39 @@ describe("leafnode remote keys", () => {
       {
         name: "east", urls: ["nats://e1.example:7422", "tls://e2.example:7422", "nats://e3.example:7422"],
         tls: { cert: join(dir, "up.pem"), key: join(dir, "up-key.pem"), ca: join(dir, "ca.pem"), verify: false, handshakeFirst: true },
-        credentials: join(dir, "hub.creds"), account: "ops",
+        credentials: join(dir, "hub.creds"), account: "ops", jetStreamExtended: false,
       },
       {
         name: "west", urls: ["nats://w.example:7422"],
         tls: { cert: join(dir, "cert.pem"), key: join(dir, "key.pem"), verify: true, handshakeFirst: false },
-        credentials: join(dir, "hub.creds"), account: "choria",
+        credentials: join(dir, "hub.creds"), account: "choria", jetStreamExtended: false,
       },
     ]);
+  });
+
+  test("two remotes dialling the same hub endpoint are refused, naming the key and line", () => {
+    const [p] = problems(conf(
+      "plugin.choria.network.leafnode_remotes = eu, us",
+      `${P}eu.url = nats://hub.example:7422`,
+      `${P}us.url = tls://other.example:7422, hub.example:7422`,
+    ));
+    assert.equal(p!.key, `${P}us.url`);
+    assert.equal(p!.line, 6);
+    assert.match(p!.message, /hub\.example:7422 is already a URL of remote "eu"/);
+  });
+
+  test("readiness rule and jetstream_extended are read; a bad readiness rule names its line", () => {
+    const { config } = load(conf(
+      "plugin.choria.network.leafnode_remotes = eu",
+      `${P}eu.url = nats://hub.example:7422`,
+      `${P}eu.jetstream_extended = true`,
+      "plugin.choria.network.aaa_leafnode.upstream_readiness = any",
+    ));
+    assert.equal(config.upstreamReadiness, "any");
+    assert.equal(config.leafRemotes[0]!.jetStreamExtended, true);
+    const [p] = problems(conf("plugin.choria.network.aaa_leafnode.upstream_readiness = most"));
+    assert.equal(p!.line, 4);
+    assert.match(p!.message, /not a readiness rule/);
   });
 
   test("a listed remote without a URL is an error; settings of an unlisted remote warn", () => {

@@ -3,7 +3,7 @@
  * between scrapes, and a parser for the Prometheus text format so tests assert
  * on sample values rather than on formatting.
  */
-import type { ConnzEntry, LinkStats, MetricSources, SubszEntry } from "../../../src/obs/metrics.js";
+import type { ConnzEntry, LeafnodeStats, MetricSources, RemoteLinkStats, SubszEntry } from "../../../src/obs/metrics.js";
 
 export interface FakeState {
   connections: number;
@@ -19,14 +19,30 @@ export interface FakeState {
   permissionViolations: Record<string, number>;
   rewrittenInboxes: number;
   lifecycleFiltered: number;
-  /** The upstream links; `subjects` lists each link's hub interest. */
-  links: (Omit<LinkStats, "subjects"> & { hubSubjects: string[] })[];
+  /** The upstream links; `hubSubjects` lists each link's hub interest. */
+  links: FakeLink[];
   subsz: SubszEntry[];
   websocket: { upgrades: number; rejected: Record<string, number> };
   loginRelay: Record<string, number>;
   connz: ConnzEntry[];
   ready: boolean;
   readyReason: string;
+}
+
+/** One link as a test writes it: `connected` as a boolean, the hub's interest as a list. */
+export type FakeLink = Omit<RemoteLinkStats, "connected" | "subjects"> & { connected: boolean; hubSubjects: string[] };
+
+/** The LeafnodeStats the gateway would report for `links`: totals plus one entry per remote. */
+function leafnodeOf(links: FakeLink[]): LeafnodeStats {
+  const remotes: RemoteLinkStats[] = links.map(({ hubSubjects, connected, ...l }) => ({ ...l, connected: connected ? 1 : 0, subjects: () => [...hubSubjects] }));
+  const sum = (f: (r: RemoteLinkStats) => number) => remotes.reduce((n, r) => n + f(r), 0);
+  const first = remotes[0];
+  return {
+    configured: remotes.length, connected: sum((r) => r.connected), host: first?.host, port: first?.port, account: first?.account, rttMs: first?.rttMs,
+    inMsgs: sum((r) => r.inMsgs), outMsgs: sum((r) => r.outMsgs), inBytes: sum((r) => r.inBytes), outBytes: sum((r) => r.outBytes),
+    reconnects: sum((r) => r.reconnects), bufferedMsgs: sum((r) => r.bufferedMsgs), bufferedBytes: sum((r) => r.bufferedBytes),
+    droppedMsgs: sum((r) => r.droppedMsgs), droppedBytes: sum((r) => r.droppedBytes), remotes,
+  };
 }
 
 export function fakeState(): FakeState {
@@ -75,7 +91,7 @@ export function fakeSources(state: FakeState): MetricSources {
     permissionViolations: () => state.permissionViolations,
     rewrittenInboxes: () => state.rewrittenInboxes,
     lifecycleFiltered: () => state.lifecycleFiltered,
-    links: () => state.links.map(({ hubSubjects, ...l }) => ({ ...l, subjects: () => [...hubSubjects] })),
+    leafnode: () => leafnodeOf(state.links),
     subsz: () => state.subsz,
     websocket: () => state.websocket,
     loginRelay: () => state.loginRelay,

@@ -83,9 +83,10 @@ describe("Choria broker metrics", () => {
     assert.equal(sampleValue(samples, "choria_network_leafnode_in_msgs", { remote: "north", host: "hub.example.net" }), 9);
     assert.equal(sampleValue(samples, "choria_network_leafnode_remotes", { identity }), 1);
     assert.equal(sampleValue(samples, "aaa_leafnode_upstream_configured"), 3);
-    assert.equal(sampleValue(samples, "aaa_leafnode_upstream_connected", { remote: "east" }), 0);
-    assert.equal(sampleValue(samples, "aaa_leafnode_upstream_connected", { remote: "north" }), 1);
-    assert.equal(sampleValue(samples, "aaa_leafnode_upstream_buffered_bytes", { remote: "west" }), 20);
+    assert.equal(sampleValue(samples, "aaa_leafnode_upstream_remote_connected", { remote: "east" }), 0);
+    assert.equal(sampleValue(samples, "aaa_leafnode_upstream_remote_connected", { remote: "north" }), 1);
+    assert.equal(sampleValue(samples, "aaa_leafnode_upstream_remote_buffered_bytes", { remote: "west" }), 20);
+    assert.equal(sampleValue(samples, "aaa_leafnode_upstream_connected"), 1);
   });
 
   test("choria_build_info is 1, labelled with the version, commit and identity", async () => {
@@ -123,7 +124,7 @@ describe("gateway metrics", () => {
     ["aaa_leafnode_upstream_buffered_bytes", {}, 300, "gauge"],
     ["aaa_leafnode_upstream_dropped_msgs_total", {}, 4, "counter"],
     ["aaa_leafnode_upstream_dropped_bytes_total", {}, 400, "counter"],
-    ["aaa_leafnode_upstream_buffer_limit_bytes", { remote: "hub" }, 1000, "gauge"],
+    ["aaa_leafnode_upstream_remote_buffer_limit_bytes", { remote: "hub" }, 1000, "gauge"],
     ["aaa_leafnode_closed_connections_total", { reason: "auth_expired" }, 0, "counter"],
     ["aaa_leafnode_closed_connections_total", { reason: "slow_consumer_pending_bytes" }, 0, "counter"],
     ["aaa_leafnode_websocket_upgrades_total", {}, 8, "counter"],

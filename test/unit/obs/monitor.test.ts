@@ -62,13 +62,13 @@ describe("monitor endpoints", () => {
     const { base, state } = await startFor(t);
     let res = await fetch(`${base}/readyz`);
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { status: "ok" });
+    assert.deepEqual(await res.json(), { status: "ok", remotes: { hub: "connected" } });
 
     state.ready = false;
     state.readyReason = "upstream not connected";
     res = await fetch(`${base}/readyz`);
     assert.equal(res.status, 503);
-    assert.deepEqual(await res.json(), { status: "unavailable", reason: "upstream not connected" });
+    assert.deepEqual(await res.json(), { status: "unavailable", reason: "upstream not connected", remotes: { hub: "connected" } });
 
     state.ready = true;
     res = await fetch(`${base}/readyz`);

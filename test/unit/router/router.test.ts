@@ -1,10 +1,11 @@
 // Router and interest map alone: delivery to plain and queue subscribers, echo,
 // upstream forwarding with served queues, hub deliveries naming queue groups,
-// and the LS+/LS- transitions the interest map emits.
+// the LS+/LS- transitions the interest map emits, and several upstreams
+// (interest to all, queue groups to one hub, reply routes, refusals).
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { Router } from "../../../src/router/router.js";
-import type { Subscriber, Subscription, Upstream } from "../../../src/router/types.js";
+import type { Subscriber, Subscription, Upstream, UpstreamMatch } from "../../../src/router/types.js";
 
 class Recorder implements Subscriber {
   static next = 1;
@@ -22,9 +23,25 @@ class Recorder implements Subscriber {
 }
 
 class FakeUpstream implements Upstream {
+  static next = 1;
+  readonly id: string;
+  live = true;
   interest: string[] = [];
   forwarded: { subject: string; served: string[] | null }[] = [];
   hubHasInterest = true;
+  /** What the hub subscribed to, for match(). */
+  hubQueues: string[] = [];
+  hubPlain = true;
+  refuses: (subject: string) => boolean = () => false;
+  constructor(id?: string) {
+    this.id = id ?? `hub${FakeUpstream.next++}`;
+  }
+  match(_subject: string): UpstreamMatch {
+    return { plain: this.hubPlain, queues: this.hubQueues };
+  }
+  refusesInterest(subject: string): boolean {
+    return this.refuses(subject);
+  }
   setInterest(subject: string, queue: string | undefined, weight: number): void {
     this.interest.push(`${weight > 0 ? "LS+" : "LS-"} ${subject}${queue ? ` ${queue}` : ""}${queue && weight > 0 ? ` ${weight}` : ""}`);
   }
@@ -80,7 +97,7 @@ describe("router", () => {
   test("upstream gets every publish with the queue groups served locally", () => {
     const r = new Router();
     const up = new FakeUpstream();
-    r.setUpstream(up);
+    r.addUpstream(up);
     const m = new Recorder();
     r.subscribe(m.sub("work", "1", "q"));
     const pub = new Recorder();
@@ -98,18 +115,19 @@ describe("router", () => {
     const q = new Recorder();
     r.subscribe(plain.sub("job", "1"));
     r.subscribe(q.sub("job", "2", "workers"));
-    assert.equal(r.deliverFromUpstream("job", undefined, null, -1, data), 1);
+    const hub = new FakeUpstream();
+    assert.equal(r.deliverFromUpstream(hub, "job", undefined, null, -1, data), 1);
     assert.equal(q.got.length, 0);
-    assert.equal(r.deliverFromUpstream("job", "rep", ["workers"], -1, data), 2);
+    assert.equal(r.deliverFromUpstream(hub, "job", "rep", ["workers"], -1, data), 2);
     assert.equal(q.got.length, 1);
     assert.equal(q.got[0]!.reply, "rep");
-    assert.equal(r.deliverFromUpstream("job", undefined, ["others"], -1, data), 1);
+    assert.equal(r.deliverFromUpstream(hub, "job", undefined, ["others"], -1, data), 1);
   });
 
   test("interest is aggregated: LS+ on first, LS- on last, queue weights on change", () => {
     const r = new Router();
     const up = new FakeUpstream();
-    r.setUpstream(up);
+    r.addUpstream(up);
     const subs: Subscription[] = [];
     for (let i = 0; i < 1000; i++) {
       const s = new Recorder().sub("same.subject", "1");
@@ -125,13 +143,13 @@ describe("router", () => {
     r.unsubscribe(q2);
     for (const s of subs) r.unsubscribe(s);
     assert.deepEqual(up.interest, ["LS+ same.subject", "LS+ w q 1", "LS+ w q 2", "LS+ w q 1", "LS- w q", "LS- same.subject"]);
-    assert.deepEqual(r.interestSnapshot(), []);
+    assert.deepEqual([...r.interestSnapshot()], []);
   });
 
   test("unsubscribing twice does not drive interest negative", () => {
     const r = new Router();
     const up = new FakeUpstream();
-    r.setUpstream(up);
+    r.addUpstream(up);
     const a = new Recorder().sub("a", "1");
     const b = new Recorder().sub("a", "1");
     r.subscribe(a);
@@ -139,7 +157,7 @@ describe("router", () => {
     r.unsubscribe(a);
     r.unsubscribe(a);
     assert.deepEqual(up.interest, ["LS+ a"]);
-    assert.deepEqual(r.interestSnapshot(), [{ subject: "a", queue: undefined, weight: 1 }]);
+    assert.deepEqual([...r.interestSnapshot()], [{ subject: "a", queue: undefined, weight: 1 }]);
   });
 
   test("findOwnSubscription finds the owner's plain subscription only", () => {
@@ -151,5 +169,100 @@ describe("router", () => {
     const mine = a.sub("reply.*", "3");
     r.subscribe(mine);
     assert.equal(r.findOwnSubscription(a, "reply.x"), mine);
+  });
+
+  test("several hubs: interest goes to all, a plain publish once to each, the count once", () => {
+    const r = new Router();
+    const a = new FakeUpstream(), b = new FakeUpstream();
+    r.addUpstream(a);
+    r.addUpstream(b);
+    assert.throws(() => r.addUpstream(new FakeUpstream(a.id)), /attached twice/);
+    r.subscribe(new Recorder().sub("x.>", "1"));
+    assert.deepEqual(a.interest, ["LS+ x.>"]);
+    assert.deepEqual(b.interest, ["LS+ x.>"]);
+    assert.equal(r.publish(new Recorder(), true, "job", undefined, -1, data), 1);
+    assert.deepEqual(a.forwarded, [{ subject: "job", served: null }]);
+    assert.deepEqual(b.forwarded, [{ subject: "job", served: null }]);
+  });
+
+  test("several hubs: each unserved queue group goes to exactly one hub, and both hubs are used", () => {
+    const r = new Router();
+    const a = new FakeUpstream(), b = new FakeUpstream();
+    a.hubPlain = b.hubPlain = false;
+    a.hubQueues = ["workers"];
+    b.hubQueues = ["workers", "only-b"];
+    r.addUpstream(a);
+    r.addUpstream(b);
+    const pub = new Recorder();
+    for (let i = 0; i < 200; i++) r.publish(pub, true, "job", undefined, -1, data);
+    let toA = 0, toB = 0;
+    for (let i = 0; i < 200; i++) {
+      const sa = a.forwarded[i]!.served ?? [], sb = b.forwarded[i]!.served ?? [];
+      // "workers" is excluded on exactly one side; "only-b" never excluded on b.
+      assert.equal(sa.includes("workers") !== sb.includes("workers"), true);
+      assert.equal(sb.includes("only-b"), false);
+      if (!sa.includes("workers")) toA++;
+      else toB++;
+    }
+    assert.equal(toA + toB, 200);
+    assert.ok(toA > 20 && toB > 20, `both hubs used (${toA}/${toB})`);
+    // A group served by a local member goes to no hub.
+    r.subscribe(new Recorder().sub("job", "1", "workers"));
+    r.publish(pub, true, "job", undefined, -1, data);
+    assert.ok(a.forwarded.at(-1)!.served!.includes("workers") && b.forwarded.at(-1)!.served!.includes("workers"));
+  });
+
+  test("several hubs: a hub that is down buffers with the groups other hubs served excluded", () => {
+    const r = new Router();
+    const a = new FakeUpstream(), b = new FakeUpstream();
+    a.hubPlain = false;
+    a.hubQueues = ["workers"];
+    b.live = false;
+    r.addUpstream(a);
+    r.addUpstream(b);
+    r.publish(new Recorder(), true, "job", undefined, -1, data);
+    assert.deepEqual(a.forwarded.at(-1), { subject: "job", served: null });
+    assert.deepEqual(b.forwarded.at(-1), { subject: "job", served: ["workers"] });
+  });
+
+  test("a reply subject recorded from a hub request goes back through that hub only", () => {
+    const r = new Router();
+    const a = new FakeUpstream(), b = new FakeUpstream();
+    r.addUpstream(a);
+    r.addUpstream(b);
+    const noted: string[] = [];
+    r.setReplyRoutes({ noteRequest: (id, reply) => noted.push(`${id} ${reply}`), upstreamFor: (s) => (s === "rep.1" ? b.id : undefined) });
+    r.deliverFromUpstream(b, "svc", "rep.1", null, -1, data);
+    assert.deepEqual(noted, [`${b.id} rep.1`]);
+    r.publish(new Recorder(), true, "rep.1", undefined, -1, data);
+    assert.equal(a.forwarded.length, 0);
+    assert.equal(b.forwarded.length, 1);
+  });
+
+  test("upstreamRefuses is true only when every hub refuses; refuseInterest reaches each subscriber", () => {
+    const r = new Router();
+    assert.equal(r.upstreamRefuses("$KV.x"), false, "standalone refuses nothing here");
+    const a = new FakeUpstream(), b = new FakeUpstream();
+    a.refuses = (s) => s.startsWith("$KV.");
+    r.addUpstream(a);
+    r.addUpstream(b);
+    assert.equal(r.upstreamRefuses("$KV.x"), false);
+    b.refuses = (s) => s.startsWith("$KV.");
+    assert.equal(r.upstreamRefuses("$KV.x"), true);
+    const refused: string[] = [];
+    class Refusable extends Recorder {
+      refuseSubscription(sub: Subscription): void {
+        refused.push(sub.sid);
+        r.unsubscribe(sub);
+      }
+    }
+    const s1 = new Refusable().sub("bad.subject", "1"), s2 = new Refusable().sub("bad.subject", "2"), other = new Refusable().sub("bad.subject", "3", "q");
+    r.subscribe(s1);
+    r.subscribe(s2);
+    r.subscribe(other);
+    assert.equal(r.refuseInterest(a, "bad.subject", undefined), 2);
+    assert.deepEqual(refused, ["1", "2"]);
+    assert.deepEqual([...r.interestSnapshot()].map((e) => `${e.subject} ${e.queue}`), ["bad.subject q"]);
+    assert.deepEqual(a.interest.slice(-1), ["LS- bad.subject"]);
   });
 });

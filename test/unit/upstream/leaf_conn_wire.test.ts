@@ -11,6 +11,8 @@ import { createServer, type Server, type Socket } from "node:net";
 import { LeafConn, type LeafConnOptions } from "../../../src/upstream/leaf_conn.js";
 import { createLogger, LevelControl, MemorySink } from "../../../src/obs/log.js";
 import { waitFor } from "../../helpers/hub.js";
+import type { LocalInterest } from "../../../src/router/types.js";
+import { localSide } from "../../helpers/local_side.js";
 
 /** One leaf connection as the scripted hub sees it. */
 class HubSide {
@@ -70,9 +72,11 @@ class ScriptedHub {
 const REGISTERED = 'INFO {"server_id":"NFAKE","client_id":7,"connect_info":true,"remote_account":"$G","leafnode_urls":[]} \r\n';
 const b = (s: string): Uint8Array => Buffer.from(s);
 
-function startLeaf(t: TestContext, hub: ScriptedHub, over: Partial<LeafConnOptions> = {}) {
+function startLeaf(t: TestContext, hub: ScriptedHub, over: Partial<LeafConnOptions> & { snapshot?: LocalInterest[] } = {}) {
   const logs = new MemorySink();
   const received: string[] = [];
+  const local = localSide(() => over.snapshot ?? [], (subject, reply, queues, hdrLen, payload) =>
+    received.push(`${subject}|${reply ?? ""}|${queues?.join(",") ?? ""}|${hdrLen}|${Buffer.from(payload).toString()}`));
   const leaf = new LeafConn({
     remote: { name: "fake", urls: [`nats://127.0.0.1:${hub.port}`], tls: { verify: true, handshakeFirst: false }, account: "$G" },
     serverName: "gw-wire",
@@ -83,15 +87,20 @@ function startLeaf(t: TestContext, hub: ScriptedHub, over: Partial<LeafConnOptio
     pingInterval: 60_000,
     pingMax: 2,
     log: createLogger(logs, new LevelControl("debug")),
-    interestSnapshot: () => [],
-    onMessage: (subject, reply, queues, hdrLen, payload) =>
-      received.push(`${subject}|${reply ?? ""}|${queues?.join(",") ?? ""}|${hdrLen}|${Buffer.from(payload).toString()}`),
+    local,
     timeouts: { register: 5000 },
     ...over,
   });
   leaf.start();
   t.after(() => leaf.stop());
-  return { leaf, logs, received };
+  return { leaf, logs, received, local };
+}
+
+/** Through both barriers to live, with `hubLines` (LS+ …) from the hub. */
+async function goLive(c: { line(): Promise<string>; send(s: string): void; expect(s: string): Promise<void> }, hubLines = ""): Promise<void> {
+  await c.line(); // CONNECT
+  await c.expect("PING\r\n");
+  c.send(REGISTERED + hubLines + "PONG\r\n");
 }
 
 describe("LeafConn on the wire", () => {
@@ -101,23 +110,28 @@ describe("LeafConn on the wire", () => {
       { subject: "foo.>", queue: undefined, weight: 1 },
       { subject: "work", queue: "wq", weight: 3 },
     ];
-    const { leaf, received } = startLeaf(t, hub, { interestSnapshot: () => snapshot });
+    const { leaf, received } = startLeaf(t, hub, { snapshot });
     const c = await hub.conn(0);
     const connect = await c.line();
     assert.match(connect, /^CONNECT \{/);
     assert.deepEqual(JSON.parse(connect.slice(8)), { version: "0.1.0", tls_required: false, name: "gw-wire", headers: true });
+    // The first barrier: the replay waits until the hub's own LS+ burst ($LDS included) has been read.
+    await c.expect("PING\r\n");
     c.send(REGISTERED + "LS+ $LDS.abc\r\nLS+ up.>\r\nLS+ jobs workers 2\r\nLS+ mixed\r\nLS+ mixed q1 1\r\n");
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(leaf.connected, false, "not registered before the barrier PONG");
+    c.send("PONG\r\n");
     await c.expect("LS+ foo.>\r\nLS+ work wq 3\r\nPING\r\n");
     c.send("PONG\r\n");
     await waitFor("live", () => (leaf.forward("up.first", undefined, -1, b("1"), null) ? true : undefined));
     await c.expect("LMSG up.first 1\r\n1\r\n");
 
-    leaf.setInterest("foo.>", undefined, 1); // already announced: nothing
+    // Transitions come deduplicated from the router's interest map; the link relays them.
     leaf.setInterest("work", "wq", 4);
-    leaf.setInterest("work", "wq", 4); // unchanged weight: nothing
     leaf.setInterest("work", "wq", 0);
-    leaf.setInterest("never.sent", undefined, 0); // unknown key: nothing
     leaf.setInterest("$LDS.abc", undefined, 1); // the hub's loop subject: never reflected
+    leaf.setInterest("$LDS.other", undefined, 1); // nor any $LDS. literal
+    leaf.setInterest("$KV.bucket.key", undefined, 1); // the JetStream deny of a non-extended leaf
     leaf.setInterest("sentinel", undefined, 1);
     await c.expect("LS+ work wq 4\r\nLS- work wq\r\nLS+ sentinel\r\n");
 
@@ -154,12 +168,13 @@ describe("LeafConn on the wire", () => {
   test("import grants keep literal interest the hub would refuse", async (t) => {
     const hub = await ScriptedHub.start(t);
     const snapshot = ["bar", "foo.x", "foo.secret", "baz.*"].map((subject) => ({ subject, queue: undefined, weight: 1 }));
-    const { logs } = startLeaf(t, hub, { interestSnapshot: () => snapshot });
+    const { logs } = startLeaf(t, hub, { snapshot });
     const c = await hub.conn(0);
     await c.line();
-    c.send(REGISTERED.replace('"connect_info"', '"import":{"allow":["foo.\\u003e","baz.*"],"deny":["foo.secret"]},"connect_info"'));
+    await c.expect("PING\r\n");
+    c.send(REGISTERED.replace('"connect_info"', '"import":{"allow":["foo.\\u003e","baz.*"],"deny":["foo.secret"]},"connect_info"') + "PONG\r\n");
     await c.expect("LS+ foo.x\r\nLS+ baz.*\r\nPING\r\n");
-    const refused = logs.records().filter((r) => r.msg === "not announcing interest the hub does not allow").map((r) => r.subject);
+    const refused = logs.records().filter((r) => r.msg === "not announcing interest the hub refuses").map((r) => r.subject);
     assert.deepEqual(refused, ["bar", "foo.secret"]);
   });
 
@@ -170,7 +185,8 @@ describe("LeafConn on the wire", () => {
     assert.equal(leaf.stats.bufferedMsgs, 3);
     const c = await hub.conn(0);
     await c.line();
-    c.send(REGISTERED + "LS+ a.>\r\n");
+    await c.expect("PING\r\n");
+    c.send(REGISTERED + "LS+ a.>\r\nPONG\r\n");
     await c.expect("PING\r\n");
     assert.equal(leaf.forward("a.4", undefined, -1, b("a.4"), null), true); // still behind the barrier: queued in order
     c.send("PONG\r\n");
@@ -184,7 +200,8 @@ describe("LeafConn on the wire", () => {
     const { leaf } = startLeaf(t, hub);
     const c = await hub.conn(0);
     await c.line();
-    c.send(REGISTERED + "LS+ h\r\n");
+    await c.expect("PING\r\n");
+    c.send(REGISTERED + "LS+ h\r\nPONG\r\n");
     await c.expect("PING\r\n");
     c.send("PONG\r\n");
     const hdr = "NATS/1.0\r\nA: b\r\n\r\n";
@@ -197,7 +214,7 @@ describe("LeafConn on the wire", () => {
     const { logs } = startLeaf(t, hub, { pingInterval: 30, pingMax: 2 });
     const c = await hub.conn(0);
     await c.line();
-    c.send(REGISTERED); // and never a PONG
+    c.send(REGISTERED + "PONG\r\n"); // and never a PONG again
     await hub.conn(1);
     const lost = logs.records().find((r) => r.msg === "upstream connection lost")!;
     assert.match(String(lost.error), /^Stale Connection/);
@@ -209,13 +226,57 @@ describe("LeafConn on the wire", () => {
     const c = await hub.conn(0);
     await c.line();
     const text = 'Loop detected for leafnode account="$G". Delaying attempt to reconnect for 30s';
-    c.send(REGISTERED + `-ERR '${text}'\r\n`);
+    await c.expect("PING\r\n");
+    c.send(REGISTERED + "PONG\r\n" + `-ERR '${text}'\r\n`);
     c.socket.end();
     const lost = await waitFor("loss logged", () => logs.records().find((r) => r.msg === "upstream connection lost"));
     assert.equal(lost.error, text);
     assert.equal(lost.retryInMs, 30_000);
     assert.equal(leaf.stats.lastError, text);
     assert.equal(leaf.connected, false);
+  });
+
+  test("a hub closing the link for a subscription: the subject is refused locally and the link comes back without it", async (t) => {
+    const hub = await ScriptedHub.start(t);
+    const snapshot = [{ subject: "ok.x", queue: undefined, weight: 1 }, { subject: "odd.secret", queue: undefined, weight: 1 }, { subject: "odd.secret", queue: "q", weight: 2 }];
+    const { leaf, local, logs } = startLeaf(t, hub, { snapshot });
+    const c = await hub.conn(0);
+    await goLive(c);
+    await c.expect("LS+ ok.x\r\nLS+ odd.secret\r\nLS+ odd.secret q 2\r\nPING\r\n");
+    c.send('-ERR \'Permissions Violation for Subscription to "odd.secret"\'\r\n');
+    c.socket.end();
+    const c2 = await hub.conn(1);
+    await goLive(c2);
+    // The replay leaves the refused subject out, for every queue too.
+    await c2.expect("LS+ ok.x\r\nPING\r\n");
+    assert.deepEqual(local.refused, [{ subject: "odd.secret", queue: undefined }, { subject: "odd.secret", queue: "q" }]);
+    assert.equal(leaf.refusesInterest("odd.secret"), true);
+    assert.equal(leaf.stats.refusedInterest >= 1, true);
+    const lost = logs.records().find((r) => r.msg === "upstream connection lost")!;
+    assert.ok(Number(lost.retryInMs) <= 50, "reconnects at the base delay, not a growing backoff");
+  });
+
+  test("a hub closing the link for a publish: that subject is never sent to it again", async (t) => {
+    const hub = await ScriptedHub.start(t);
+    const { leaf } = startLeaf(t, hub);
+    const c = await hub.conn(0);
+    await goLive(c, "LS+ ops.>\r\n");
+    await c.expect("PING\r\n");
+    c.send("PONG\r\n");
+    await waitFor("live", () => (leaf.live ? true : undefined));
+    assert.equal(leaf.forward("ops.restart", undefined, -1, b("x"), null), true);
+    await c.expect("LMSG ops.restart 1\r\nx\r\n");
+    c.send('-ERR \'Permissions Violation for Publish to "ops.restart"\'\r\n');
+    c.socket.end();
+    const c2 = await hub.conn(1);
+    await goLive(c2, "LS+ ops.>\r\n");
+    await c2.expect("PING\r\n");
+    c2.send("PONG\r\n");
+    await waitFor("live again", () => (leaf.live ? true : undefined));
+    assert.equal(leaf.forward("ops.restart", undefined, -1, b("y"), null), false, "refused subject: not sent");
+    assert.equal(leaf.forward("ops.other", undefined, -1, b("z"), null), true);
+    await c2.expect("LMSG ops.other 1\r\nz\r\n");
+    assert.equal(leaf.stats.refusedPublishes, 2);
   });
 
   test("a refusal before registration is retried with backoff and never thrown", async (t) => {
