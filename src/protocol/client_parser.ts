@@ -16,10 +16,16 @@
 
 import { ARG_STATE_AFTER, BLANK, parserError, SPELL_EXPECT, SPELL_NEXT, State } from "./ops.js";
 import type { ClientOpSink, ParserLimits } from "./ops.js";
-import { asBuffer, CR, EMPTY, type FastSliceBuffer, LF, LineReader, RETAINED_SCRATCH_BYTES, SPACE, TAB } from "./line_reader.js";
+import { asBuffer, EMPTY, type FastSliceBuffer, LineReader, RETAINED_SCRATCH_BYTES } from "./line_reader.js";
 
 export type { ClientOpSink, ParserLimits } from "./ops.js";
 export { DEFAULT_PARSER_LIMITS } from "./ops.js";
+
+// Module-local on purpose: an imported binding costs a check on every use in the byte loop.
+const LF = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+const TAB = 0x09;
 
 /** HPUB has the most arguments (4); one more slot tells "too many" apart. */
 const MAX_ARGS = 5;
@@ -171,16 +177,26 @@ export class ClientParser {
             const line = this.line;
             const limit = this.lineLimit(state);
             // The limit is on the argument part and holds for lines still being received (docs/protocol.md#framing).
-            const len = line.lengthWith(buf, i, lf < 0 ? n : lf);
-            if (len > limit) throw parserError.maxControlLine(state, len, limit, buf, i, lf < 0 ? n : lf);
-            if (lf < 0) {
-              line.gather(buf, i, n, limit);
-              i = n;
-              break;
+            if (lf >= 0 && line.pending === 0) {
+              // The whole line is in this read (the common case): parse it in place.
+              const start = i;
+              let end = lf;
+              if (end > start && buf[end - 1] === CR) end--;
+              if (end - start > limit) throw parserError.maxControlLine(state, end - start, limit, buf, start, end);
+              i = lf + 1;
+              state = this.processLine(state, buf, start, end);
+            } else {
+              const len = line.lengthWith(buf, i, lf < 0 ? n : lf);
+              if (len > limit) throw parserError.maxControlLine(state, len, limit, buf, i, lf < 0 ? n : lf);
+              if (lf < 0) {
+                line.gather(buf, i, n, limit);
+                i = n;
+                break;
+              }
+              line.take(buf, i, lf, limit);
+              i = lf + 1;
+              state = this.processLine(state, line.src, line.start, line.end);
             }
-            line.take(buf, i, lf, limit);
-            i = lf + 1;
-            state = this.processLine(state);
             if (state === State.CONNECT_ARG) {
               // Stop after CONNECT so the caller authenticates before anything else runs.
               state = State.OP_START;
@@ -281,30 +297,29 @@ export class ClientParser {
   }
 
   /** Acts on one complete control line; returns the next state. */
-  private processLine(state: number): number {
+  private processLine(state: number, src: FastSliceBuffer, start: number, end: number): number {
     const line = this.line;
-    const { src, start, end } = line;
     switch (state) {
       case State.PUB_ARG:
       case State.HPUB_ARG:
-        return this.processPub(state);
+        return this.processPub(state, src, start, end);
       case State.SUB_ARG: {
-        const count = line.split();
+        const count = line.split(src, start, end);
         if (count !== 2 && count !== 3) throw parserError.badArgs(state, src, start, end, `SUB needs 2 or 3 arguments, got ${count}`);
-        const subject = line.arg(0);
-        const queue = count === 3 ? line.arg(1) : undefined;
-        this.sink.sub(subject, queue, line.arg(count - 1));
+        const subject = line.arg(src, 0);
+        const queue = count === 3 ? line.arg(src, 1) : undefined;
+        this.sink.sub(subject, queue, line.arg(src, count - 1));
         return State.OP_START;
       }
       case State.UNSUB_ARG: {
-        const count = line.split();
+        const count = line.split(src, start, end);
         if (count !== 1 && count !== 2) throw parserError.badArgs(state, src, start, end, `UNSUB needs 1 or 2 arguments, got ${count}`);
         let max: number | undefined;
         if (count === 2) {
-          max = line.size(1);
+          max = line.size(src, 1);
           if (max < 0) throw parserError.badArgs(state, src, start, end, "bad UNSUB max");
         }
-        this.sink.unsub(line.arg(0), max);
+        this.sink.unsub(line.arg(src, 0), max);
         return State.OP_START;
       }
       case State.CONNECT_ARG:
@@ -321,23 +336,22 @@ export class ClientParser {
   }
 
   /** PUB <subject> [reply] <size> / HPUB <subject> [reply] <hdr> <total> (docs/protocol.md#messages). */
-  private processPub(state: number): number {
+  private processPub(state: number, src: FastSliceBuffer, start: number, end: number): number {
     const line = this.line;
-    const { src, start, end } = line;
-    const count = line.split();
+    const count = line.split(src, start, end);
     let hdr = -1;
     let size: number;
     let hasReply: boolean;
     if (state === State.PUB_ARG) {
       if (count !== 2 && count !== 3) throw parserError.badArgs(state, src, start, end, `PUB needs 2 or 3 arguments, got ${count}`);
       hasReply = count === 3;
-      size = line.size(count - 1);
+      size = line.size(src, count - 1);
       if (size < 0) throw parserError.badArgs(state, src, start, end, "bad PUB size");
     } else {
       if (count !== 3 && count !== 4) throw parserError.badArgs(state, src, start, end, `HPUB needs 3 or 4 arguments, got ${count}`);
       hasReply = count === 4;
-      hdr = line.size(count - 2);
-      size = line.size(count - 1);
+      hdr = line.size(src, count - 2);
+      size = line.size(src, count - 1);
       if (hdr < 0 || size < 0) throw parserError.badArgs(state, src, start, end, "bad HPUB sizes");
       if (hdr > size) throw parserError.badArgs(state, src, start, end, "HPUB header size exceeds total size");
     }
@@ -345,8 +359,8 @@ export class ClientParser {
     if (size > this.limits.maxPayload) {
       throw parserError.maxPayload(state, size, this.limits.maxPayload, src, start, end);
     }
-    this.pubSubject = line.argsAscii ? cachedAsciiString(src, line.argStart[0]!, line.argEnd[0]!) : line.arg(0);
-    this.pubReply = hasReply ? line.arg(1) : undefined;
+    this.pubSubject = line.argsAscii ? cachedAsciiString(src, line.argStart[0]!, line.argEnd[0]!) : line.arg(src, 0);
+    this.pubReply = hasReply ? line.arg(src, 1) : undefined;
     this.pubHdr = hdr;
     this.pubSize = size;
     this.payloadHave = 0;

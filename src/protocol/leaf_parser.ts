@@ -11,7 +11,7 @@
  * argument layout; the 2nd token of a long LMSG/HMSG must be `+` or `|`).
  */
 import type { ProtocolError } from "../errors.js";
-import { asBuffer, CR, type FastSliceBuffer, isBlank, LF, LineReader, ProtocolErrorCode, type ProtocolErrorCodeValue, protocolError } from "./line_reader.js";
+import { asBuffer, CR, type FastSliceBuffer, isBlank, LF, LineReader, ProtocolErrorCode, type ProtocolErrorCodeValue, protocolError, text } from "./line_reader.js";
 
 /** Receives hub ops in order. No method may keep `payload` after it returns. */
 export interface LeafOpSink {
@@ -90,7 +90,7 @@ const USUAL_ARGS = 8;
 
 export class LeafParser {
   private state: number = S.OP_START;
-  private readonly line = new LineReader(USUAL_ARGS, true);
+  private readonly line = new LineReader(USUAL_ARGS);
   // Pending message, between its control line and the end of its payload.
   private msgSubject = "";
   private msgReply: string | undefined = undefined;
@@ -252,22 +252,23 @@ export class LeafParser {
         start++;
         end--;
       }
-      if (state === S.INFO_ARG) this.sink.info(line.text(start, end));
-      else this.sink.err(line.text(start, end));
+      if (state === S.INFO_ARG) this.sink.info(text(line.src, start, end));
+      else this.sink.err(text(line.src, start, end));
       return;
     }
-    const count = line.split();
+    const src = line.src;
+    const count = line.split(src, line.start, line.end);
     if (state === S.LS_PLUS_ARG) {
-      if (count === 1) return this.sink.lsPlus(line.arg(0), undefined, 1);
+      if (count === 1) return this.sink.lsPlus(line.arg(src, 0), undefined, 1);
       if (count === 3) {
-        const weight = line.size(2);
+        const weight = line.size(src, 2);
         if (weight < 1) throw this.fail(ProtocolErrorCode.BadArgs, buf, at);
-        return this.sink.lsPlus(line.arg(0), line.arg(1), weight);
+        return this.sink.lsPlus(line.arg(src, 0), line.arg(src, 1), weight);
       }
       throw this.fail(ProtocolErrorCode.BadArgs, buf, at);
     }
     // LS- carries no weight, but tolerate one (it is ignored, as by nats-server).
-    if (count >= 1 && count <= 3) return this.sink.lsMinus(line.arg(0), count > 1 ? line.arg(1) : undefined);
+    if (count >= 1 && count <= 3) return this.sink.lsMinus(line.arg(src, 0), count > 1 ? line.arg(src, 1) : undefined);
     throw this.fail(ProtocolErrorCode.BadArgs, buf, at);
   }
 
@@ -277,29 +278,34 @@ export class LeafParser {
    */
   private processMsgArgs(headers: boolean, buf: Uint8Array, at: number): void {
     const line = this.line;
-    const n = line.split();
+    const src = line.src;
+    let n = line.split(src, line.start, line.end);
+    if (n > USUAL_ARGS) {
+      line.reserve(n);
+      n = line.split(src, line.start, line.end);
+    }
     const sizes = headers ? 2 : 1;
     if (n < 1 + sizes) throw this.fail(ProtocolErrorCode.BadArgs, buf, at);
-    const total = line.size(n - 1);
-    const hdr = headers ? line.size(n - 2) : -1;
+    const total = line.size(src, n - 1);
+    const hdr = headers ? line.size(src, n - 2) : -1;
     if (total < 0 || (headers && (hdr < 0 || hdr > total))) throw this.fail(ProtocolErrorCode.BadArgs, buf, at);
     if (total > this.limits.maxPayload) throw this.fail(ProtocolErrorCode.MaxPayload, buf, at);
     let reply: string | undefined;
     let queues: string[] | null = null;
     const rest = n - sizes; // subject + middle tokens
     if (rest === 2) {
-      reply = line.arg(1);
+      reply = line.arg(src, 1);
     } else if (rest > 2) {
-      if (line.argIs(1, 0x2b) && rest >= 3) {
-        reply = line.arg(2);
+      if (line.argIs(src, 1, 0x2b) && rest >= 3) {
+        reply = line.arg(src, 2);
         queues = this.args(3, rest);
-      } else if (line.argIs(1, 0x7c)) {
+      } else if (line.argIs(src, 1, 0x7c)) {
         queues = this.args(2, rest);
       } else {
         throw this.fail(ProtocolErrorCode.BadArgs, buf, at);
       }
     }
-    this.msgSubject = line.arg(0);
+    this.msgSubject = line.arg(src, 0);
     this.msgReply = reply;
     this.msgQueues = queues;
     this.msgHdr = hdr;
@@ -312,7 +318,7 @@ export class LeafParser {
 
   private args(from: number, to: number): string[] {
     const out: string[] = [];
-    for (let k = from; k < to; k++) out.push(this.line.arg(k));
+    for (let k = from; k < to; k++) out.push(this.line.arg(this.line.src, k));
     return out;
   }
 

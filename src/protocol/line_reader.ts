@@ -40,6 +40,12 @@ export interface FastSliceBuffer extends Buffer {
 
 export const EMPTY = Buffer.alloc(0) as FastSliceBuffer;
 
+/** src[from, to) as a string: latin1 when all ASCII, UTF-8 otherwise (INFO JSON, -ERR text). */
+export function text(src: FastSliceBuffer, from: number, to: number): string {
+  for (let i = from; i < to; i++) if (src[i]! >= 0x80) return src.utf8Slice(from, to);
+  return src.latin1Slice(from, to);
+}
+
 /** A Buffer view of any Uint8Array, without copying. */
 export function asBuffer(buf: Uint8Array): FastSliceBuffer {
   return (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)) as FastSliceBuffer;
@@ -100,29 +106,19 @@ export class LineReader {
   src: FastSliceBuffer = EMPTY;
   start = 0;
   end = 0;
-  /** Argument offsets into `src` from the last split(); only the first `capacity` are kept. */
+  /** Argument offsets from the last split(); only the first `capacity` are kept. */
   argStart: Int32Array;
   argEnd: Int32Array;
   /** Whether every byte of the last split line was ASCII (latin1 slicing is then exact). */
   argsAscii = true;
+  /** Bytes of the current line kept from earlier reads (read it, do not set it). */
+  pending = 0;
   private gathered: FastSliceBuffer = EMPTY;
-  private gatheredLen = 0;
 
-  /**
-   * `capacity` arguments are kept (more are only counted); with `grow` the
-   * offset arrays grow instead (leaf LMSG lines list any number of queues).
-   */
-  constructor(
-    private capacity: number,
-    private readonly grow = false,
-  ) {
+  /** `capacity` arguments are kept, more are only counted (see reserve()). */
+  constructor(private capacity: number) {
     this.argStart = new Int32Array(capacity);
     this.argEnd = new Int32Array(capacity);
-  }
-
-  /** Bytes of the current line kept from earlier reads. */
-  get pending(): number {
-    return this.gatheredLen;
   }
 
   /** Bytes this reader holds on to (for memory bounds). */
@@ -136,8 +132,8 @@ export class LineReader {
    * not counting a CR at the end (it may be the line's own terminator).
    */
   lengthWith(buf: Uint8Array, from: number, to: number): number {
-    const len = this.gatheredLen + (to - from);
-    const last = to > from ? buf[to - 1] : this.gatheredLen > 0 ? this.gathered[this.gatheredLen - 1] : -1;
+    const len = this.pending + (to - from);
+    const last = to > from ? buf[to - 1] : this.pending > 0 ? this.gathered[this.pending - 1] : -1;
     return last === CR ? len - 1 : len;
   }
 
@@ -147,14 +143,14 @@ export class LineReader {
    * limit plus its CR LF, so a partial line pins at most that much.
    */
   gather(buf: Uint8Array, from: number, to: number, limit: number): void {
-    const need = this.gatheredLen + (to - from);
+    const need = this.pending + (to - from);
     if (need > this.gathered.length) {
       const grown = Buffer.allocUnsafe(Math.max(need, Math.min(Math.max(256, this.gathered.length * 2), limit + 2))) as FastSliceBuffer;
-      grown.set(this.gathered.subarray(0, this.gatheredLen));
+      grown.set(this.gathered.subarray(0, this.pending));
       this.gathered = grown;
     }
-    this.gathered.set(buf.subarray(from, to), this.gatheredLen);
-    this.gatheredLen = need;
+    this.gathered.set(buf.subarray(from, to), this.pending);
+    this.pending = need;
   }
 
   /** The line ends at buf[lf]: make src/start/end the line without its CR LF. The caller has checked the limit. */
@@ -162,13 +158,13 @@ export class LineReader {
     let src = buf;
     let start = from;
     let end = lf;
-    if (this.gatheredLen > 0) {
+    if (this.pending > 0) {
       // The line began in an earlier read: finish it in the gathered copy and read it there.
       this.gather(buf, from, lf, limit);
       src = this.gathered;
       start = 0;
-      end = this.gatheredLen;
-      this.gatheredLen = 0;
+      end = this.pending;
+      this.pending = 0;
       if (this.gathered.length > RETAINED_SCRATCH_BYTES) {
         // Read from this copy and let the large buffer go (long CONNECT or INFO lines).
         src = this.gathered.subarray(0, end) as FastSliceBuffer;
@@ -186,66 +182,63 @@ export class LineReader {
    * splitArg); returns the count. One pass, which also notes whether any byte
    * needs UTF-8 decoding, so ASCII arguments skip a second scan.
    */
-  split(): number {
-    const src = this.src;
-    const end = this.end;
+  split(src: Uint8Array, start: number, end: number): number {
+    // Kept as plain as this: a growth check inside the loop cost a quarter of the parser's throughput.
+    const cap = this.capacity;
+    const as = this.argStart;
+    const ae = this.argEnd;
     let count = 0;
     let high = 0;
     let tokenStart = -1;
-    for (let i = this.start; i < end; i++) {
+    for (let i = start; i < end; i++) {
       const b = src[i]!;
       high |= b;
       if (b === SPACE || b === TAB || b === CR) {
         if (tokenStart >= 0) {
-          this.keep(count++, tokenStart, i);
+          if (count < cap) {
+            as[count] = tokenStart;
+            ae[count] = i;
+          }
+          count++;
           tokenStart = -1;
         }
       } else if (tokenStart < 0) {
         tokenStart = i;
       }
     }
-    if (tokenStart >= 0) this.keep(count++, tokenStart, end);
+    if (tokenStart >= 0) {
+      if (count < cap) {
+        as[count] = tokenStart;
+        ae[count] = end;
+      }
+      count++;
+    }
     this.argsAscii = high < 0x80;
     return count;
   }
 
-  /** Argument `index` of the last split() as a string. */
-  arg(index: number): string {
-    const start = this.argStart[index]!;
-    const end = this.argEnd[index]!;
-    return this.argsAscii ? this.src.latin1Slice(start, end) : this.src.utf8Slice(start, end);
+  /** Makes room for `count` arguments (a leaf LMSG may list any number of queues); split() again after. */
+  reserve(count: number): void {
+    if (count <= this.capacity) return;
+    this.argStart = new Int32Array(count);
+    this.argEnd = new Int32Array(count);
+    this.capacity = count;
   }
 
-  /** The whole current line, blanks trimmed at the end, as a string (INFO JSON, -ERR text). */
-  text(from = this.start, to = this.end): string {
-    while (to > from && isBlank(this.src[to - 1]!)) to--;
-    for (let i = from; i < to; i++) if (this.src[i]! >= 0x80) return this.src.utf8Slice(from, to);
-    return this.src.latin1Slice(from, to);
+  /** Argument `index` of the last split() of `src` as a string. */
+  arg(src: FastSliceBuffer, index: number): string {
+    const start = this.argStart[index]!;
+    const end = this.argEnd[index]!;
+    return this.argsAscii ? src.latin1Slice(start, end) : src.utf8Slice(start, end);
   }
 
   /** Argument `index` as a size (parseSize), -1 when it is not one. */
-  size(index: number): number {
-    return parseSize(this.src, this.argStart[index]!, this.argEnd[index]!);
+  size(src: Uint8Array, index: number): number {
+    return parseSize(src, this.argStart[index]!, this.argEnd[index]!);
   }
 
   /** Whether argument `index` is exactly the one byte `b`. */
-  argIs(index: number, b: number): boolean {
-    return this.argEnd[index]! - this.argStart[index]! === 1 && this.src[this.argStart[index]!] === b;
-  }
-
-  private keep(index: number, start: number, end: number): void {
-    if (index >= this.capacity) {
-      if (!this.grow) return;
-      const cap = this.capacity * 2;
-      const s = new Int32Array(cap);
-      const e = new Int32Array(cap);
-      s.set(this.argStart);
-      e.set(this.argEnd);
-      this.argStart = s;
-      this.argEnd = e;
-      this.capacity = cap;
-    }
-    this.argStart[index] = start;
-    this.argEnd[index] = end;
+  argIs(src: Uint8Array, index: number, b: number): boolean {
+    return this.argEnd[index]! - this.argStart[index]! === 1 && src[this.argStart[index]!] === b;
   }
 }

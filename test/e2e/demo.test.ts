@@ -68,9 +68,10 @@ describe("aaa-leafnode demo", () => {
     const fake = join(scratch, "fake-nats-server.sh");
     writeFileSync(fake, `#!/bin/sh\necho $$ > "${pidFile}"\nexec sleep 300\n`);
     chmodSync(fake, 0o755);
-    const r = await runCli(["demo", "--nodes", "3", "--timeout", "3"], { env: { NATS_SERVER_BIN: fake }, timeoutMs: 60_000 });
+    // 10 s: the PKI is made before the stand-in starts, which takes seconds on a loaded machine under coverage.
+    const r = await runCli(["demo", "--nodes", "3", "--timeout", "10"], { env: { NATS_SERVER_BIN: fake }, timeoutMs: 60_000 });
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /\ndemo: FAILED timed out after 3s\n$/);
+    assert.match(r.stdout, /\ndemo: FAILED timed out after 10s\n$/);
     const pid = Number(readFileSync(pidFile, "utf8").trim());
     await waitFor("the stand-in to be gone", () => (isAlive(pid) ? undefined : true), 10_000);
     const dir = /^demo: working in (\S+)$/m.exec(r.stdout)![1]!;

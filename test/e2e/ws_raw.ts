@@ -4,13 +4,13 @@
  * then client frames built and masked here (split across TCP writes,
  * fragmented, ...) and the server's frames parsed back into the NATS byte
  * stream, so a test can send protocol text and wait for exact replies. The
- * frame builder and parser are the transport unit tests' own (ws_helpers.ts).
+ * frame builder and parser are the transport unit tests' own (test/helpers/ws.ts).
  */
 import { readFileSync } from "node:fs";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import type { TestContext } from "node:test";
 import { signNonce } from "../../src/auth/mint.js";
-import { clientFrame, closeCode, httpStatus, parseServerFrames, upgradeRequest, type ServerFrame } from "../unit/transport/ws_helpers.js";
+import { clientFrame, closeCode, httpStatus, parseServerFrames, upgradeRequest, type ServerFrame } from "../helpers/ws.js";
 
 const OP_BINARY = 2;
 

@@ -12,8 +12,8 @@ import { ClientParser } from "../../../src/protocol/client_parser.js";
 import { DEFAULT_PARSER_LIMITS, RecordingSink } from "../../../src/protocol/ops.js";
 import type { ClientOpSink } from "../../../src/protocol/ops.js";
 import { ProtocolErrorCode } from "../../../src/protocol/line_reader.js";
-import { bytes, errorOf, feed, newParser, parseChunks, plain } from "./helpers.js";
-import type { PlainOp } from "./helpers.js";
+import { bytes, errorOf, feed, newParser, parseChunks, plain } from "../../helpers/parser.js";
+import type { PlainOp } from "../../helpers/parser.js";
 
 const pub = (subject: string, payload: string, reply?: string, hdrLen = -1): PlainOp => ({
   op: "PUB",

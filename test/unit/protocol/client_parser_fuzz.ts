@@ -12,7 +12,7 @@
 import fc from "fast-check";
 import { ProtocolError } from "../../../src/errors.js";
 import type { ParserLimits } from "../../../src/protocol/ops.js";
-import { feed, newParser, plain, type PlainOp } from "./helpers.js";
+import { feed, newParser, plain, type PlainOp } from "../../helpers/parser.js";
 
 export const FUZZ_LIMITS: ParserLimits = { maxControlLine: 64, maxConnectLine: 128, maxPayload: 256 };
 

@@ -9,8 +9,8 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { bytes, errorOf, feed, newParser, parseChunks, plain } from "./helpers.js";
-import type { PlainOp } from "./helpers.js";
+import { bytes, errorOf, feed, newParser, parseChunks, plain } from "../../helpers/parser.js";
+import type { PlainOp } from "../../helpers/parser.js";
 
 const STREAM = [
   'CONNECT {"verbose":false,"headers":true,"name":"zoë"}\r\n',

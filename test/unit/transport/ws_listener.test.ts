@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { WebSocket, type RawData } from "ws";
 import type { IncomingMessage } from "node:http";
 import { connect as tlsConnect } from "node:tls";
-import { clientFrame, listen, makeCert, rawConnect, rawUpgrade, waitFor, type TestListener } from "./ws_helpers.js";
+import { clientFrame, listen, makeCert, rawConnect, rawUpgrade, waitFor, type TestListener } from "../../helpers/ws.js";
 
 interface Client {
   ws: WebSocket;

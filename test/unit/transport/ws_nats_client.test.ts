@@ -13,7 +13,7 @@ import { wsconnect } from "@nats-io/nats-core";
 import { startWsListener } from "../../../src/transport/ws_listener.js";
 import type { Transport } from "../../../src/transport/transport.js";
 import { nullLogger } from "../../../src/obs/log.js";
-import { makeCert } from "./ws_helpers.js";
+import { makeCert } from "../../helpers/ws.js";
 
 const info = { server_id: "TEST", version: "2.9.10", proto: 1, headers: true, max_payload: 1048576 };
 

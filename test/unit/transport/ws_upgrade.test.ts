@@ -18,7 +18,7 @@ import {
   rawUpgrade,
   upgradeRequest,
   waitFor,
-} from "./ws_helpers.js";
+} from "../../helpers/ws.js";
 import { OriginPolicy, canonicalOrigin, headerHasToken } from "../../../src/transport/ws_upgrade.js";
 
 const origins = ["https://app.example.com", "http://localhost:8080"];

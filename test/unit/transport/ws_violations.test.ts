@@ -11,7 +11,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket } from "ws";
-import { clientFrame, closeCode, listen, rawUpgrade, waitFor } from "./ws_helpers.js";
+import { clientFrame, closeCode, listen, rawUpgrade, waitFor } from "../../helpers/ws.js";
 import { WsTransportError } from "../../../src/transport/ws_transport.js";
 
 // [name, frames to send, close code, violation key, error code]

@@ -1,7 +1,9 @@
 /**
  * The hub→leaf parser: every op form of docs/protocol.md#leaf-grammar from a table, the
  * same stream split at every byte offset and fed byte by byte, zero-copy
- * payload views, violations with their stable codes, and encoder round trips.
+ * payload views, violations with their stable codes, encoder round trips, and
+ * fuzzed streams (fast-check): random leaf ops and noise give the same ops and
+ * error however they are split, and nothing but ProtocolError escapes.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,6 +11,7 @@ import { LeafParser, LeafState, type LeafOpSink } from "../../../src/protocol/le
 import { ProtocolErrorCode } from "../../../src/protocol/line_reader.js";
 import { encodeConnect, encodeLeafMsg, encodeLsMinus, encodeLsPlus } from "../../../src/protocol/leaf_encode.js";
 import { ProtocolError } from "../../../src/errors.js";
+import fc from "fast-check";
 
 type Op =
   | { op: "INFO"; json: string }
@@ -215,5 +218,48 @@ describe("leaf encoder", () => {
   test("encoded messages parse back to the same values", () => {
     const rec = parseAll([encodeLeafMsg("hh", "rep.1", ["q1", "q2"], 24, b(HDR + "body")), encodeLeafMsg("a.b", undefined, ["q"], -1, b(""))]);
     assert.deepEqual(rec.ops, [msg("hh", "rep.1", ["q1", "q2"], 24, HDR + "body"), msg("a.b", undefined, ["q"], -1, "")]);
+  });
+});
+
+describe("leaf parser: fuzzed streams", () => {
+  const enc = new TextEncoder();
+  const word = fc.constantFrom("foo", "a.b", "_INBOX.x.1", "$LDS.abc", "q1", "wq", "ü");
+  const payload = fc.string({ maxLength: 40 });
+  const op: fc.Arbitrary<string> = fc.oneof(
+    fc.tuple(word, fc.option(fc.tuple(word, fc.integer({ min: 0, max: 5 })))).map(([s, q]) => (q ? `LS+ ${s} ${q[0]} ${q[1]}\r\n` : `LS+ ${s}\r\n`)),
+    fc.tuple(word, fc.option(word)).map(([s, q]) => `LS- ${s}${q ? " " + q : ""}\r\n`),
+    fc.tuple(word, fc.option(word), fc.array(word, { maxLength: 3 }), payload).map(([s, r, qs, p]) => {
+      const n = Buffer.byteLength(p);
+      const mid = qs.length === 0 ? (r ? ` ${r}` : "") : r ? ` + ${r} ${qs.join(" ")}` : ` | ${qs.join(" ")}`;
+      return `LMSG ${s}${mid} ${n}\r\n${p}\r\n`;
+    }),
+    fc.tuple(word, payload).map(([s, p]) => `HMSG ${s} 12 ${12 + Buffer.byteLength(p)}\r\nNATS/1.0\r\n\r\n${p}\r\n`),
+    fc.constantFrom("PING\r\n", "PONG\r\n", "+OK\r\n", "-ERR 'x y'\r\n", 'INFO {"a":1} \r\n', "\r\n", "LMSG a x y 1\r\n", "HLMSG", " ", "LS+ a q 0\r\n"),
+  );
+  const run = (input: Uint8Array, cuts: number[]): { ops: Op[]; error: string | null } => {
+    const rec = new Recorder();
+    const p = new LeafParser(rec, { maxControlLine: 64, maxPayload: 32 });
+    let error: string | null = null;
+    let from = 0;
+    try {
+      for (const to of [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((x, y) => x - y).concat(input.length)) {
+        if (to <= from) continue;
+        p.parse(input.subarray(from, to));
+        from = to;
+      }
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      error = err.code;
+    }
+    return { ops: rec.ops, error };
+  };
+  test("20,000 streams: the same ops and error for every split", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 10 }), fc.array(fc.nat(), { maxLength: 6 }), (ops, cuts) => {
+        const input = enc.encode(ops.join(""));
+        assert.deepEqual(run(input, cuts), run(input, []));
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });

@@ -4,9 +4,9 @@
  * stop), and turn recorded ops into plain values that deepEqual can compare.
  */
 
-import { ClientParser } from "../../../src/protocol/client_parser.js";
-import { DEFAULT_PARSER_LIMITS, RecordingSink } from "../../../src/protocol/ops.js";
-import type { ClientOp, ParserLimits } from "../../../src/protocol/ops.js";
+import { ClientParser } from "../../src/protocol/client_parser.js";
+import { DEFAULT_PARSER_LIMITS, RecordingSink } from "../../src/protocol/ops.js";
+import type { ClientOp, ParserLimits } from "../../src/protocol/ops.js";
 
 /** A ClientOp with the payload as a latin1 string (byte-exact and readable). */
 export type PlainOp =

@@ -12,9 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
-import { startWsListener, type WsListener, type WsListenerOptions } from "../../../src/transport/ws_listener.js";
-import type { Transport } from "../../../src/transport/transport.js";
-import { nullLogger } from "../../../src/obs/log.js";
+import { startWsListener, type WsListener, type WsListenerOptions } from "../../src/transport/ws_listener.js";
+import type { Transport } from "../../src/transport/transport.js";
+import { nullLogger } from "../../src/obs/log.js";
 
 export interface TestCert {
   cert: string;
