@@ -13,16 +13,17 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { signerFromPrivateKey } from "../src/auth/mint.js";
 import { WorkerPool } from "./proc/pool.js";
 import {
-  getPki, killServersSync, NATS_SERVER, readCpuMs, readRssKiB, startGateway, startHub, startPeerLeaf, waitForLeafs,
+  cpuBetween, getPki, killServersSync, NATS_SERVER, readCpuMs, readTreeCpuMs, readTreeRssKiB, startGateway, startHub, startPeerLeaf, waitForLeafs,
   type Hub, type LeafServer,
 } from "./proc/servers.js";
+import { manyCallers } from "./scenarios/manycallers.js";
 import { fanIn } from "./scenarios/fanin.js";
 import { latency } from "./scenarios/latency.js";
 import { storm } from "./scenarios/storm.js";
@@ -33,17 +34,18 @@ import { throughput } from "./scenarios/throughput.js";
 import { wan } from "./scenarios/wan.js";
 import type { Scenario, Target, TargetKind } from "./scenarios/types.js";
 
-const ALL_SCENARIOS: readonly Scenario[] = [throughput, fanIn, latency, storm, subscribers, wan];
+const ALL_SCENARIOS: readonly Scenario[] = [throughput, fanIn, latency, storm, subscribers, manyCallers, wan];
 const RESULTS_DIR = fileURLToPath(new URL("../../bench/results/", import.meta.url));
 const SETTLE_MS = 1_000;
 
 const USAGE = `Usage: node build/bench/run.js [options]
 
-  --rounds N           rounds of A B (peer, gateway) per scenario (default 3)
+  --rounds N           rounds of A B (peer, gateway) per scenario (default 5)
+  --workers N          run the gateway with N worker processes (default 1)
   --only peer|gateway  measure one leaf only (no ratios)
   --scenarios a,b      subset of: ${ALL_SCENARIOS.map((s) => s.id).join(", ")}
   --scale X            multiply message and client counts (default 1)
-  --profile            run the gateway with --cpu-prof; .cpuprofile files go to bench/results/
+  --profile            run the gateway with --cpu-prof and --heap-prof; profiles go to bench/results/
   --out FILE           results JSON (default bench/results/latest.json)
   --gateway-bin FILE   run this launcher instead of bin/aaa-leafnode.js (compare builds)`;
 
@@ -55,13 +57,15 @@ interface Options {
   profile: boolean;
   out: string;
   gatewayBin: string | undefined;
+  workers: number;
 }
 
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
     options: {
-      rounds: { type: "string", default: "3" },
+      rounds: { type: "string", default: "5" },
+      workers: { type: "string", default: "1" },
       only: { type: "string" },
       scenarios: { type: "string" },
       scale: { type: "string", default: "1" },
@@ -79,6 +83,8 @@ function parseOptions(argv: string[]): Options {
   const scale = Number(values.scale);
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new Error(`--rounds must be an integer 1..50`);
   if (!(scale > 0 && scale <= 10)) throw new Error(`--scale must be in (0, 10]`);
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error(`--workers must be an integer 1..64`);
   if (values.only !== undefined && values.only !== "peer" && values.only !== "gateway") throw new Error(`--only must be peer or gateway`);
   let scenarios = [...ALL_SCENARIOS];
   if (values.scenarios) {
@@ -92,6 +98,7 @@ function parseOptions(argv: string[]): Options {
     only: (values.only as TargetKind | undefined) ?? null,
     out: values.out ?? join(RESULTS_DIR, "latest.json"),
     gatewayBin: values["gateway-bin"],
+    workers,
   };
 }
 
@@ -132,6 +139,11 @@ class Bench {
 
   constructor(private readonly opts: Options) {}
 
+  /** Leaf connections the hub should show: the peer's one and one per gateway worker. */
+  get leafLinks(): number {
+    return (this.wanted.includes("peer") ? 1 : 0) + (this.wanted.includes("gateway") ? this.opts.workers : 0);
+  }
+
   get wanted(): TargetKind[] {
     return this.opts.only ? [this.opts.only] : ["peer", "gateway"];
   }
@@ -145,8 +157,8 @@ class Bench {
       log(`peer leaf nats-server pid ${this.peer.pid} at ${this.peer.url}`);
     }
     if (this.wanted.includes("gateway")) await this.startGateway();
-    await waitForLeafs(this.hub, this.wanted.length);
-    log(`hub /leafz shows ${this.wanted.length} leaf connection(s)`);
+    await waitForLeafs(this.hub, this.leafLinks);
+    log(`hub /leafz shows ${this.leafLinks} leaf connection(s)`);
   }
 
   private async startGateway(): Promise<void> {
@@ -156,8 +168,8 @@ class Bench {
       profileDir = join(RESULTS_DIR, `profiles-${new Date().toISOString().replace(/[:.]/g, "-")}`);
       mkdirSync(profileDir, { recursive: true });
     }
-    this.gateway = await startGateway({ pki, hub: this.hub!, dir: this.dir, signerPublicHex: this.signer.publicHex!, profileDir, bin: this.opts.gatewayBin });
-    log(`gateway pid ${this.gateway.pid} at ${this.gateway.url}${profileDir ? ` (CPU profiles to ${profileDir})` : ""}`);
+    this.gateway = await startGateway({ pki, hub: this.hub!, dir: this.dir, signerPublicHex: this.signer.publicHex!, profileDir, bin: this.opts.gatewayBin, workers: this.opts.workers });
+    log(`gateway pid ${this.gateway.pid} at ${this.gateway.url}, ${this.opts.workers} worker(s)${profileDir ? ` (profiles to ${profileDir})` : ""}`);
   }
 
   /** The target for `kind`; restarts the gateway if it died in an earlier run. */
@@ -168,7 +180,7 @@ class Bench {
       log(`gateway died, restarting. Log tail:\n${this.gateway.logs().slice(-2000)}`);
       this.gatewayRestarts++;
       await this.startGateway();
-      await waitForLeafs(this.hub!, this.wanted.length);
+      await waitForLeafs(this.hub!, this.leafLinks);
     }
     const leaf = kind === "peer" ? this.peer : this.gateway;
     if (leaf === null) throw new Error(`${kind} is not running`);
@@ -176,21 +188,26 @@ class Bench {
   }
 
   async runOnce(scenario: Scenario, kind: TargetKind, round: number): Promise<RunRecord> {
-    const record: RunRecord = { scenario: scenario.id, target: kind, round, ok: false, notes: [], metrics: {}, wallMs: 0, windowMs: 0, leafCpuMs: 0 };
+    const record: RunRecord = { scenario: scenario.id, target: kind, round, ok: false, notes: [], metrics: {}, wallMs: 0, windowMs: 0, leafCpuMs: 0, clientCpuMs: 0 };
     const pool = new WorkerPool();
     let target: Target | null = null;
     const t0 = performance.now();
-    // The measured phase: [time, leaf CPU] at its start and end.
-    let from: [number, number] | null = null;
-    let to: [number, number] | null = null;
-    const mark = (): [number, number] => [performance.now(), target === null ? 0 : readCpuMs(target.pid)];
+    // The measured phase: time, the leaf's CPU (with its workers) and the client processes' CPU, at its start and end.
+    type Mark = { at: number; leaf: Map<number, number>; clients: Map<number, number> };
+    let from: Mark | null = null;
+    let to: Mark | null = null;
+    const mark = (): Mark => ({
+      at: performance.now(),
+      leaf: target === null ? new Map() : readTreeCpuMs(target.pid),
+      clients: new Map(pool.pids().map((p) => [p, readCpuMs(p)])),
+    });
     try {
       target = await this.target(kind);
       from = mark();
       const hubUrl = this.hub!.clientUrl;
       const runId = `${scenario.id}${round}${kind[0]}${Date.now().toString(36)}`;
       record.metrics = await withTimeout(scenario.run({
-        target, pool, runId, scale: this.opts.scale, readRssKiB,
+        target, pool, runId, scale: this.opts.scale, readRssKiB: readTreeRssKiB,
         measureStart: () => { from = mark(); },
         measureEnd: () => { to = mark(); },
         note: (text) => { record.notes.push(text); },
@@ -204,9 +221,10 @@ class Bench {
     } finally {
       record.wallMs = performance.now() - t0;
       if (from !== null) {
-        const [t1, cpu1] = to ?? mark();
-        record.windowMs = t1 - from[0];
-        record.leafCpuMs = cpu1 - from[1];
+        const end = to ?? mark();
+        record.windowMs = end.at - from.at;
+        record.leafCpuMs = cpuBetween(from.leaf, end.leaf);
+        record.clientCpuMs = cpuBetween(from.clients, end.clients);
       }
       await pool.stopAll();
     }
@@ -228,7 +246,9 @@ function describeRun(r: RunRecord): string {
   if (!r.ok) return `FAILED: ${r.error}`;
   const notes = r.notes.length > 0 ? `\n    note: ${r.notes.join("\n    note: ")}` : "";
   const figures = Object.entries(r.metrics).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`).join(" ");
-  return `${figures} (wall ${(r.wallMs / 1000).toFixed(1)} s; measured ${(r.windowMs / 1000).toFixed(1)} s, leaf CPU ${(r.leafCpuMs / 1000).toFixed(1)} s)${notes}`;
+  const units = r.metrics["units"] ?? 0;
+  const perUnit = units > 0 ? `, ${((r.leafCpuMs * 1000) / units).toFixed(1)} µs leaf / ${((r.clientCpuMs * 1000) / units).toFixed(1)} µs clients per unit` : "";
+  return `${figures} (wall ${(r.wallMs / 1000).toFixed(1)} s; measured ${(r.windowMs / 1000).toFixed(1)} s, leaf CPU ${(r.leafCpuMs / 1000).toFixed(1)} s, client CPU ${(r.clientCpuMs / 1000).toFixed(1)} s${perUnit})${notes}`;
 }
 
 async function main(): Promise<number> {
@@ -254,6 +274,8 @@ async function main(): Promise<number> {
 
   const runs: RunRecord[] = [];
   const startedAt = new Date().toISOString();
+  const startLoad = loadavg();
+  log(`load average ${startLoad.map((l) => l.toFixed(2)).join(" ")} (1/5/15 min)`);
   try {
     await bench.start();
     outer: for (const scenario of opts.scenarios) {
@@ -281,7 +303,7 @@ async function main(): Promise<number> {
     startedAt,
     finishedAt: new Date().toISOString(),
     machine,
-    options: { rounds: opts.rounds, only: opts.only, scale: opts.scale, scenarios: opts.scenarios.map((s) => s.id), profile: opts.profile, gatewayBin: opts.gatewayBin ?? null },
+    options: { rounds: opts.rounds, workers: opts.workers, loadAverage: loadavg(), only: opts.only, scale: opts.scale, scenarios: opts.scenarios.map((s) => s.id), profile: opts.profile, gatewayBin: opts.gatewayBin ?? null },
     notes: [...bench.notes, "client load runs in separate worker processes on the same cores as the servers"],
     gatewayRestarts: bench.gatewayRestarts,
     summary: rows,
@@ -293,8 +315,8 @@ async function main(): Promise<number> {
   if (!existsSync(ignore)) writeFileSync(ignore, "# benchmark output, not committed\n*\n");
   writeFileSync(opts.out, JSON.stringify(report, null, 2) + "\n");
 
-  process.stdout.write(`\naaa-leafnode vs nats-server leaf — medians of ${opts.rounds} round(s), scale ${opts.scale}\n`);
-  process.stdout.write(`machine: ${machine["cpus"]} CPU(s), node ${machine["node"]}, ${machine["natsServer"]}\n\n`);
+  process.stdout.write(`\naaa-leafnode (${opts.workers} worker(s)) vs nats-server leaf — medians (min–max) of ${opts.rounds} round(s), scale ${opts.scale}\n`);
+  process.stdout.write(`machine: ${machine["cpus"]} CPU(s), node ${machine["node"]}, ${machine["natsServer"]}; load average at start ${startLoad.map((l) => l.toFixed(1)).join(" ")}, at end ${loadavg().map((l) => l.toFixed(1)).join(" ")}\n\n`);
   process.stdout.write(renderTable(opts.scenarios, rows, failures) + "\n");
   for (const n of bench.notes) process.stdout.write(`note: ${n}\n`);
   process.stdout.write(`\nraw figures: ${opts.out}\n`);

@@ -6,6 +6,7 @@
  * listeners → monitor. Stop: listeners stop accepting → clients flushed and
  * closed → upstream closed → monitor. Nothing else knows how the parts connect.
  */
+import type { Registry } from "prom-client";
 import { hostname } from "node:os";
 import { createServer as createServerKeys } from "nkeys.js";
 import type { GatewayConfig } from "./config/types.js";
@@ -26,6 +27,7 @@ import { startLoginRelay } from "./login/relay.js";
 import type { Transport } from "./transport/transport.js";
 import { LeafConn } from "./upstream/leaf_conn.js";
 import { VERSION } from "./version.js";
+import { NATS_PROTOCOL_VERSION, clientVisibleVersion } from "./nats_version.js";
 
 export interface GatewayOptions {
   /** Main log (default: JSON lines on stderr at config.logLevel). */
@@ -50,6 +52,8 @@ export class Gateway {
   readonly log: Logger;
   /** One leafnode link per configured remote, in configuration order. */
   readonly upstreams: LeafConn[] = [];
+  /** The Prometheus registry (worker mode hands it to the cluster aggregator). */
+  metricsRegistry: Registry | null = null;
   private listener: TlsListener | null = null;
   private ws: WsListener | null = null;
   private monitor: Monitor | null = null;
@@ -126,7 +130,8 @@ export class Gateway {
       const upstream = new LeafConn({
         remote,
         serverName: this.ctx.server.serverName,
-        version: VERSION,
+        // The leafnode protocol level we speak, which is what a hub's min_version compares (src/nats_version.ts).
+        version: NATS_PROTOCOL_VERSION,
         bufferBytes: c.upstreamBufferBytes,
         reconnectBaseDelay: c.reconnectBaseDelay,
         reconnectMaxDelay: c.reconnectMaxDelay,
@@ -143,14 +148,26 @@ export class Gateway {
 
   private async startParts(): Promise<void> {
     const c = this.config;
+    const hubVersions = (): (string | undefined)[] => this.upstreams.map((u) => u.hubVersion);
     const authenticator = this.opts.authenticator ?? (await buildAuthenticator(c, this.log));
     const audit = createAuditLog(this.opts.audit ?? this.log.child({ log: "audit" }));
     const metrics = createMetrics(this.metricSources(), { identity: c.serverName || hostname() });
+    this.metricsRegistry = metrics.registry;
     this.ctx = {
       router: this.router,
       authenticator,
       settings: connSettings(c),
-      server: { serverId: this.serverId, serverName: c.serverName || hostname(), version: VERSION, host: c.listenAddress, port: c.clientPort },
+      server: {
+        serverId: this.serverId,
+        serverName: c.serverName || hostname(),
+        // Read per INFO: the hub's version while its link is up, the protocol floor otherwise.
+        get version() {
+          return clientVisibleVersion(hubVersions());
+        },
+        gatewayVersion: VERSION,
+        host: c.listenAddress,
+        port: c.clientPort,
+      },
       log: this.log.child({ component: "client" }),
       audit,
       counters: this.counters,
@@ -314,7 +331,7 @@ export class Gateway {
     this.log.info("configuration reloaded", { clients: this.conns.size });
   }
 
-  private metricSources(): MetricSources {
+  metricSources(): MetricSources {
     const live = () => [...this.conns];
     const sum = (f: (c: ClientConn) => number) => live().reduce((n, c) => n + f(c), 0);
     const k = this.counters;
@@ -331,7 +348,7 @@ export class Gateway {
       authOutcomes: () => k.authOutcomes,
       permissionViolations: () => k.violations,
       rewrittenInboxes: () => k.rewrittenInboxes,
-      lifecycleFiltered: () => k.lifecycleFiltered,
+      lifecycleFiltered: () => k.lifecycleFiltered + this.router.lifecycleWithheld,
       leafnode: () => leafnodeStats(this.config, this.upstreams),
       subsz: (): SubszEntry[] =>
         live().flatMap((c) => c.subscriptionList().map((s) => ({ subject: s.subject, queue: s.queue, sid: s.sid, cid: c.cid, msgs: s.delivered, max: s.max }))),
@@ -347,11 +364,12 @@ export class Gateway {
     };
   }
 
-  private varz(): Record<string, unknown> {
+  varz(): Record<string, unknown> {
     return {
       server_id: this.serverId,
       server_name: this.ctx?.server.serverName,
       version: VERSION,
+      nats_version: this.ctx?.server.version,
       start: this.startedAt.toISOString(),
       uptime_seconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
       client_port: this.clientPort,

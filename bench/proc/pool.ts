@@ -97,6 +97,11 @@ export class WorkerPool {
     return w;
   }
 
+  /** Process ids of this pool's workers (for CPU readings). */
+  pids(): number[] {
+    return [...this.workers].map((w) => w.pid).filter((p) => p > 0);
+  }
+
   async stopAll(): Promise<void> {
     const all = [...this.workers];
     this.workers.clear();

@@ -59,6 +59,23 @@ export interface Ops {
     };
     result: { received: number; firstMs: number; lastMs: number };
   };
+  /**
+   * Choria-style callers, all at once: each connects, subscribes to its own
+   * reply subjects, then `broadcasts` times publishes a request to
+   * `requestSubject` and waits for `expectPerBroadcast` replies (or `timeoutMs`).
+   */
+  manyCallers: {
+    args: {
+      clients: ClientSpec[];
+      replyPrefixes: string[];
+      requestSubject: string;
+      broadcasts: number;
+      expectPerBroadcast: number;
+      readySubjects: string[];
+      timeoutMs: number;
+    };
+    result: { startAt: number; endAt: number; connected: number; received: number; broadcastMs: number[]; timedOut: number; firstError: string };
+  };
   /** Echo every request on `subject` back to its reply subject. */
   echo: { args: { client: ClientSpec; subject: string }; result: Record<string, never> };
   /** Sequential requests, one at a time; latencies in ms. */

@@ -124,6 +124,8 @@ export interface GatewayStart {
   profileDir?: string;
   /** Launcher to run instead of the repository's bin/aaa-leafnode.js (to compare builds). */
   bin?: string;
+  /** Worker processes (plugin.choria.network.aaa_leafnode.workers); 1 = single process. */
+  workers?: number;
 }
 
 /** The gateway as a child process, with its own broker.conf; resolves once it is ready (upstream connected). */
@@ -148,9 +150,10 @@ export async function startGateway(opts: GatewayStart): Promise<LeafServer & { s
     `${N}leafnode_remote.hub.url = ${opts.hub.leafUrl}`,
     "plugin.choria.stats_address = 127.0.0.1",
     `plugin.choria.stats_port = ${statsPort}`,
+    `${N}aaa_leafnode.workers = ${opts.workers ?? 1}`,
     "",
   ].join("\n"));
-  const nodeArgs = opts.profileDir ? ["--cpu-prof", "--cpu-prof-dir", opts.profileDir] : [];
+  const nodeArgs = opts.profileDir ? ["--cpu-prof", "--cpu-prof-dir", opts.profileDir, "--heap-prof", "--heap-prof-dir", opts.profileDir] : [];
   const child = spawn(process.execPath, [...nodeArgs, opts.bin ?? GATEWAY_BIN, "run", "--config", conf], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
@@ -191,6 +194,42 @@ export function readRssKiB(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** `pid` and every process below it (worker mode's workers), from /proc. */
+export function processTree(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  try {
+    for (const name of readdirSync("/proc")) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+        parentOf.set(Number(name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+      } catch { /* gone meanwhile */ }
+    }
+  } catch {
+    return [pid];
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) for (const [child, parent] of parentOf) if (parent === tree[i]) tree.push(child);
+  return tree;
+}
+
+/** CPU ms of `pid` and its descendants, keyed by pid (so a later reading can subtract per process). */
+export function readTreeCpuMs(pid: number): Map<number, number> {
+  return new Map(processTree(pid).map((p) => [p, readCpuMs(p)]));
+}
+
+/** Resident memory of `pid` and its descendants, KiB. */
+export function readTreeRssKiB(pid: number): number {
+  return processTree(pid).reduce((n, p) => n + readRssKiB(p), 0);
+}
+
+/** CPU used between two readings (a process that appeared in between counts from 0). */
+export function cpuBetween(from: Map<number, number>, to: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, cpu] of to) ms += cpu - (from.get(pid) ?? 0);
+  return ms;
 }
 
 /** User + system CPU time of `pid` in ms, 0 if it cannot be read. */

@@ -84,6 +84,50 @@ const handlers: { [K in OpName]: Handler<K> } = {
     return { received: r.count, firstMs: r.count ? r.firstAt - t0 : 0, lastMs: r.count ? r.lastAt - t0 : 0 };
   },
 
+  async manyCallers({ clients, replyPrefixes, requestSubject, broadcasts, expectPerBroadcast, readySubjects, timeoutMs }) {
+    let connected = 0, received = 0, timedOut = 0;
+    let firstError = "";
+    const broadcastMs: number[] = [];
+    const body = new TextEncoder().encode("{\"agent\":\"bench\",\"action\":\"ping\"}");
+    const ncs = await Promise.all(clients.map(async (spec) => {
+      try {
+        const nc = await open(spec, timeoutMs);
+        connected++;
+        return nc;
+      } catch (err) {
+        if (!firstError) firstError = err instanceof Error ? err.message : String(err);
+        return null;
+      }
+    }));
+    const first = ncs.find((nc) => nc !== null);
+    if (first) for (const ready of readySubjects) await awaitResponder(first, ready);
+    const startAt = epochMs();
+    await Promise.all(ncs.map(async (nc, i) => {
+      if (nc === null) return;
+      const prefix = `${replyPrefixes[i]!}.mc`;
+      let got = 0;
+      let wake: (() => void) | null = null;
+      nc.subscribe(`${prefix}.>`, { callback: () => {
+        got++;
+        received++;
+        wake?.();
+      } });
+      await nc.flush();
+      for (let b = 0; b < broadcasts; b++) {
+        const want = got + expectPerBroadcast;
+        const t0 = performance.now();
+        nc.publish(requestSubject, body, { reply: `${prefix}.${b}` });
+        const ok = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => { wake = null; resolve(false); }, timeoutMs);
+          wake = () => { if (got >= want) { clearTimeout(timer); wake = null; resolve(true); } };
+        });
+        if (ok) broadcastMs.push(performance.now() - t0);
+        else timedOut++;
+      }
+    }));
+    return { startAt, endAt: epochMs(), connected, received, broadcastMs, timedOut, firstError };
+  },
+
   async echo({ client, subject }) {
     const nc = await open(client);
     nc.subscribe(subject, { callback: (err, m) => { if (!err) m.respond(m.data); } });

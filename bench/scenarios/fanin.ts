@@ -15,6 +15,7 @@ const NODE_PROCESSES = 2;
 export const fanIn: Scenario = {
   id: "fanin",
   title: "Fan-in of 50,000 × 1 KiB replies, hub → one leaf caller",
+  unit: "reply",
   metrics: [
     { key: "lastReplyMs", label: "request → last reply", unit: "ms", better: "lower" },
     { key: "repliesPerSec", label: "replies/s", unit: "msg/s", better: "higher" },
@@ -48,6 +49,7 @@ export const fanIn: Scenario = {
       repliesPerSec: r.received / (Math.max(r.lastMs, 1) / 1000),
       firstReplyMs: r.firstMs,
       lost: total - r.received,
+      units: r.received,
     };
   },
 };

@@ -15,6 +15,7 @@ export function percentile(sorted: readonly number[], p: number): number {
 export const latency: Scenario = {
   id: "latency",
   title: "Request latency, leaf caller → hub responder (64 B, sequential)",
+  unit: "request",
   metrics: [
     { key: "p50", label: "p50", unit: "ms", better: "lower" },
     { key: "p90", label: "p90", unit: "ms", better: "lower" },
@@ -35,6 +36,6 @@ export const latency: Scenario = {
     ctx.measureEnd();
     const sorted = Float64Array.from(r.latenciesMs).sort();
     const s = Array.from(sorted);
-    return { p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: percentile(s, 100), errors: r.errors };
+    return { p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: percentile(s, 100), errors: r.errors, units: r.latenciesMs.length };
   },
 };

@@ -17,6 +17,7 @@ const CLIENT_PROCESSES = 2;
 export const storm: Scenario = {
   id: "storm",
   title: "Connection storm: 2,000 TLS clients, one request each",
+  unit: "conn",
   metrics: [
     { key: "connsPerSec", label: "connections/s", unit: "conn/s", better: "higher" },
     { key: "allAnsweredMs", label: "start → every request answered", unit: "ms", better: "lower" },
@@ -63,6 +64,7 @@ export const storm: Scenario = {
       rssPerClientKiB: (rssDuring - rssBefore) / connected,
       rssConnectedMiB: rssDuring / 1024,
       failed,
+      units: connected,
     };
   },
 };

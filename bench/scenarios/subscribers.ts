@@ -14,6 +14,7 @@ const CLIENT_PROCESSES = 2;
 export const subscribers: Scenario = {
   id: "subscribers",
   title: "Many subscribers: 1,000 leaf clients, hub publishes to a shared subject",
+  unit: "delivery",
   metrics: [
     { key: "deliveredPerSec", label: "delivered msgs/s", unit: "msg/s", better: "higher" },
     { key: "lost", label: "lost deliveries", unit: "msgs", better: "lower" },
@@ -48,6 +49,7 @@ export const subscribers: Scenario = {
     return {
       deliveredPerSec: delivered / (Math.max(lastAt - pub.startAt, 1) / 1000),
       lost: clients * messages - delivered,
+      units: delivered,
     };
   },
 };

@@ -1,8 +1,11 @@
 /**
  * Turns the raw runs into the comparison: per scenario and metric, the median
  * over the successful rounds on each leaf (or the first successful round's
- * figure, for metrics that ask for it) and the ratio gateway / peer, and
- * renders it as a fixed-width text table. A ratio is only a ratio: whether
+ * figure, for metrics that ask for it), the min–max over those rounds (a
+ * ratio whose ranges overlap is noise, not a result) and the ratio
+ * gateway / peer, and renders it as a fixed-width text table. Every scenario
+ * also gets CPU per unit of work for the leaf (with its workers) and for the
+ * client processes that drove it. A ratio is only a ratio: whether
  * above 1 is good depends on the metric, so the table says which way is better.
  */
 import type { MetricSpec, Scenario, TargetKind } from "./types.js";
@@ -20,6 +23,8 @@ export interface RunRecord {
   /** The measured phase (see RunContext.measureStart) and the leaf's CPU time during it, ms. */
   windowMs: number;
   leafCpuMs: number;
+  /** CPU of the scenario's client processes over the same phase, ms. */
+  clientCpuMs: number;
 }
 
 export interface SummaryRow {
@@ -30,6 +35,9 @@ export interface SummaryRow {
   better: MetricSpec["better"];
   peer: number | null;
   gateway: number | null;
+  /** Min and max over the rounds counted (null when none). */
+  peerRange: [number, number] | null;
+  gatewayRange: [number, number] | null;
   /** gateway / peer, null when either side has no successful run. */
   ratio: number | null;
   okRuns: { peer: number; gateway: number };
@@ -47,17 +55,39 @@ export function summarize(scenarios: readonly Scenario[], runs: readonly RunReco
   for (const s of scenarios) {
     const of = (t: TargetKind) => runs.filter((r) => r.scenario === s.id && r.target === t && r.ok);
     const peerRuns = of("peer"), gatewayRuns = of("gateway");
-    const extra: MetricSpec[] = [{ key: "leafCpuShare", label: "leaf CPU / measured time", unit: "cores", better: "lower" }];
+    const extra: MetricSpec[] = [
+      { key: "leafCpuShare", label: "leaf CPU / measured time", unit: "cores", better: "lower" },
+      { key: "leafCpuPerUnit", label: `leaf CPU per ${s.unit}`, unit: "µs", better: "lower" },
+      { key: "clientCpuPerUnit", label: `client CPU per ${s.unit}`, unit: "µs", better: "lower" },
+    ];
+    const perUnit = (ms: number, r: RunRecord) => ((r.metrics["units"] ?? 0) > 0 ? (ms * 1000) / r.metrics["units"]! : NaN);
     for (const m of [...s.metrics, ...extra]) {
-      const value = (r: RunRecord) => (m.key === "leafCpuShare" ? r.leafCpuMs / Math.max(r.windowMs, 1) : r.metrics[m.key] ?? NaN);
-      const pick = (rs: RunRecord[]) => median((m.aggregate === "first" ? rs.slice(0, 1) : rs).map(value));
-      const peer = pick(peerRuns), gateway = pick(gatewayRuns);
+      const value = (r: RunRecord): number => {
+        if (m.key === "leafCpuShare") return r.leafCpuMs / Math.max(r.windowMs, 1);
+        if (m.key === "leafCpuPerUnit") return perUnit(r.leafCpuMs, r);
+        if (m.key === "clientCpuPerUnit") return perUnit(r.clientCpuMs, r);
+        return r.metrics[m.key] ?? NaN;
+      };
+      const counted = (rs: RunRecord[]) => (m.aggregate === "first" ? rs.slice(0, 1) : rs).map(value);
+      const peer = median(counted(peerRuns)), gateway = median(counted(gatewayRuns));
       const ratio = peer !== null && gateway !== null && peer !== 0 ? gateway / peer : null;
       rows.push({ scenario: s.id, metric: m.key, label: m.label, unit: m.unit, better: m.better, peer, gateway, ratio,
+        peerRange: range(counted(peerRuns)), gatewayRange: range(counted(gatewayRuns)),
         okRuns: { peer: peerRuns.length, gateway: gatewayRuns.length } });
     }
   }
   return rows;
+}
+
+function range(values: number[]): [number, number] | null {
+  const v = values.filter((x) => Number.isFinite(x));
+  return v.length === 0 ? null : [Math.min(...v), Math.max(...v)];
+}
+
+/** "median (min–max)"; the range only when there was more than one distinct value. */
+function withRange(v: number | null, r: [number, number] | null): string {
+  if (v === null || r === null || r[0] === r[1]) return fmt(v);
+  return `${fmt(v)} (${fmt(r[0])}–${fmt(r[1])})`;
 }
 
 function fmt(v: number | null): string {
@@ -78,7 +108,7 @@ export function renderTable(scenarios: readonly Scenario[], rows: readonly Summa
     const ok = mine[0]!.okRuns;
     body.push([`[${s.id}] ${s.title} (ok runs: peer ${ok.peer}, gateway ${ok.gateway})`]);
     for (const r of mine) {
-      body.push([`  ${r.label}`, r.unit, fmt(r.peer), fmt(r.gateway), r.ratio === null ? "—" : `${r.ratio.toFixed(2)}×`, r.better]);
+      body.push([`  ${r.label}`, r.unit, withRange(r.peer, r.peerRange), withRange(r.gateway, r.gatewayRange), r.ratio === null ? "—" : `${r.ratio.toFixed(2)}×`, r.better]);
     }
   }
   const widths = header.map((h, i) => Math.max(h.length, ...body.filter((b) => b.length > 1).map((b) => (b[i] ?? "").length)));

@@ -12,6 +12,7 @@ import { scaled, type RunContext, type Scenario } from "./types.js";
 export const throughput: Scenario = {
   id: "throughput",
   title: "Publish throughput, leaf → hub (128 B)",
+  unit: "msg",
   metrics: [
     { key: "msgsPerSec", label: "end-to-end msgs/s", unit: "msg/s", better: "higher" },
     { key: "publishMsgsPerSec", label: "publisher msgs/s (until flush)", unit: "msg/s", better: "higher" },
@@ -36,6 +37,7 @@ export const throughput: Scenario = {
       msgsPerSec: got.count / seconds,
       publishMsgsPerSec: count / (Math.max(pub.endAt - pub.startAt, 1) / 1000),
       lost: count - got.count,
+      units: got.count,
     };
   },
 };

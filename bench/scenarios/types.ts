@@ -58,6 +58,12 @@ export interface MetricSpec {
 export interface Scenario {
   readonly id: string;
   readonly title: string;
+  /**
+   * What one unit of work is ("msg", "conn", "reply", "request"): run() returns
+   * how many were done as the `units` figure, and the runner divides each
+   * side's CPU time over the measured phase by it.
+   */
+  readonly unit: string;
   readonly metrics: readonly MetricSpec[];
   /** Time limit of one run, ms. */
   readonly timeoutMs: number;

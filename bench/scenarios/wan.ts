@@ -97,6 +97,8 @@ async function measure(n: number, spec: () => Parameters<typeof connectClient>[0
 export const wan: Scenario = {
   id: "wan",
   title: `WAN satellite: short-lived client (connect, auth, one fleet request), hub ${ONE_WAY_MS} ms away each way`,
+  // No `units` figure: this scenario runs its own hub and leaf, so the run's leaf CPU says nothing about it.
+  unit: "client",
   metrics: [
     { key: "connectMs", label: "near leaf: connect + auth", unit: "ms", better: "lower" },
     { key: "firstReplyMs", label: "near leaf: first reply", unit: "ms", better: "lower" },

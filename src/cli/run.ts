@@ -2,11 +2,19 @@
  * `aaa-leafnode run --config FILE`: load the configuration, start the gateway,
  * and map signals to the lifecycle: SIGTERM/SIGINT drain and exit 0 within the
  * soft shutdown timeout, SIGUSR2 lame duck, SIGHUP reload (a bad new file is
- * logged and the running configuration kept).
+ * logged and the running configuration kept). With
+ * `plugin.choria.network.aaa_leafnode.workers` above 1 this process becomes
+ * the primary of worker mode and each worker runs its own gateway
+ * (docs/workers.md); standalone runs one process whatever the setting.
  */
+import { availableParallelism } from "node:os";
 import { loadConfig } from "../config/load.js";
+import type { GatewayConfig } from "../config/types.js";
 import { Gateway } from "../gateway.js";
-import { createLogger, fileSink, LevelControl, stderrSink, type LogSink } from "../obs/log.js";
+import { createLogger, fileSink, LevelControl, stderrSink, type Logger, type LogSink } from "../obs/log.js";
+import { controlGateway } from "../workers/control.js";
+import { runPrimary } from "../workers/primary.js";
+import { runWorker, workerIndex } from "../workers/worker.js";
 import type { CliIo } from "./io.js";
 import { flagValue } from "./io.js";
 
@@ -14,6 +22,20 @@ export const runHelp = `Usage: aaa-leafnode run --config FILE
 
 Start the gateway with a Choria broker.conf.
 Signals: SIGTERM/SIGINT drain and exit, SIGUSR2 lame duck mode, SIGHUP reload.`;
+
+/**
+ * How many worker processes to run. Standalone has no hub to route between
+ * workers, so it stays on one process: two workers would each hold half the
+ * subscriptions and never see each other's messages.
+ */
+export function workerCount(c: GatewayConfig, log: Logger): number {
+  const wanted = c.workers === 0 ? availableParallelism() : (c.workers ?? 1);
+  if (wanted > 1 && c.leafRemotes.length === 0) {
+    log.warn("standalone mode runs one process: workers reach each other only through a hub, so the workers setting is ignored", { workers: wanted });
+    return 1;
+  }
+  return wanted;
+}
 
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const path = flagValue(argv, "--config");
@@ -33,7 +55,11 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const sink: LogSink = config.logFile ? fileSink(config.logFile) : stderrSink;
   const log = createLogger(sink, levels, { component: "aaa-leafnode" });
   const audit = config.auditFile ? createLogger(fileSink(config.auditFile), new LevelControl("info"), { log: "audit" }) : undefined;
+
+  if (workerIndex() > 0) return runWorker({ configPath: path, config, log, gatewayOptions: { audit, levels } });
   for (const w of warnings) log.warn(w.message, { file: w.file, line: w.line, key: w.key });
+  const workers = workerCount(config, log);
+  if (workers > 1) return runPrimary({ configPath: path, config, workers, log, levels });
 
   let gateway: Gateway;
   try {
@@ -44,51 +70,10 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
     return 1;
   }
 
-  return await new Promise<number>((resolve) => {
-    let stopping = false;
-    const shutdown = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info("shutting down", { signal });
-      const hardStop = setTimeout(() => {
-        log.error("soft shutdown timeout passed, exiting");
-        resolve(1);
-      }, config.softShutdownTimeout + 2000);
-      hardStop.unref();
-      gateway.stop().then(
-        () => {
-          clearTimeout(hardStop);
-          resolve(0);
-        },
-        (err) => {
-          log.error("error during shutdown", { error: err });
-          resolve(1);
-        },
-      );
-    };
-    process.on("SIGTERM", () => shutdown("SIGTERM"));
-    process.on("SIGINT", () => shutdown("SIGINT"));
-    let lameDuck = false;
-    process.on("SIGUSR2", () => {
-      // A repeated SIGUSR2 must not cut the running lame duck window short.
-      if (lameDuck || stopping) return;
-      lameDuck = true;
-      gateway.enterLameDuck().then(
-        () => shutdown("lame duck complete"),
-        (err) => log.error("lame duck failed", { error: err }),
-      );
-    });
-    process.on("SIGHUP", () => {
-      let next;
-      try {
-        next = loadConfig(path);
-      } catch (err) {
-        log.error("reload refused: configuration has errors; keeping the running one", { error: err });
-        return;
-      }
-      for (const w of next.warnings) log.warn(w.message, { file: w.file, line: w.line, key: w.key });
-      // The gateway shares `levels` with this process's logger: a reload changes both.
-      gateway.reload(next.config).catch((err) => log.error("reload failed; keeping the running configuration", { error: err }));
-    });
-  });
+  const control = controlGateway({ gateway, configPath: path, softShutdownTimeout: config.softShutdownTimeout, log });
+  process.on("SIGTERM", () => control.shutdown("SIGTERM"));
+  process.on("SIGINT", () => control.shutdown("SIGINT"));
+  process.on("SIGUSR2", () => control.lameDuck());
+  process.on("SIGHUP", () => control.reload());
+  return control.done;
 }

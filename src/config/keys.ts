@@ -11,7 +11,7 @@
 import type { z } from "zod";
 import {
   DEFAULTS, formatDuration, formatSize, zAuthenticator, zBool, zCidrList, zDuration, zHexKey, zHttpUrlList,
-  zInt, zLeafUrlList, zList, zLogLevel, zPath, zPathList, zPort, zReadiness, zSize, zString,
+  zInt, zLeafUrlList, zList, zLogLevel, zPath, zPathList, zPort, zReadiness, zSize, zString, zWorkers,
 } from "./schema.js";
 
 export type KeyType = "string" | "int" | "bool" | "duration" | "size" | "list" | "path";
@@ -164,6 +164,8 @@ export const KEYS: readonly KeySpec[] = [
     meaning: "On SIGUSR2, time over which clients are closed (they reconnect to other gateways)." },
   { key: `${A}lame_duck_grace_period`, section: "Limits and timers", type: "duration", field: "lameDuckGracePeriod", default: dur(D.lameDuckGracePeriod), schema: zDuration(0),
     meaning: "Wait before lame duck mode starts closing clients; shorter than the duration." },
+  { key: `${A}workers`, section: "Limits and timers", type: "int", field: "workers", default: String(D.workers), schema: zWorkers,
+    meaning: "Worker processes sharing the client listeners, each with its own hub link (`auto`: one per core; standalone runs one). See docs/workers.md." },
 
   // Upstream leafnode connection
   { key: `${N}leafnode_remotes`, section: "Upstream leafnode connection", type: "list", field: "leafRemotes", default: "— (standalone)", schema: zList,

@@ -183,6 +183,7 @@ function defaultsDraft(): Draft {
     softShutdownTimeout: DEFAULTS.softShutdownTimeout,
     lameDuckDuration: DEFAULTS.lameDuckDuration,
     lameDuckGracePeriod: DEFAULTS.lameDuckGracePeriod,
+    workers: DEFAULTS.workers,
     limits: { ...DEFAULTS.limits },
     authenticator: DEFAULTS.authenticator,
     clientSigners: [],

@@ -35,6 +35,7 @@ export const DEFAULTS = {
   softShutdownTimeout: 10_000,
   lameDuckDuration: 30_000,
   lameDuckGracePeriod: 10_000,
+  workers: 1,
   limits: {
     maxConnections: 10_000,
     maxSubscriptions: 1000,
@@ -106,6 +107,14 @@ export function zInt(min: number, max: number = Number.MAX_SAFE_INTEGER) {
 export const zPort = z.string().transform((s, ctx) => {
   const n = parseIntStrict(s);
   if (n === undefined || n < -1 || n > 65535) return fail(ctx, `"${s}" is not a valid port (-1..65535)`);
+  return n;
+});
+
+/** Worker process count: `auto` (0: one per available core) or 1..1024. */
+export const zWorkers = z.string().transform((s, ctx) => {
+  if (s.trim().toLowerCase() === "auto") return 0;
+  const n = parseIntStrict(s);
+  if (n === undefined || n < 1 || n > 1024) return fail(ctx, `"${s}" is not a worker count (auto or 1..1024)`);
   return n;
 });
 
@@ -330,6 +339,7 @@ export const gatewayConfigSchema = z.object({
   softShutdownTimeout: ms,
   lameDuckDuration: ms.min(1),
   lameDuckGracePeriod: ms,
+  workers: z.number().int().min(0).max(1024).optional(),
   limits: z.object({
     maxConnections: z.number().int().min(0),
     maxSubscriptions: z.number().int().min(0),

@@ -71,6 +71,7 @@ export interface GatewayConfig {
   softShutdownTimeout: number;      // default 10000
   lameDuckDuration: number;         // default 30000
   lameDuckGracePeriod: number;      // default 10000
+  workers?: number;                 // default 1; 0 = auto (one per available core)
 
   limits: LimitsConfig;
 

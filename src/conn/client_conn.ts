@@ -10,6 +10,10 @@
 import { randomBytes } from "node:crypto";
 import { AuthError, ProtocolError } from "../errors.js";
 import type { AuthInput, Identity } from "../auth/types.js";
+import {
+  checkConsumerCreate, checkStreamConfigure, consumerCreatePermissionSubject, isConsumerCreate, isStreamConfigure, unmapDeliverSubjects,
+} from "../auth/jetstream.js";
+import { USER_INFO_SUBJECT, userInfoResponse, type AnsweringServer } from "../auth/user_info.js";
 import { ClientParser, type ClientOpSink } from "../protocol/client_parser.js";
 import { encodeErr, encodeInfo, NO_RESPONDERS_HEADER, OK, PING, PONG } from "../protocol/encode.js";
 import { WireText, pubViolation, replyViolation, subViolation } from "../protocol/wire_text.js";
@@ -41,9 +45,19 @@ const LIFECYCLE_PREFIX = "choria.lifecycle.";
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 let nextCid = 1;
+let cidStep = 1;
+
+/**
+ * Worker mode: worker `first` of `step` numbers its connections first,
+ * first+step, … so client ids stay unique across the workers' /connz.
+ */
+export function setCidSpace(first: number, step: number): void {
+  nextCid = first;
+  cidStep = step;
+}
 
 export class ClientConn implements Subscriber, ClientOpSink {
-  readonly cid = nextCid++;
+  readonly cid = (nextCid += cidStep) - cidStep;
   readonly connectedAt = new Date();
   readonly nonce = randomBytes(11).toString("base64url");
   state: ConnState = ConnState.AwaitConnect;
@@ -229,7 +243,9 @@ export class ClientConn implements Subscriber, ClientOpSink {
     if (hdrLen >= 0 && !o.headers) return this.close(CloseReasons.HeadersNotNegotiated);
     // A malformed or wildcard publish subject is never routed (stricter than
     // nats-server, on purpose: a wildcard must never slip past permission checks).
-    if (!isValidLiteralSubject(subject) || subject.startsWith("_GR_.") || !id.permissions.canPublish(subject)) {
+    // A consumer filter may put wildcards into a consumer-create subject (auth/jetstream.ts).
+    const checked = isConsumerCreate(subject) ? consumerCreatePermissionSubject(subject) : subject;
+    if (!isValidLiteralSubject(checked) || subject.startsWith("_GR_.") || !id.permissions.canPublish(checked)) {
       return this.violation("publish", subject, pubViolation(subject));
     }
     let routedReply = reply;
@@ -238,6 +254,30 @@ export class ClientConn implements Subscriber, ClientOpSink {
       if (mapped === null) return this.violation("reply", reply, replyViolation(reply));
       if (mapped !== reply) this.ctx.counters.rewrittenInboxes++;
       routedReply = mapped;
+    }
+    if (subject === USER_INFO_SUBJECT && routedReply !== undefined) {
+      // A request answered here: only the gateway knows this caller (src/auth/user_info.ts).
+      if (o.verbose) this.out.writeRaw(OK);
+      return this.answerOwnReply(routedReply, userInfoResponse(id, this.answeringServer()));
+    }
+    if (isConsumerCreate(subject)) {
+      // Where the hub will push to is named in the body: src/auth/jetstream.ts decides.
+      const v = checkConsumerCreate(hdrLen, payload, id.permissions, id.replies);
+      if (v.action === "refuse") {
+        this.log.info("consumer create refused", { subject, why: v.why });
+        return this.violation("publish", subject, pubViolation(subject));
+      }
+      if (v.action === "rewrite") {
+        payload = v.payload;
+        this.ctx.counters.rewrittenInboxes++;
+      }
+    }
+    if (isStreamConfigure(subject)) {
+      const v = checkStreamConfigure(hdrLen, payload, id.permissions);
+      if (v.action === "refuse") {
+        this.log.info("stream configuration refused", { subject, why: v.why });
+        return this.violation("publish", subject, pubViolation(subject));
+      }
     }
     if (o.verbose) this.out.writeRaw(OK);
     const delivered = this.ctx.router.publish(this, o.echo, subject, routedReply, hdrLen, payload);
@@ -300,6 +340,11 @@ export class ClientConn implements Subscriber, ClientOpSink {
     if (hdr >= 0 && !this.options!.headers) {
       body = payload.subarray(hdr);
       hdr = -1;
+    }
+    if (s.rewritten) {
+      // A JetStream answer naming a deliver subject we rewrote shows the client's own (auth/jetstream.ts).
+      const unmapped = unmapDeliverSubjects(hdr, body, this.identity!.replies.prefix + ".");
+      if (unmapped !== null) body = unmapped;
     }
     const shown = s.rewritten ? this.identity!.replies.unmapDelivered(subject) : subject;
     if (!this.out.writeMsg(shown, s.sid, reply, hdr, body)) return false;
@@ -465,10 +510,20 @@ export class ClientConn implements Subscriber, ClientOpSink {
 
   /** No-responders (docs/protocol.md#no-responders): a 503 status to the publisher's own subscription matching the reply. */
   private sendNoResponders(reply: string): void {
+    this.answerOwnReply(reply, NO_RESPONDERS_HEADER, NO_RESPONDERS_HEADER.length);
+  }
+
+  /** A message from the gateway itself to the publisher's own subscription matching `reply`. */
+  private answerOwnReply(reply: string, payload: Uint8Array, hdrLen = -1): void {
     const own = this.ctx.router.findOwnSubscription(this, reply) as ClientSubscription | undefined;
     if (!own) return;
     const shown = own.rewritten ? this.identity!.replies.unmapDelivered(reply) : reply;
-    this.out.writeMsg(shown, own.sid, undefined, NO_RESPONDERS_HEADER.length, NO_RESPONDERS_HEADER);
+    this.out.writeMsg(shown, own.sid, undefined, hdrLen, payload);
+  }
+
+  private answeringServer(): AnsweringServer {
+    const srv = this.ctx.server;
+    return { name: srv.serverName, host: srv.host, id: srv.serverId, version: srv.version };
   }
 
   private onPingTick(): void {
@@ -503,6 +558,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
       server_id: srv.serverId,
       server_name: srv.serverName,
       version: srv.version,
+      aaa_leafnode_version: srv.gatewayVersion,
       proto: 1,
       host: srv.host,
       port: srv.port,

@@ -24,7 +24,10 @@ export interface ConnSettings {
 export interface ServerInfo {
   serverId: string;
   serverName: string;
+  /** The NATS server version clients are told (src/nats_version.ts); may change while running. */
   version: string;
+  /** The gateway's own package version (INFO `aaa_leafnode_version`). */
+  gatewayVersion: string;
   host: string;
   port: number;
 }

@@ -1,8 +1,12 @@
 /**
  * Per-connection outbound buffering. Messages are encoded straight into a
- * chunk buffer (no per-message allocation for small messages); the first write
- * in a tick schedules one flush per microtask, which hands all pending chunks to
- * the transport in one writev (nats.js sendCommand / nats-server flushOutbound).
+ * chunk buffer (no per-message allocation for small messages). The first write
+ * since the last flush puts the connection on one process-wide list, and one
+ * setImmediate per event-loop turn flushes every listed connection, each in one
+ * writev (nats-server's per-readloop flush of pending clients). A turn's I/O
+ * callbacks all run before that, so everything one turn delivers to a client
+ * (e.g. all the replies decoded from one 64 KiB read of the hub link) leaves as
+ * one TLS write instead of one per decoded record.
  * Pending bytes (ours plus the transport's) are capped: a reader that cannot
  * keep up is a slow consumer and is reported to the owner, who closes it, so one
  * slow client never grows memory without bound or slows anyone else.
@@ -18,6 +22,20 @@ export interface OutboundOptions {
   writeDeadline: number;
   /** Called once when the connection becomes a slow consumer. */
   onSlowConsumer(reason: "pending_bytes" | "write_deadline"): void;
+}
+
+/** Connections with bytes waiting for this turn's flush; `spare` is the list of the previous turn, reused. */
+let waiting: Outbound[] = [];
+let spare: Outbound[] = [];
+let turnScheduled = false;
+
+function flushWaiting(): void {
+  turnScheduled = false;
+  const list = waiting;
+  waiting = spare;
+  for (let i = 0; i < list.length; i++) list[i]!.flushIfScheduled();
+  list.length = 0;
+  spare = list;
 }
 
 export class Outbound {
@@ -53,8 +71,8 @@ export class Outbound {
   writeMsg(subject: string, sid: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean {
     if (this.closed || this.failed) return false;
     const wb = this.wb;
-    const { buf, offset } = wb.reserve(msgHeaderMaxBytes(subject, sid, reply));
-    wb.advance(writeMsgHeader(buf, offset, subject, sid, reply, hdrLen, payload.length) - offset);
+    const offset = wb.reserve(msgHeaderMaxBytes(subject, sid, reply));
+    wb.advance(writeMsgHeader(wb.current, offset, subject, sid, reply, hdrLen, payload.length) - offset);
     wb.writeBytes(payload);
     wb.writeCrlf();
     this.outMsgs++;
@@ -72,6 +90,12 @@ export class Outbound {
     if (!ok && this.blockedSince === 0) this.startDeadline();
   }
 
+  /** Called by the turn's flush: write what is waiting unless flushed or closed meanwhile. */
+  flushIfScheduled(): void {
+    if (this.flushScheduled && !this.closed) this.flush();
+    this.flushScheduled = false;
+  }
+
   /** Stop accepting data and cancel timers (the owner closes the transport). */
   close(): void {
     this.closed = true;
@@ -86,9 +110,11 @@ export class Outbound {
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      queueMicrotask(() => {
-        if (this.flushScheduled && !this.closed) this.flush();
-      });
+      waiting.push(this);
+      if (!turnScheduled) {
+        turnScheduled = true;
+        setImmediate(flushWaiting);
+      }
     }
   }
 

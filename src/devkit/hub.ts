@@ -7,7 +7,8 @@
  * is read from `/varz` (`leaf.port`). After the first start the config is
  * rewritten with the ports found, so `restart()` comes back on the same ports.
  * Optional operator mode (memory resolver, generated operator/account/user and
- * a .creds file) for JWT-authenticated leafs. A hub left running when the
+ * a .creds file) for JWT-authenticated leafs, and optional JetStream with its
+ * store inside the hub's folder. A hub left running when the
  * process exits is killed.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -35,6 +36,14 @@ export interface HubOptions {
   operatorMode?: { accountName?: string; userName?: string };
   /** `leafnodes.advertise`: the host:port the hub announces in leafnode_urls (e.g. a test proxy). */
   leafAdvertise?: string;
+  /**
+   * Enable JetStream (streams, Key-Value, Object Store) with its store in a
+   * `jetstream/` folder of the hub's directory (a temp folder by default), so
+   * a restarted hub keeps its streams. Optional memory/file limits in bytes.
+   */
+  jetstream?: boolean | { maxMemory?: number; maxFile?: number };
+  /** `leafnodes.min_version`: leafs whose CONNECT states an older version are refused. */
+  leafMinVersion?: string;
   /** Appended to the generated config. */
   extraConfig?: string;
   /** Deadline for the hub to come up, ms (default 15000). */
@@ -138,8 +147,14 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   const leafTlsBlock = leafTls
     ? `  tls {\n    cert_file: "${opts.pki.hub.cert}"\n    key_file: "${opts.pki.hub.key}"\n    ca_file: "${opts.pki.ca}"\n    verify: true\n    timeout: 2\n  }\n`
     : "";
-  const advertise = opts.leafAdvertise ? `  advertise: "${opts.leafAdvertise}"\n` : "";
+  const advertise =
+    (opts.leafAdvertise ? `  advertise: "${opts.leafAdvertise}"\n` : "") +
+    (opts.leafMinVersion ? `  min_version: "${opts.leafMinVersion}"\n` : "");
   const configFile = join(dir, "hub.conf");
+  const js = opts.jetstream === true ? {} : opts.jetstream || null;
+  const jsBlock = js
+    ? `jetstream {\n  store_dir: "${join(dir, "jetstream")}"\n  max_memory_store: ${js.maxMemory ?? 256 * 1024 * 1024}\n  max_file_store: ${js.maxFile ?? 1024 * 1024 * 1024}\n}`
+    : "";
   const writeConfig = (p: Ports | null): void => {
     writeFileSync(configFile, [
       `server_name: "${name}"`,
@@ -147,6 +162,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       `http: 127.0.0.1:${p ? p.monitor : -1}`,
       `ports_file_dir: "${dir}"`,
       auth.block,
+      jsBlock,
       `leafnodes {\n  listen: 127.0.0.1:${p ? p.leaf : -1}\n${advertise}${leafTlsBlock}}`,
       opts.cluster
         ? `cluster {\n  name: "${opts.cluster.name}"\n  listen: 127.0.0.1:${p ? p.cluster : -1}\n  routes: [${opts.cluster.routes.map((r) => `"${r}"`).join(", ")}]\n}`

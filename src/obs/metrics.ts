@@ -119,8 +119,8 @@ export interface MetricSources {
   /** Lifecycle messages withheld from clients. */
   lifecycleFiltered(): number;
   leafnode(): LeafnodeStats;
-  /** Every client subscription (read only for /subsz?subs=1). */
-  subsz(): SubszEntry[];
+  /** Every client subscription (read only for /subsz?subs=1; absent: none listed). */
+  subsz?(): SubszEntry[];
   websocket?(): { upgrades: number; rejected: Record<string, number> };
   /** Outcome -> count. */
   loginRelay?(): Record<string, number>;
@@ -230,9 +230,9 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
   // leafz entry; none while standalone.
   const linkLabels = ["identity", "host", "port", "account", "remote"] as const;
   const linksOf = remoteLinks;
-  const leafGauge = (name: string, help: string, read: (l: RemoteLinkStats) => number | undefined): void => {
+  const leafGauge = (name: string, help: string, read: (l: RemoteLinkStats) => number | undefined, aggregator: "sum" | "average" = "sum"): void => {
     new Gauge({
-      name, help, labelNames: linkLabels, registers,
+      name, help, labelNames: linkLabels, registers, aggregator,
       collect() {
         this.reset();
         for (const l of linksOf(sources.leafnode())) {
@@ -243,7 +243,7 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
       },
     });
   };
-  leafGauge("choria_network_leafnode_rtt_ms", "RTT for the Leafnode connection", (l) => (l.connected > 0 ? l.rttMs : undefined));
+  leafGauge("choria_network_leafnode_rtt_ms", "RTT for the Leafnode connection", (l) => (l.connected > 0 ? l.rttMs : undefined), "average");
   leafGauge("choria_network_leafnode_in_msgs", "Messages received over the leafnode connection", (l) => l.inMsgs);
   leafGauge("choria_network_leafnode_out_msgs", "Messages sent over the leafnode connection", (l) => l.outMsgs);
   leafGauge("choria_network_leafnode_in_bytes", "Bytes received over the leafnode connection", (l) => l.inBytes);
@@ -278,9 +278,10 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
       },
     });
   };
-  const ownGauge = (name: string, help: string, read: () => number): void => {
+  // Worker mode sums every metric across workers, except where `aggregator` says otherwise.
+  const ownGauge = (name: string, help: string, read: () => number, aggregator: "sum" | "min" = "sum"): void => {
     new Gauge({
-      name: p + name, help, registers,
+      name: p + name, help, registers, aggregator,
       collect() {
         this.set(level(read()));
       },
@@ -302,7 +303,7 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
   ownLabelledCounter("closed_connections_total", "Closed client connections by close reason", "reason", () => sources.closeReasons(), closeReasonLabels);
   ownCounter("rewritten_inboxes_total", "_INBOX reply subjects rewritten into private reply namespaces", () => sources.rewrittenInboxes());
   ownCounter("lifecycle_filtered_total", "Lifecycle messages withheld from clients", () => sources.lifecycleFiltered());
-  ownGauge("ready", "1 when the gateway reports ready on /readyz", () => (sources.ready() ? 1 : 0));
+  ownGauge("ready", "1 when the gateway reports ready on /readyz", () => (sources.ready() ? 1 : 0), "min");
 
   ownGauge("upstream_configured", "Upstream leafnode remotes configured (0 = standalone)", () => sources.leafnode().configured);
   ownGauge("upstream_connected", "1 while the upstream leafnode link is connected", () => sources.leafnode().connected);

@@ -14,7 +14,6 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Registry } from "prom-client";
 import { cpus } from "node:os";
 import { GatewayError } from "../errors.js";
 import { isValidLiteralSubject, subjectMatches } from "../subject/subject.js";
@@ -26,13 +25,15 @@ export interface MonitorOptions {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
-  registry: Registry;
+  registry: { readonly contentType: string; metrics(): Promise<string> };
   sources: MetricSources;
+  /** Called before each request is answered (worker mode gathers the workers' snapshots here). */
+  refresh?: (path: string) => Promise<void>;
   log: Logger;
   /** Server identity for /varz, e.g. { server_id, server_name, version, start, uptime }. */
   info(): Record<string, unknown>;
-  /** Who this gateway is, for /choria/, /leafz, /subsz and the status page. */
-  about(): About;
+  /** Who this gateway is, for /choria/, /leafz, /subsz and the status page (default: read from info()). */
+  about?(): About;
 }
 
 /** The gateway's identity as the monitor shows it. */
@@ -180,7 +181,7 @@ function subsz(sources: MetricSources, about: About, q: URLSearchParams): Record
     limit,
   };
   if (boolParam(q, "subs")) {
-    const all = sources.subsz()
+    const all = (sources.subsz?.() ?? [])
       .filter((s) => !test || subjectMatches(s.subject, test))
       .sort((a, b) => a.cid - b.cid || (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
     page.total = all.length;
@@ -275,6 +276,18 @@ function varz(sources: MetricSources, info: Record<string, unknown>): Record<str
   };
 }
 
+/** The gateway's identity, from `about()` or, without it, from the /varz info. */
+function aboutOf(opts: MonitorOptions): About {
+  if (opts.about) return opts.about();
+  const i = opts.info();
+  const text = (v: unknown): string => (typeof v === "string" ? v : "");
+  const started = new Date(text(i.start));
+  return {
+    serverId: text(i.server_id), serverName: text(i.server_name), identity: text(i.server_name), version: text(i.version), sha: "",
+    configFile: "", maxConnections: 0, startedAt: Number.isNaN(started.getTime()) ? new Date() : started,
+  };
+}
+
 export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const { registry, sources, log } = opts;
 
@@ -294,9 +307,10 @@ export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
       return;
     }
 
+    if (opts.refresh && path !== "/metrics" && path !== "/choria/prometheus" && path !== "/healthz") await opts.refresh(path);
     switch (path) {
       case "/":
-        send(req, res, 200, "text/html; charset=utf-8", statusPage({ about: opts.about(), sources, endpoints: ENDPOINTS }));
+        send(req, res, 200, "text/html; charset=utf-8", statusPage({ about: aboutOf(opts), sources, endpoints: ENDPOINTS }));
         return;
       case "/metrics":
       case "/choria/prometheus":
@@ -322,16 +336,16 @@ export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
         sendJson(req, res, 200, varz(sources, opts.info()));
         return;
       case "/leafz":
-        sendJson(req, res, 200, leafz(sources, opts.about(), query));
+        sendJson(req, res, 200, leafz(sources, aboutOf(opts), query));
         return;
       case "/subsz": {
-        const page = subsz(sources, opts.about(), query);
+        const page = subsz(sources, aboutOf(opts), query);
         if (typeof page === "string") send(req, res, 400, "text/plain; charset=utf-8", page + "\n");
         else sendJson(req, res, 200, page);
         return;
       }
       case "/choria/":
-        sendJson(req, res, 200, choriaIndex(opts.about()));
+        sendJson(req, res, 200, choriaIndex(aboutOf(opts)));
         return;
     }
   };

@@ -47,7 +47,7 @@ const SPACE = 0x20;
 const CR = 0x0d;
 const LF = 0x0a;
 /** Digits of any safe integer size; a generous bound, not an exact count. */
-const MAX_SIZE_DIGITS = 16;
+export const MAX_SIZE_DIGITS = 16;
 /** Longer strings go straight to utf8Write, where the native call pays for itself. */
 const JS_COPY_MAX_CHARS = 64;
 
@@ -114,8 +114,11 @@ function msgHeaderExactBytes(subject: string, sid: string, reply: string | undef
   return n + decimalDigits(totalLen) + 2;
 }
 
-/** Copies str as UTF-8 at o; returns the new offset. Caller has checked the room. */
-function writeString(buf: Utf8WriteBuffer, o: number, str: string): number {
+/**
+ * Copies str as UTF-8 at o; returns the new offset. Caller has checked the room
+ * (3 bytes per UTF-16 unit). Shared with the leafnode encoder.
+ */
+export function writeString(buf: Buffer, o: number, str: string): number {
   const len = str.length;
   if (len <= JS_COPY_MAX_CHARS) {
     let i = 0;
@@ -126,7 +129,7 @@ function writeString(buf: Utf8WriteBuffer, o: number, str: string): number {
     }
     if (i === len) return o + len;
   }
-  return o + buf.utf8Write(str, o);
+  return o + (buf as Utf8WriteBuffer).utf8Write(str, o);
 }
 
 function decimalDigits(n: number): number {
@@ -139,7 +142,7 @@ function decimalDigits(n: number): number {
 }
 
 /** Writes a non-negative integer in decimal at o; returns the new offset. */
-function writeDecimal(buf: Buffer, o: number, n: number): number {
+export function writeDecimal(buf: Buffer, o: number, n: number): number {
   if (n < 10) {
     buf[o] = 0x30 + n;
     return o + 1;

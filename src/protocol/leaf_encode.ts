@@ -6,6 +6,7 @@
  * the message encoder writes control line, payload and CRLF into one buffer so
  * that a frame is a single write. Grammar: docs/protocol.md#handshake, #leaf-grammar.
  */
+import { MAX_SIZE_DIGITS, writeDecimal, writeString } from "./encode.js";
 import { WriteBuffer } from "./write_buffer.js";
 
 export { PING, PONG } from "./encode.js";
@@ -63,9 +64,10 @@ export function encodeLsMinus(subject: string, queue: string | undefined): Uint8
 
 /**
  * Append one LMSG (hdrLen <= 0) or HMSG frame, control line + payload + CRLF,
- * to a WriteBuffer (the hot path: no allocation per message). Forms:
- * `subj [reply] size`, `subj + reply q… size`, `subj | q… size`; HMSG puts
- * `hdr total` where LMSG has `size`.
+ * to a WriteBuffer (the hot path: no allocation and no string built per
+ * message; the control line is copied byte by byte like the client MSG line).
+ * Forms: `subj [reply] size`, `subj + reply q… size`, `subj | q… size`; HMSG
+ * puts `hdr total` where LMSG has `size`.
  */
 export function writeLeafMsg(
   wb: WriteBuffer,
@@ -76,25 +78,47 @@ export function writeLeafMsg(
   payload: Uint8Array,
 ): void {
   const headers = hdrLen > 0;
-  wb.writeString(headers ? "HMSG " : "LMSG ");
-  wb.writeString(subject);
-  if (queues !== null && queues.length > 0) {
+  const hasQueues = queues !== null && queues.length > 0;
+  // Room for the whole line: 3 bytes per UTF-16 unit of every string, blanks, markers, two sizes, CRLF.
+  let chars = subject.length + (reply === undefined ? 0 : reply.length);
+  let parts = 2;
+  if (hasQueues) for (let i = 0; i < queues.length; i++) { chars += queues[i]!.length; parts++; }
+  const o0 = wb.reserve(5 + 3 * chars + 2 * parts + 4 + 2 * MAX_SIZE_DIGITS + 2);
+  const buf = wb.current;
+  let o = o0;
+  buf[o++] = headers ? 0x48 : 0x4c; // H | L
+  buf[o++] = 0x4d; // M
+  buf[o++] = 0x53; // S
+  buf[o++] = 0x47; // G
+  buf[o++] = 0x20;
+  o = writeString(buf, o, subject);
+  if (hasQueues) {
     if (reply !== undefined) {
-      wb.writeString(" + ");
-      wb.writeString(reply);
+      buf[o++] = 0x20;
+      buf[o++] = 0x2b; // +
+      buf[o++] = 0x20;
+      o = writeString(buf, o, reply);
     } else {
-      wb.writeString(" |");
+      buf[o++] = 0x20;
+      buf[o++] = 0x7c; // |
     }
     for (let i = 0; i < queues.length; i++) {
-      wb.writeString(" ");
-      wb.writeString(queues[i]!);
+      buf[o++] = 0x20;
+      o = writeString(buf, o, queues[i]!);
     }
   } else if (reply !== undefined) {
-    wb.writeString(" ");
-    wb.writeString(reply);
+    buf[o++] = 0x20;
+    o = writeString(buf, o, reply);
   }
-  wb.writeString(headers ? ` ${hdrLen} ${payload.length}` : ` ${payload.length}`);
-  wb.writeCrlf();
+  buf[o++] = 0x20;
+  if (headers) {
+    o = writeDecimal(buf, o, hdrLen);
+    buf[o++] = 0x20;
+  }
+  o = writeDecimal(buf, o, payload.length);
+  buf[o++] = 0x0d;
+  buf[o++] = 0x0a;
+  wb.advance(o - o0);
   wb.writeBytes(payload);
   wb.writeCrlf();
 }

@@ -60,12 +60,18 @@ export class WriteBuffer {
   }
 
   /**
-   * Make room for `n` contiguous bytes and return the chunk and offset to
-   * write them at; the caller then calls advance() with what it wrote.
+   * Make room for `n` contiguous bytes in `current` and return the offset to
+   * write them at; the caller then calls advance() with what it wrote. (An
+   * offset rather than a {buf, offset} pair: no object per message.)
    */
-  reserve(n: number): { buf: Buffer; offset: number } {
+  reserve(n: number): number {
     if (this.chunk.length - this.used < n) this.grow(n);
-    return { buf: this.chunk, offset: this.used };
+    return this.used;
+  }
+
+  /** The chunk reserve() made room in; valid until the next write or take(). */
+  get current(): Buffer {
+    return this.chunk;
   }
 
   /** The caller wrote `n` bytes at the offset reserve() returned. */

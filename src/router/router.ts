@@ -12,6 +12,8 @@
  */
 import { Sublist } from "../subject/sublist.js";
 import { InterestMap } from "./interest.js";
+import { JS_TERM, carriesLifecycleEvent, isLifecycleSubject } from "../auth/jetstream.js";
+import { ReplyTracker, jsDeliveredSubjectAt, type ReplyTrackerOptions } from "./reply_tracker.js";
 import type { LocalInterest, LocalSide, ReplyRoutes, Subscriber, Subscription, Upstream } from "./types.js";
 
 export class Router implements LocalSide {
@@ -21,12 +23,18 @@ export class Router implements LocalSide {
     for (let i = 0; i < ups.length; i++) ups[i]!.setInterest(subject, queue, weight);
   });
   private upstreams: Upstream[] = [];
-  private replyRoutes: ReplyRoutes | null = null;
+  private replyRoutes: ReplyRoutes | null;
   /** Reused per publish: queue groups that got a local member (never retained). */
   private readonly served = new Set<string>();
+  /** Reply subjects of hub messages delivered here, and the upstream (id) each came from: the default ReplyRoutes. */
+  readonly hubReplies: ReplyTracker<string>;
+  /** Hub messages withheld because they carried a lifecycle event in their headers or body. */
+  lifecycleWithheld = 0;
 
-  constructor(opts: { cacheSize?: number } = {}) {
+  constructor(opts: { cacheSize?: number; replies?: ReplyTrackerOptions } = {}) {
     this.subs = new Sublist<Subscription>({ cacheSize: opts.cacheSize });
+    this.hubReplies = new ReplyTracker<string>(opts.replies);
+    this.replyRoutes = this.hubReplies;
   }
 
   /** Attach one more hub link. Interest changes flow to it from now on (it replays the rest on connect). */
@@ -131,7 +139,8 @@ export class Router implements LocalSide {
       const id = routes.upstreamFor(subject);
       if (id !== undefined) {
         const pinned = ups.find((u) => u.id === id);
-        if (pinned !== undefined) return pinned.forward(subject, reply, hdrLen, payload, served.size > 0 ? served : null);
+        // Advertised or not: a reply the hub handed out (router/reply_tracker.ts).
+        if (pinned !== undefined) return pinned.forwardReply(subject, reply, hdrLen, payload);
       }
     }
     if (ups.length === 1) return ups[0]!.forward(subject, reply, hdrLen, payload, served.size > 0 ? served : null);
@@ -180,23 +189,46 @@ export class Router implements LocalSide {
     hdrLen: number,
     payload: Uint8Array,
   ): number {
-    if (reply !== undefined) this.replyRoutes?.noteRequest?.(from.id, reply);
+    // Lifecycle events reach nobody, also when carried inside a stream's answer (auth/jetstream.ts).
+    if ((hdrLen > 0 || payload[0] === 0x7b) && carriesLifecycleEvent(hdrLen, payload)) {
+      this.lifecycleWithheld++;
+      return 0;
+    }
     const result = this.subs.match(subject);
+    // A JetStream delivery shows its stream subject and the bare ack reply (reply_tracker.ts).
+    let shown = subject;
+    if (reply !== undefined) {
+      const at = jsDeliveredSubjectAt(reply);
+      if (at > 0) {
+        shown = reply.slice(at + 1);
+        reply = reply.slice(0, at);
+        if (isLifecycleSubject(shown)) return this.withholdStreamedLifecycle(reply, from);
+      }
+    }
     let delivered = 0;
     const psubs = result.psubs;
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i]!;
-      if (sub.owner.deliver(sub, subject, reply, hdrLen, payload)) delivered++;
+      if (sub.owner.deliver(sub, shown, reply, hdrLen, payload)) delivered++;
     }
     if (queues && queues.length > 0) {
       const qsubs = result.qsubs;
       for (let i = 0; i < qsubs.length; i++) {
         const group = qsubs[i]!;
         if (!queues.includes(group[0]!.queue!)) continue;
-        if (pickQueueMember(group, null, subject, reply, hdrLen, payload)) delivered++;
+        if (pickQueueMember(group, null, shown, reply, hdrLen, payload)) delivered++;
       }
     }
+    // Only replies somebody here received can be answered from here.
+    if (delivered > 0 && reply !== undefined) this.replyRoutes?.noteRequest?.(from.id, reply);
     return delivered;
+  }
+
+  /** A stream tried to deliver a lifecycle event: nobody gets it, and the consumer is told to stop offering it. */
+  private withholdStreamedLifecycle(ackReply: string, from: Upstream): number {
+    this.lifecycleWithheld++;
+    from.forwardReply(ackReply, undefined, -1, JS_TERM);
+    return 0;
   }
 
   /**

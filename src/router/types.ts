@@ -76,6 +76,12 @@ export interface Upstream {
     payload: Uint8Array,
     servedQueues: ReadonlySet<string> | null,
   ): boolean;
+  /**
+   * Send a publish to a reply subject this hub handed out (router/reply_tracker.ts),
+   * whether or not the hub advertised interest in it. Returns false (counted and
+   * logged by the implementation) when the link cannot take it.
+   */
+  forwardReply(subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean;
 }
 
 /** One entry of the local interest, as replayed to a hub after it (re)connects. */

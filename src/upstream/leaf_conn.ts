@@ -25,6 +25,7 @@ import { isLeafnodeInfo, parseHubInfo, type HubInfo } from "./hub_info.js";
 import { HubInterest } from "./hub_interest.js";
 import { Link, type LinkOwner } from "./link.js";
 import { PendingBuffer } from "./pending_buffer.js";
+import { JS_API_PROBE_SUBJECT, hubWithheldQueue, isHubWithheldJetStreamSubject } from "../router/reply_tracker.js";
 import { RemoteUrlList, type RemoteUrl } from "./remote_urls.js";
 import { HubRules, refusedSubjectOf } from "./safety.js";
 
@@ -89,6 +90,7 @@ export class LeafConn implements Upstream, LinkOwner {
   private retryTimer: NodeJS.Timeout | null = null;
   private everConnected = false;
   private overflowLogged = false;
+  private replyDropLogged = false;
   private nextDelay: number | undefined;
   /** Hub limits and rules, kept from the last connection. */
   private hubMaxPayload = 0;
@@ -126,6 +128,11 @@ export class LeafConn implements Upstream, LinkOwner {
   /** Every URL this remote may dial: configured, then learned from the hub. */
   get knownUrls(): readonly RemoteUrl[] {
     return this.urls.all();
+  }
+
+  /** The `version` the hub stated in its INFO, while registered (what clients can use through us). */
+  get hubVersion(): string | undefined {
+    return this.link?.registered ? this.link.hubInfo.version : undefined;
   }
 
   get rttMs(): number | undefined {
@@ -198,6 +205,26 @@ export class LeafConn implements Upstream, LinkOwner {
     if (!this.overflowLogged) {
       this.overflowLogged = true;
       this.log.warn("upstream buffer full, dropping publishes until the hub is back", { bufferBytes: this.opts.bufferBytes });
+    }
+    return false;
+  }
+
+  forwardReply(subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean {
+    if (this.hubMaxPayload > 0 && payload.length > this.hubMaxPayload) {
+      this.countDropped(payload.length);
+      return false;
+    }
+    if (this.rules.refusesPublish(subject) || (this.refusedPubs.size > 0 && this.refusedPubs.has(subject))) {
+      this.stats.refusedPublishes++;
+      return false;
+    }
+    const link = this.link;
+    if (link !== null && link.live) return this.send(link, subject, reply, hdrLen, payload, null, true);
+    // The hub's requester or consumer waits behind a link that is down: count it, say it once per outage.
+    this.countDropped(payload.length);
+    if (!this.replyDropLogged) {
+      this.replyDropLogged = true;
+      this.log.warn("dropping replies to the hub until it is back (counted as dropped upstream messages)", { subject });
     }
     return false;
   }
@@ -289,7 +316,7 @@ export class LeafConn implements Upstream, LinkOwner {
   /** The hub accepted CONNECT and its own interest is read: replay ours. */
   linkRegistered(link: Link, confirmation: HubInfo): void {
     if (link !== this.link) return;
-    this.rules = this.rules.withGrants(confirmation.import, confirmation.export);
+    this.rules = this.rules.withGrants(confirmation.import, confirmation.export, link.hubInfo.version);
     this.urls.preferNext(link.url);
     if (this.everConnected) this.stats.reconnects++;
     this.everConnected = true;
@@ -313,6 +340,7 @@ export class LeafConn implements Upstream, LinkOwner {
     this.backoff.reset();
     this.flushPending(link);
     this.overflowLogged = false;
+    this.replyDropLogged = false;
   }
 
   linkErr(link: Link, text: string): void {
@@ -412,12 +440,17 @@ export class LeafConn implements Upstream, LinkOwner {
     link.announce(subject, queue, weight);
   }
 
-  /** LMSG/HMSG only when the hub wants it; name the hub's groups that nobody served yet. */
-  private send(link: Link, subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array, served: ReadonlySet<string> | null): boolean {
+  /** LMSG/HMSG only when the hub wants it (or `unadvertised`: a tracked reply); name the hub's groups that nobody served yet. */
+  private send(
+    link: Link, subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array,
+    served: ReadonlySet<string> | null, unadvertised = false,
+  ): boolean {
     const m = this.hub.match(subject);
     let queues = m.queues;
     if (served !== null && queues.length > 0) queues = queues.filter((q) => !served.has(q));
-    if (!m.plain && queues.length === 0) return false;
+    const jsQueue = hubWithheldQueue(subject);
+    if (jsQueue !== null && !queues.includes(jsQueue) && this.hubOffersJetStream()) queues = [...queues, jsQueue];
+    if (!m.plain && queues.length === 0 && !unadvertised && !this.hubWithholds(subject)) return false;
     if (hdrLen > 0 && !this.hubHeaders) {
       payload = payload.subarray(hdrLen); // a hub without headers gets the body only
       hdrLen = -1;
@@ -430,6 +463,15 @@ export class LeafConn implements Upstream, LinkOwner {
     this.stats.outMsgs++;
     this.stats.outBytes += payload.length;
     return true;
+  }
+
+  /** A JetStream subject the hub takes but never advertises to a leafnode (router/reply_tracker.ts). */
+  private hubWithholds(subject: string): boolean {
+    return isHubWithheldJetStreamSubject(subject) && this.hubOffersJetStream();
+  }
+
+  private hubOffersJetStream(): boolean {
+    return this.hub.match(JS_API_PROBE_SUBJECT).plain;
   }
 
   private flushPending(link: Link): void {

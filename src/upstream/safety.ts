@@ -11,7 +11,11 @@
  *   2.9 to 2.14 adds, in both directions, to a leaf bound to an ordinary
  *   account ("JetStream Not Extended" or "Adding deny" in its log). It is not
  *   in the INFO, so we apply it ourselves unless the remote is configured as
- *   one that extends JetStream;
+ *   one that extends JetStream. For interest (LS+) on every version; for
+ *   messages only on hubs that check what a leaf publishes (2.14 on:
+ *   `leafMsgAllowed`). Older hubs take JetStream requests from a leaf and
+ *   answer them, which is how Choria Streams work through the gateway
+ *   (docs/jetstream.md);
  * - the loop-detection subject `$LDS.<id>`: a hub closes a leaf that announces
  *   the hub's own one ("Loop detected"). Clients have no business there, so
  *   every literal `$LDS.` subject is refused.
@@ -22,6 +26,7 @@
  * link's own filter ask the same functions.
  */
 import { hasWildcard } from "../subject/subject.js";
+import { compareVersions, parseVersion } from "../nats_version.js";
 import { SubjectSet } from "../subject/subject_set.js";
 
 /** The hub's implicit deny for a leaf that does not extend its JetStream. */
@@ -64,23 +69,31 @@ function toSet(v: unknown): SubjectSet | null {
 }
 
 const jsDeny = new SubjectSet(JETSTREAM_DENY);
+/** The first nats-server release that checks a leaf's messages against the link's permissions. */
+const CHECKS_LEAF_PUBLISHES = "2.14.0";
+
+/** Does a hub of this version drop a leaf that publishes what the link denies? Unknown: assume it does. */
+function checksLeafPublishes(version: string | undefined): boolean {
+  return version === undefined || parseVersion(version) === null || compareVersions(version, CHECKS_LEAF_PUBLISHES) >= 0;
+}
 
 /** Everything one hub refuses, as known from configuration and its INFO. */
 export class HubRules {
   /** Before the hub's INFO: only the rules every hub applies. */
   static initial(jetStreamDeny: boolean): HubRules {
-    return new HubRules(Grant.open, Grant.open, jetStreamDeny);
+    return new HubRules(Grant.open, Grant.open, jetStreamDeny, true);
   }
 
   private constructor(
     private readonly imports: Grant,
     private readonly exports: Grant,
     readonly jetStreamDeny: boolean,
+    private readonly publishChecked: boolean,
   ) {}
 
-  /** The same rules with the grants of a connect_info INFO (`import`, `export`). */
-  withGrants(importGrant: unknown, exportGrant: unknown): HubRules {
-    return new HubRules(Grant.from(importGrant), Grant.from(exportGrant), this.jetStreamDeny);
+  /** The same rules with the grants of a connect_info INFO (`import`, `export`) and the hub's version. */
+  withGrants(importGrant: unknown, exportGrant: unknown, hubVersion?: string): HubRules {
+    return new HubRules(Grant.from(importGrant), Grant.from(exportGrant), this.jetStreamDeny, checksLeafPublishes(hubVersion));
   }
 
   /** The hub would close the link for an LS+ of this subject. */
@@ -93,7 +106,7 @@ export class HubRules {
 
   /** The hub would close the link for an LMSG/HMSG on this (literal) subject. */
   refusesPublish(subject: string): boolean {
-    if (this.jetStreamDeny && jsDeny.matches(subject)) return true;
+    if (this.jetStreamDeny && this.publishChecked && jsDeny.matches(subject)) return true;
     return !this.exports.permits(subject);
   }
 }

@@ -109,7 +109,8 @@ export async function spawnGateway(t: TestContext, dir: string, lines: string[])
   void child.done.then(() => (exitedEarly = true));
   const logs = () => parseLines(child.stderr());
   const started = await waitFor("the gateway's started line", () => {
-    const rec = logs().find((r) => r["msg"] === "aaa-leafnode started");
+    // In worker mode each worker logs its own start (with a `worker` field); the process's line has none.
+    const rec = logs().find((r) => r["msg"] === "aaa-leafnode started" && r["worker"] === undefined);
     if (rec) return rec;
     if (exitedEarly) throw new Error(`gateway exited before starting:\n${child.stderr()}`);
     return undefined;

@@ -18,6 +18,9 @@ import {
   writeMsgHeader,
 } from "../../../src/protocol/encode.js";
 import { pubViolation, WireText } from "../../../src/protocol/wire_text.js";
+import fc from "fast-check";
+import { writeLeafMsg } from "../../../src/protocol/leaf_encode.js";
+import { WriteBuffer } from "../../../src/protocol/write_buffer.js";
 
 const text = (b: Uint8Array) => Buffer.from(b).toString("utf8");
 
@@ -107,5 +110,29 @@ describe("writeMsgHeader", () => {
     assert.equal(writeMsgHeader(buf, 3, "héllo", "12", "r", 100, 2000), need + 3);
     assert.equal(buf.subarray(3).toString(), line);
     assert.equal(writeMsgHeader(Buffer.alloc(need + 2), 3, "héllo", "12", "r", 100, 2000), -1);
+  });
+});
+
+describe("writeLeafMsg (property)", () => {
+  // The byte-by-byte LMSG/HMSG writer must equal the obvious string-built frame for any strings,
+  // including non-ASCII, long ones (the utf8Write path) and many queues, across chunk boundaries.
+  const token = fc.string({ minLength: 1, maxLength: 90, unit: "grapheme" }).filter((s) => !/[\s]/.test(s));
+  test("equals the string-built frame for any subject, reply, queues, header size and payload", () => {
+    fc.assert(fc.property(
+      token, fc.option(token, { nil: undefined }), fc.option(fc.array(token, { minLength: 0, maxLength: 5 }), { nil: null }),
+      fc.integer({ min: -1, max: 300 }), fc.uint8Array({ maxLength: 400 }), fc.integer({ min: 0, max: 40 }),
+      (subject, reply, queues, hdr, payload, before) => {
+        const hdrLen = hdr > payload.length ? -1 : hdr;
+        const wb = new WriteBuffer();
+        wb.writeBytes(new Uint8Array(before * 50)); // start at varying offsets, sometimes near a chunk end
+        writeLeafMsg(wb, subject, reply, queues, hdrLen, payload);
+        const got = Buffer.concat(wb.take()).subarray(before * 50);
+        const q = queues !== null && queues.length > 0;
+        const mid = q ? (reply !== undefined ? ` + ${reply}` : " |") + queues.map((x) => ` ${x}`).join("") : reply !== undefined ? ` ${reply}` : "";
+        const sizes = hdrLen > 0 ? ` ${hdrLen} ${payload.length}` : ` ${payload.length}`;
+        const want = Buffer.concat([Buffer.from(`${hdrLen > 0 ? "HMSG" : "LMSG"} ${subject}${mid}${sizes}\r\n`, "utf8"), payload, Buffer.from("\r\n")]);
+        assert.deepEqual(got, want);
+      },
+    ), { numRuns: 2000 });
   });
 });

@@ -49,6 +49,12 @@ class FakeUpstream implements Upstream {
     this.forwarded.push({ subject, served: served ? [...served].sort() : null });
     return this.hubHasInterest;
   }
+  replies: { subject: string; reply?: string }[] = [];
+  linkUp = true;
+  forwardReply(subject: string, reply: string | undefined): boolean {
+    this.replies.push({ subject, reply });
+    return this.linkUp;
+  }
 }
 
 const data = Buffer.from("hi");
@@ -170,6 +176,67 @@ describe("router", () => {
     r.subscribe(mine);
     assert.equal(r.findOwnSubscription(a, "reply.x"), mine);
   });
+  test("replies of hub messages go back through the link they came from, advertised or not", () => {
+    const r = new Router();
+    const eu = new FakeUpstream();
+    const us = new FakeUpstream();
+    eu.hubHasInterest = false;
+    us.hubHasInterest = false;
+    r.addUpstream(eu);
+    r.addUpstream(us);
+    const client = new Recorder();
+    r.subscribe(client.sub("work", "1"));
+    assert.equal(r.deliverFromUpstream(us, "work", "$JS.ACK.S.C.1.1.1.1.0", null, -1, data), 1);
+    // The ack reaches the US link, and only it, although no hub advertised interest.
+    assert.equal(r.publish(client, true, "$JS.ACK.S.C.1.1.1.1.0", undefined, -1, data), 1);
+    assert.deepEqual(us.replies, [{ subject: "$JS.ACK.S.C.1.1.1.1.0", reply: undefined }]);
+    assert.equal(eu.forwarded.length + us.forwarded.length + eu.replies.length, 0);
+    // Used again (progress, then ack): still routed.
+    r.publish(client, true, "$JS.ACK.S.C.1.1.1.1.0", "_INBOX.x", -1, data);
+    assert.equal(us.replies.length, 2);
+    // A link that cannot take it: counted as not delivered (no-responders for a request).
+    us.linkUp = false;
+    assert.equal(r.publish(client, true, "$JS.ACK.S.C.1.1.1.1.0", undefined, -1, data), 0);
+    // Never remembered: a reply of a hub message nobody received.
+    assert.equal(r.deliverFromUpstream(us, "nobody", "$JS.FC.S.x.1", null, -1, data), 0);
+    assert.equal(r.publish(client, true, "$JS.FC.S.x.1", undefined, -1, data), 0);
+    assert.equal(us.replies.length, 3);
+  });
+
+  test("a JetStream delivery over the leafnode shows its stream subject and the bare ack reply", () => {
+    const r = new Router();
+    const up = new FakeUpstream();
+    r.addUpstream(up);
+    const c = new Recorder();
+    r.subscribe(c.sub("choria.reply.abc._INBOX.d", "9"));
+    r.deliverFromUpstream(up, "choria.reply.abc._INBOX.d", "$JS.ACK.ORDERS.C.1.5.5.17.0@orders.new", null, -1, data);
+    assert.deepEqual(c.got[0], { sid: "9", subject: "orders.new", reply: "$JS.ACK.ORDERS.C.1.5.5.17.0", data: "hi" });
+    // Other replies and a trailing @ are left as they are, as nats-server does.
+    r.deliverFromUpstream(up, "choria.reply.abc._INBOX.d", "_INBOX.a@b", null, -1, data);
+    r.deliverFromUpstream(up, "choria.reply.abc._INBOX.d", "$JS.ACK.S.C.1.1.1.1.0@", null, -1, data);
+    assert.deepEqual(c.got.slice(1).map((g) => [g.subject, g.reply]), [
+      ["choria.reply.abc._INBOX.d", "_INBOX.a@b"],
+      ["choria.reply.abc._INBOX.d", "$JS.ACK.S.C.1.1.1.1.0@"],
+    ]);
+    r.publish(c, true, "$JS.ACK.ORDERS.C.1.5.5.17.0", undefined, -1, data);
+    assert.deepEqual(up.replies, [{ subject: "$JS.ACK.ORDERS.C.1.5.5.17.0", reply: undefined }]);
+  });
+
+  test("lifecycle events from the hub reach nobody: streamed ones are terminated, carried ones withheld", () => {
+    const r = new Router();
+    const up = new FakeUpstream();
+    r.addUpstream(up);
+    const c = new Recorder();
+    r.subscribe(c.sub("inbox", "1"));
+    assert.equal(r.deliverFromUpstream(up, "inbox", "$JS.ACK.EV.C.1.1.1.1.0@choria.lifecycle.event.alive.n1", null, -1, data), 0);
+    assert.deepEqual(up.replies, [{ subject: "$JS.ACK.EV.C.1.1.1.1.0", reply: undefined }], "+TERM sent back");
+    const hdr = Buffer.from("NATS/1.0\r\nNats-Subject: choria.lifecycle.event.alive.n1\r\n\r\n");
+    assert.equal(r.deliverFromUpstream(up, "inbox", undefined, null, hdr.length, Buffer.concat([hdr, data])), 0);
+    assert.equal(c.got.length, 0);
+    assert.equal(r.lifecycleWithheld, 2);
+    assert.equal(r.deliverFromUpstream(up, "inbox", "$JS.ACK.EV.C.1.2.2.1.0@audit.x", null, -1, data), 1);
+    assert.equal(c.got[0]!.subject, "audit.x");
+  });
 
   test("several hubs: interest goes to all, a plain publish once to each, the count once", () => {
     const r = new Router();
@@ -232,11 +299,12 @@ describe("router", () => {
     r.addUpstream(b);
     const noted: string[] = [];
     r.setReplyRoutes({ noteRequest: (id, reply) => noted.push(`${id} ${reply}`), upstreamFor: (s) => (s === "rep.1" ? b.id : undefined) });
+    r.subscribe(new Recorder().sub("svc", "1"));
     r.deliverFromUpstream(b, "svc", "rep.1", null, -1, data);
     assert.deepEqual(noted, [`${b.id} rep.1`]);
     r.publish(new Recorder(), true, "rep.1", undefined, -1, data);
-    assert.equal(a.forwarded.length, 0);
-    assert.equal(b.forwarded.length, 1);
+    assert.equal(a.forwarded.length + a.replies.length, 0);
+    assert.deepEqual(b.replies, [{ subject: "rep.1", reply: undefined }], "sent whatever the hub advertised");
   });
 
   test("upstreamRefuses is true only when every hub refuses; refuseInterest reaches each subscriber", () => {

@@ -45,6 +45,16 @@ describe("HubRules", () => {
     }
   });
 
+  test("the JetStream deny covers messages only for hubs that check leaf publishes (2.14 on)", () => {
+    for (const [version, pub] of [["2.9.10", false], ["2.13.5", false], ["2.14.0", true], ["2.14.1", true], [undefined, true], ["junk", true]] as const) {
+      const r = strict.withGrants(null, null, version);
+      assert.equal(r.refusesInterest("$KV.b.k"), true, `LS+ on ${version}`);
+      assert.equal(r.refusesPublish("$KV.b.k"), pub, `LMSG on ${version}`);
+      assert.equal(r.refusesPublish("$JS.API.STREAM.INFO.x"), pub, `LMSG on ${version}`);
+    }
+    assert.equal(strict.withGrants(null, { deny: ["ops.>"] }, "2.9.10").refusesPublish("ops.x"), true, "export grants still apply");
+  });
+
   test("property: a wildcard LS+ is never refused (the hub checks literals only)", () => {
     const granted = strict.withGrants({ allow: ["a.>"] }, null);
     fc.assert(fc.property(wildcard, (s) => !strict.refusesInterest(s) && !granted.refusesInterest(s)), { numRuns: 2000 });
