@@ -151,7 +151,7 @@ export class Gateway {
     const hubVersions = (): (string | undefined)[] => this.upstreams.map((u) => u.hubVersion);
     const authenticator = this.opts.authenticator ?? (await buildAuthenticator(c, this.log));
     const audit = createAuditLog(this.opts.audit ?? this.log.child({ log: "audit" }));
-    const metrics = createMetrics(this.metricSources(), { identity: c.serverName || hostname() });
+    const metrics = createMetrics(this.metricSources());
     this.metricsRegistry = metrics.registry;
     this.ctx = {
       router: this.router,
