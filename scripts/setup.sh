@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # One set-up for every entry point (tests, demo, bench): dependencies, nats-server, build.
+# --with-browser (the tests) adds the test tools: headless Chromium and promtool.
 # Safe to run repeatedly; each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,23 @@ if [ "${AAA_SKIP_CHROMIUM:-}" != "1" ] && [ "${1:-}" = "--with-browser" ] && ! c
   echo "setup: installing chromium (Debian package, for the browser test)" >&2
   $SUDO apt-get update -qq || true
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null || echo "setup: chromium could not be installed; the browser test will say so" >&2
+fi
+
+# promtool checks and unit-tests the alerting rules in deploy/prometheus/. It comes from the
+# Debian package `prometheus`, unpacked into a cache folder rather than installed, so no
+# Prometheus service is set up or started: ~/.cache/aaa-leafnode/prometheus/usr/bin/promtool.
+# AAA_SKIP_PROMTOOL=1 skips it; the rules test then says so and checks the YAML structure only.
+PROMTOOL_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/aaa-leafnode/prometheus"
+if [ "${AAA_SKIP_PROMTOOL:-}" != "1" ] && [ "${1:-}" = "--with-browser" ] && ! command -v promtool >/dev/null 2>&1 \
+   && [ ! -x "$PROMTOOL_CACHE/usr/bin/promtool" ]; then
+  echo "setup: unpacking promtool (Debian package prometheus) into $PROMTOOL_CACHE" >&2
+  deb_dir="$(mktemp -d)"
+  if (cd "$deb_dir" && { apt-get download prometheus >/dev/null 2>&1 || { $SUDO apt-get update -qq && apt-get download prometheus >/dev/null; }; }); then
+    mkdir -p "$PROMTOOL_CACHE" && dpkg-deb -x "$deb_dir"/prometheus_*.deb "$PROMTOOL_CACHE"
+  else
+    echo "setup: promtool could not be fetched; the rules test will say so" >&2
+  fi
+  rm -rf "$deb_dir"
 fi
 
 npx tsc -p tsconfig.json

@@ -26,7 +26,7 @@ import { ConfigError } from "./errors.js";
 import { CallerSlots } from "./conn/caller_slots.js";
 import { createLogger, LevelControl, stderrSink, type Logger } from "./obs/log.js";
 import { createAuditLog, type RateLimitedAuditLog } from "./obs/audit.js";
-import { createMetrics, type ConnzEntry, type LeafnodeStats, type MetricSources, type RemoteLinkStats } from "./obs/metrics.js";
+import { createMetrics, type ConnzEntry, type LeafnodeStats, type MetricSources, type RemoteLinkStats, type SubszEntry } from "./obs/metrics.js";
 import { startMonitor } from "./obs/monitor.js";
 import { Router } from "./router/router.js";
 import { startTlsListener, type TlsListener } from "./transport/tls_listener.js";
@@ -239,6 +239,16 @@ export class Gateway {
         sources: this.metricSources(),
         log: this.log.child({ component: "monitor" }),
         info: () => this.varz(),
+        about: () => ({
+          serverId: this.serverId,
+          serverName: this.ctx.server.serverName,
+          identity: this.ctx.server.serverName,
+          version: VERSION,
+          sha: "",
+          configFile: this.config.source === "<defaults>" ? "" : this.config.source,
+          maxConnections: this.config.limits.maxConnections,
+          startedAt: this.startedAt,
+        }),
       });
     }
     this.log.info("aaa-leafnode started", {
@@ -402,6 +412,8 @@ export class Gateway {
       lifecycleFiltered: () => k.lifecycleFiltered + this.router.lifecycleWithheld,
       auditSuppressed: () => this.audit?.suppressed ?? 0,
       leafnode: () => leafnodeStats(this.config, this.upstreams),
+      subsz: (): SubszEntry[] =>
+        live().flatMap((c) => c.subscriptionList().map((s) => ({ subject: s.subject, queue: s.queue, sid: s.sid, cid: c.cid, msgs: s.delivered, max: s.max }))),
       websocket: () => ({ upgrades: this.ws?.stats.upgrades ?? 0, rejected: this.ws?.stats.rejected ?? {} }),
       loginRelay: (): Record<string, number> => {
         const r = this.relay?.stats;
@@ -442,6 +454,9 @@ function leafnodeStats(c: GatewayConfig, ups: readonly LeafConn[]): LeafnodeStat
     account: c.leafRemotes[i]?.account,
     rttMs: u.rttMs,
     ...u.stats,
+    bufferLimitBytes: c.upstreamBufferBytes,
+    subscriptions: u.connected ? u.hubInterest.size : 0,
+    subjects: () => (u.connected ? [...u.hubInterest.entries()].map((e) => (e.queue ? `${e.subject} ${e.queue}` : e.subject)) : []),
   }));
   const sum = (f: (r: RemoteLinkStats) => number): number => remotes.reduce((n, r) => n + f(r), 0);
   const first = remotes[0];

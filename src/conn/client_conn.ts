@@ -133,6 +133,11 @@ export class ClientConn implements Subscriber, ClientOpSink {
     return this.subs.size;
   }
 
+  /** The live subscriptions, read-only (for /subsz). */
+  subscriptionList(): readonly Readonly<ClientSubscription>[] {
+    return [...this.subs.values()];
+  }
+
   /** Client-side subjects of the live subscriptions (for /connz). */
   subscriptionSubjects(): string[] {
     return [...this.subs.values()].map((s) => (s.queue ? `${s.clientSubject} ${s.queue}` : s.clientSubject));

@@ -1,7 +1,13 @@
 /**
  * Reads the few settings `aaa-leafnode login` needs from a Choria client
- * configuration (`~/.choriarc`, `/etc/choria/client.conf`): the AAA login URLs,
- * the token file and the seed file. The format is Choria's `key = value` (split
+ * configuration: the AAA login URLs, the token file and the seed file. The
+ * files are found as `choria login` finds them (go-choria's UserConfig and
+ * ProjectConfigurationFiles): `--config`, else the first that exists of
+ * `~/.choriarc`, `~/.mcollective`, `/etc/choria/client.conf`,
+ * `/usr/local/etc/choria/client.conf` and `/etc/puppetlabs/mcollective/client.cfg`;
+ * then every `choria.conf` in the working directory and its parents, the
+ * outermost first, each overriding what was read before (a project's settings
+ * win over the user's, even with `--config`). The format is Choria's `key = value` (split
  * at the first `=`, both sides trimmed, `#` comment and blank lines ignored);
  * the login command keeps this tiny reader of its own so it does not depend on
  * the gateway's broker.conf schema.
@@ -12,7 +18,7 @@
  * seed file defaults to the token file with its extension replaced by `.key`.
  */
 import { readFileSync, existsSync } from "node:fs";
-import { extname, join } from "node:path";
+import { dirname, extname, join, resolve } from "node:path";
 import { LoginError, LoginErrorCode } from "./errors.js";
 
 export const ConfigKeys = {
@@ -50,29 +56,80 @@ export function expandHome(path: string, home: string | undefined): string {
   return path;
 }
 
-/** The client config files tried in order when `--config` is not given. */
-export function defaultConfigCandidates(home: string | undefined): string[] {
+/** The system-wide client configs `choria login` tries after the user's own, in order. */
+export const SYSTEM_CLIENT_CONFIGS: readonly string[] = [
+  "/etc/choria/client.conf",
+  "/usr/local/etc/choria/client.conf",
+  "/etc/puppetlabs/mcollective/client.cfg",
+];
+
+/** The client config files tried in order when `--config` is not given; the first that exists is used. */
+export function defaultConfigCandidates(home: string | undefined, system: readonly string[] = SYSTEM_CLIENT_CONFIGS): string[] {
   const out: string[] = [];
-  if (home) out.push(join(home, ".choriarc"));
-  out.push("/etc/choria/client.conf");
+  if (home) out.push(join(home, ".choriarc"), join(home, ".mcollective"));
+  out.push(...system);
   return out;
 }
 
-/** Loads the config file to use: the named one (must exist), else the first default that exists, else none. */
-export function loadClientConfig(file: string | undefined, home: string | undefined): { file: string | null; values: Map<string, string> } {
-  const candidates = file !== undefined ? [file] : defaultConfigCandidates(home);
-  for (const candidate of candidates) {
-    if (file === undefined && !existsSync(candidate)) continue;
-    let text: string;
-    try {
-      text = readFileSync(candidate, "utf8");
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? "EIO";
-      throw new LoginError(LoginErrorCode.Config, `cannot read config file ${candidate}: ${code}`, { cause: err });
-    }
-    return { file: candidate, values: parseKeyValue(text, candidate) };
+/** Every `choria.conf` in `cwd` and its parent directories, outermost first (later ones win). */
+export function projectConfigFiles(cwd: string): string[] {
+  const out: string[] = [];
+  let dir = resolve(cwd);
+  for (;;) {
+    const candidate = join(dir, "choria.conf");
+    if (existsSync(candidate)) out.unshift(candidate);
+    const parent = dirname(dir);
+    if (parent === dir) return out;
+    dir = parent;
   }
-  return { file: null, values: new Map() };
+}
+
+function readConfigFile(path: string, into: Map<string, string>): void {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "EIO";
+    throw new LoginError(LoginErrorCode.Config, `cannot read config file ${path}: ${code}`, { cause: err });
+  }
+  for (const [k, v] of parseKeyValue(text, path)) into.set(k, v);
+}
+
+/** Where to look; the defaults are the user's home, the working directory and the system paths. */
+export interface ConfigSearch {
+  home: string | undefined;
+  /** Default process.cwd(). */
+  cwd?: string;
+  /** Default SYSTEM_CLIENT_CONFIGS. */
+  system?: readonly string[];
+}
+
+export interface LoadedClientConfig {
+  /** The user or system config used (the named one, or the first default that exists), or null. */
+  file: string | null;
+  /** Project files read after it, outermost first. */
+  projectFiles: string[];
+  /** The merged settings: the config file, then each project file over it. */
+  values: Map<string, string>;
+}
+
+/** Loads the config to use: the named one (must exist), else the first default that exists, else none; then the project files over it. */
+export function loadClientConfig(file: string | undefined, search: ConfigSearch): LoadedClientConfig {
+  const values = new Map<string, string>();
+  let used: string | null = null;
+  if (file !== undefined) {
+    readConfigFile(file, values);
+    used = file;
+  } else {
+    const found = defaultConfigCandidates(search.home, search.system).find((c) => existsSync(c));
+    if (found) {
+      readConfigFile(found, values);
+      used = found;
+    }
+  }
+  const projectFiles = projectConfigFiles(search.cwd ?? process.cwd());
+  for (const p of projectFiles) readConfigFile(p, values);
+  return { file: used, projectFiles, values };
 }
 
 export interface LoginSettings {

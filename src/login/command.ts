@@ -6,11 +6,13 @@
  * for the user name and password on the terminal (or takes them from flags for
  * automation), signs "<timestamp>:<user>:<password>", posts it, and writes both
  * files 0600. Every failure is one line on stderr and exit code 1; neither the
- * password, the signature nor the token is ever printed.
+ * password, the signature nor the token is ever printed. As with `choria
+ * login`, a `choria-login` helper on the PATH takes the whole login over.
  */
 import { readFile } from "node:fs/promises";
 import { postLogin } from "./aaa_client.js";
 import { loadClientConfig, resolveLoginSettings } from "./client_config.js";
+import { EXTERNAL_LOGIN_HELPER, findOnPath, runExternalLogin } from "./external.js";
 import { LoginError, LoginErrorCode } from "./errors.js";
 import { decodeJwtPayload, formatRemaining, generateIdentity, loadSeedFile, signLogin, summarizeToken, writePrivateFile } from "./keys.js";
 import { isTerminal, promptPassword, promptUser, readPasswordFile, type PromptInput } from "./prompt.js";
@@ -20,14 +22,24 @@ export interface LoginIo {
   stdout: { write(chunk: string): unknown };
   stderr: { write(chunk: string): unknown };
   env: Record<string, string | undefined>;
+  /** Where project `choria.conf` files are looked for (default process.cwd()). */
+  cwd?: string;
+  /** System-wide client configs to try (default /etc/choria/client.conf and the others `choria login` tries). */
+  systemConfigs?: readonly string[];
 }
 
 export const loginUsage = `Usage: aaa-leafnode login [options]
 
 Logs in to the Choria AAA service and saves the token and seed files.
 
+The client configuration is found as \`choria login\` finds it: --config, else the
+first of ~/.choriarc, ~/.mcollective, /etc/choria/client.conf,
+/usr/local/etc/choria/client.conf; then every choria.conf in the working directory
+and its parents (outermost first) overrides it. If a \`choria-login\` program is on
+the PATH, it does the login instead (called as \`choria-login login ARGS...\`).
+
 Options:
-  --config FILE           Choria client config (default ~/.choriarc, then /etc/choria/client.conf)
+  --config FILE           Choria client config (default: see above)
   --user NAME             user name (default: prompt, suggesting $USER)
   --password-file FILE    read the password from FILE ('-' = standard input)
   --url URL[,URL]         login URLs (default plugin.login.aaasvc.login.url)
@@ -114,8 +126,9 @@ export interface LoginResult {
 
 async function loginFlow(flags: LoginFlags, io: LoginIo): Promise<LoginResult> {
   const home = io.env.HOME;
-  const config = loadClientConfig(flags.config, home);
-  const settings = resolveLoginSettings(config.values, { urls: flags.urls, tokenFile: flags.tokenFile, seedFile: flags.seedFile }, home, config.file);
+  const config = loadClientConfig(flags.config, { home, cwd: io.cwd, system: io.systemConfigs });
+  const read = [...(config.file ? [config.file] : []), ...config.projectFiles];
+  const settings = resolveLoginSettings(config.values, { urls: flags.urls, tokenFile: flags.tokenFile, seedFile: flags.seedFile }, home, read.length > 0 ? read.join(", ") : null);
 
   let ca: Buffer | undefined;
   if (flags.ca !== undefined) {
@@ -183,11 +196,14 @@ export async function performLogin(argv: string[], io: LoginIo): Promise<LoginRe
 export async function runLoginCommand(argv: string[], io?: LoginIo): Promise<number> {
   const ioUsed: LoginIo = io ?? { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
   try {
-    const flags = parseLoginArgs(argv);
-    if (flags.help) {
+    if (argv.includes("--help") || argv.includes("-h")) {
       ioUsed.stdout.write(loginUsage);
       return 0;
     }
+    // Like choria login: an external helper on the PATH does the whole login, with every argument.
+    const helper = findOnPath(EXTERNAL_LOGIN_HELPER, ioUsed.env.PATH);
+    if (helper) return await runExternalLogin(helper, argv, ioUsed);
+    const flags = parseLoginArgs(argv);
     await loginFlow(flags, ioUsed);
     return 0;
   } catch (err) {

@@ -11,6 +11,11 @@
  */
 import { hostname } from "node:os";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { CloseReasons } from "../conn/close_reason.js";
+import { VERSION } from "../version.js";
+
+/** Every close reason, so each `reason` series exists (at 0) from the start and alerts can use increase(). */
+const closeReasonLabels = Object.values(CloseReasons).map((r) => r.label);
 
 /** One client connection as /connz shows it. */
 export interface ConnzEntry {
@@ -62,6 +67,25 @@ export interface RemoteLinkStats extends LinkFigures {
   connected: number;
   refusedInterest?: number;
   refusedPublishes?: number;
+  /** The outage buffer's bound in bytes. */
+  bufferLimitBytes?: number;
+  /** Interest the hub announced over this link (its LS+), nats-server's leafz `subscriptions`. */
+  subscriptions?: number;
+  /** Those subjects ("subject" or "subject queue"); only read for /leafz?subs=1. */
+  subjects?(): string[];
+}
+
+/** One client subscription as /subsz lists it (nats-server's SubDetail). */
+export interface SubszEntry {
+  /** Subject as routed (inside the caller's reply namespace where rewritten). */
+  subject: string;
+  queue?: string;
+  sid: string;
+  cid: number;
+  /** Messages delivered to it. */
+  msgs: number;
+  /** Auto-unsubscribe limit; 0 = none. */
+  max: number;
 }
 
 /** State of the upstream leafnode links: totals over every remote (host, port, account: the first remote's). */
@@ -97,6 +121,8 @@ export interface MetricSources {
   /** Audit events held back by the audit rate limit (not yet exported). */
   auditSuppressed?(): number;
   leafnode(): LeafnodeStats;
+  /** Every client subscription (read only for /subsz?subs=1; absent: none listed). */
+  subsz?(): SubszEntry[];
   websocket?(): { upgrades: number; rejected: Record<string, number> };
   /** Outcome -> count. */
   loginRelay?(): Record<string, number>;
@@ -106,11 +132,25 @@ export interface MetricSources {
   readyReason(): string;
 }
 
+/** What choria_build_info says about the build. */
+export interface BuildInfo {
+  version: string;
+  /** Commit of the build, when known ("" otherwise). */
+  sha: string;
+}
+
+/** Each configured remote's link, also when the source only gives totals (one unnamed link). */
+export function remoteLinks(l: LeafnodeStats): RemoteLinkStats[] {
+  return l.remotes ?? (l.configured > 0 ? [{ ...l, remote: "" }] : []);
+}
+
 export interface MetricsOptions {
   /** Prefix of the gateway's own metrics (default "aaa_leafnode_"); Choria names never change. */
   prefix?: string;
   /** Value of the `identity` label on Choria metrics (default: the host name, as Choria's identity). */
   identity?: string;
+  /** choria_build_info labels (default: the package version, no commit). */
+  build?: BuildInfo;
   /** Register prom-client's process metrics (default true). */
   defaultMetrics?: boolean;
 }
@@ -152,6 +192,7 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
   const registry = new Registry();
   const p = opts.prefix ?? "aaa_leafnode_";
   const identity = opts.identity ?? hostname();
+  const build = opts.build ?? { version: VERSION, sha: "" };
   const registers = [registry];
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
 
@@ -173,13 +214,24 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
   choriaGauge("choria_network_slow_consumers", "Total number of clients who were considered slow consumers", () => sources.slowConsumers());
   choriaGauge("choria_network_subscriptions", "Number of active subscriptions to subjects on this broker", () => sources.subscriptions());
   choriaGauge("choria_network_leafnode_remotes", "Current active connections to other leafnodes", () => sources.leafnode().connected);
+  // A gateway forms no cluster and no super cluster: Choria's route and remote counts are 0.
+  choriaGauge("choria_network_routes", "Current active routes to other brokers", () => 0);
+  choriaGauge("choria_network_remotes", "Current active connections to other brokers", () => 0);
+
+  // Choria's build gauge: a counter at 1 labelled with the version.
+  new Counter({
+    name: "choria_build_info", help: "Build information about the running server", labelNames: ["version", "sha", "identity"], registers,
+    collect() {
+      this.reset();
+      this.inc({ version: build.version, sha: build.sha, identity }, 1);
+    },
+  });
 
   // Per-link leafnode gauges carry Choria's host/port/account labels plus the
   // remote's name, one series per configured remote, as Choria emits them per
   // leafz entry; none while standalone.
   const linkLabels = ["identity", "host", "port", "account", "remote"] as const;
-  const linksOf = (l: LeafnodeStats): RemoteLinkStats[] =>
-    l.remotes ?? (l.configured > 0 ? [{ ...l, remote: "" }] : []);
+  const linksOf = remoteLinks;
   const leafGauge = (name: string, help: string, read: (l: RemoteLinkStats) => number | undefined, aggregator: "sum" | "average" = "sum"): void => {
     new Gauge({
       name, help, labelNames: linkLabels, registers, aggregator,
@@ -198,6 +250,7 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
   leafGauge("choria_network_leafnode_out_msgs", "Messages sent over the leafnode connection", (l) => l.outMsgs);
   leafGauge("choria_network_leafnode_in_bytes", "Bytes received over the leafnode connection", (l) => l.inBytes);
   leafGauge("choria_network_leafnode_out_bytes", "Total size of messages sent over the leafnode connection", (l) => l.outBytes);
+  leafGauge("choria_network_leafnode_subscriptions", "Number of active subscriptions to subjects on this leafnode", (l) => (l.connected > 0 ? l.subscriptions : undefined));
 
   // Our per-remote series: the `remote` label names the leafnode remote.
   const remoteSeries = (name: string, help: string, read: (l: RemoteLinkStats) => number): void => {
@@ -214,6 +267,7 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
   remoteSeries("upstream_remote_buffered_msgs", "Messages buffered for this remote while its link is down", (l) => l.bufferedMsgs);
   remoteSeries("upstream_remote_buffered_bytes", "Bytes buffered for this remote while its link is down", (l) => l.bufferedBytes);
   remoteSeries("upstream_remote_dropped_msgs", "Messages dropped because this remote's buffer was full", (l) => l.droppedMsgs);
+  remoteSeries("upstream_remote_buffer_limit_bytes", "Bound of this remote's outage buffer (upstream_buffer_size); publishes past it are dropped", (l) => l.bufferLimitBytes ?? 0);
   remoteSeries("upstream_remote_refused_interest", "Interest never announced to this remote because its hub refuses it", (l) => l.refusedInterest ?? 0);
 
   // The gateway's own metrics.
@@ -248,7 +302,7 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
 
   ownLabelledCounter("auth_total", "Authentication attempts by outcome (ok or refusal code)", "outcome", () => sources.authOutcomes(), ["ok"]);
   ownLabelledCounter("permission_violations_total", "Denied operations by kind", "kind", () => sources.permissionViolations(), ["publish", "subscribe", "reply"]);
-  ownLabelledCounter("closed_connections_total", "Closed client connections by close reason", "reason", () => sources.closeReasons());
+  ownLabelledCounter("closed_connections_total", "Closed client connections by close reason", "reason", () => sources.closeReasons(), closeReasonLabels);
   ownCounter("rewritten_inboxes_total", "_INBOX reply subjects rewritten into private reply namespaces", () => sources.rewrittenInboxes());
   ownCounter("lifecycle_filtered_total", "Lifecycle messages withheld from clients", () => sources.lifecycleFiltered());
   ownGauge("ready", "1 when the gateway reports ready on /readyz", () => (sources.ready() ? 1 : 0), "min");

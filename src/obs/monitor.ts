@@ -1,18 +1,25 @@
 /**
  * The HTTP monitor on `plugin.choria.stats_address:stats_port`: Prometheus
- * text on /metrics (and /choria/prometheus, where Choria serves it), liveness
- * on /healthz, readiness on /readyz (503 with the reason while the upstream is
- * down), and nats-server-like JSON on /connz and /varz for operators. It is
- * read-only, answers only GET and HEAD, and treats every query string as
- * untrusted: a bad parameter falls back to its default instead of failing.
- * It reads the same MetricSources as the metrics, so it never touches the
- * data path beyond those snapshots.
+ * text on /metrics (and /choria/prometheus and /choria/metrics, where Choria
+ * serves it), Choria's build and system index on /choria/, liveness on
+ * /healthz, readiness on /readyz (503 with the reason while the upstream is
+ * down), nats-server's JSON shapes on /varz, /connz, /subsz and /leafz (for
+ * what a leaf has, so NATS tooling reads them), and a small HTML status page
+ * on / linking them all. It is read-only, answers only GET and HEAD, and
+ * treats every query string as untrusted: a bad parameter falls back to its
+ * default instead of failing (except a /subsz test subject that is not a
+ * valid literal subject: 400 with nats-server's text). It reads the same
+ * MetricSources as the metrics, so it never touches the data path beyond
+ * those snapshots. The upstream is a list of links, one per remote.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { cpus } from "node:os";
 import { GatewayError } from "../errors.js";
+import { isValidLiteralSubject, subjectMatches } from "../subject/subject.js";
 import type { Logger } from "./log.js";
-import type { ConnzEntry, MetricSources } from "./metrics.js";
+import { remoteLinks, type ConnzEntry, type MetricSources, type RemoteLinkStats } from "./metrics.js";
+import { statusPage } from "./status_page.js";
 
 export interface MonitorOptions {
   host: string;
@@ -25,6 +32,24 @@ export interface MonitorOptions {
   log: Logger;
   /** Server identity for /varz, e.g. { server_id, server_name, version, start, uptime }. */
   info(): Record<string, unknown>;
+  /** Who this gateway is, for /choria/, /leafz, /subsz and the status page (default: read from info()). */
+  about?(): About;
+}
+
+/** The gateway's identity as the monitor shows it. */
+export interface About {
+  serverId: string;
+  serverName: string;
+  /** Choria identity (the `identity` label of the Choria metrics). */
+  identity: string;
+  version: string;
+  /** Commit of the build, when known ("" otherwise). */
+  sha: string;
+  /** The broker.conf in use ("" when started without one). */
+  configFile: string;
+  /** max_connections (0 = unlimited). */
+  maxConnections: number;
+  startedAt: Date;
 }
 
 export interface Monitor {
@@ -35,6 +60,23 @@ export interface Monitor {
 
 /** nats-server's default /connz page size. */
 const defaultConnzLimit = 1024;
+/** nats-server's default /subsz page size. */
+const defaultSubszLimit = 1024;
+
+/** Every path the monitor answers, with what the status page calls it. */
+export const ENDPOINTS: readonly { path: string; title: string }[] = [
+  { path: "/varz", title: "General" },
+  { path: "/connz", title: "Connections" },
+  { path: "/subsz", title: "Subscriptions" },
+  { path: "/leafz", title: "LeafNodes" },
+  { path: "/healthz", title: "Health Probe" },
+  { path: "/readyz", title: "Readiness Probe" },
+  { path: "/metrics", title: "Prometheus Metrics" },
+  { path: "/choria/", title: "Choria" },
+  { path: "/choria/prometheus", title: "Choria Prometheus Metrics" },
+  { path: "/choria/metrics", title: "Choria Metrics" },
+];
+const known = new Set(["/", ...ENDPOINTS.map((e) => e.path)]);
 
 /** A non-negative integer query parameter, or `fallback` for anything else. */
 function intParam(q: URLSearchParams, name: string, fallback: number): number {
@@ -85,6 +127,102 @@ function connzPage(sources: MetricSources, q: URLSearchParams): Record<string, u
   };
 }
 
+/** A round trip as Go's time.Duration prints it, which nats-server's leafz uses ("12ms", "1.5ms", "850µs"). */
+export function goDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms <= 0) return "0s";
+  if (ms < 1) return `${Number((ms * 1000).toFixed(3))}µs`;
+  if (ms < 1000) return `${Number(ms.toFixed(3))}ms`;
+  return `${Number((ms / 1000).toFixed(6))}s`;
+}
+
+/** nats-server's /leafz: one entry per connected link (the gateway is the spoke). */
+function leafz(sources: MetricSources, about: About, q: URLSearchParams): Record<string, unknown> {
+  const withSubs = boolParam(q, "subs");
+  const acc = q.get("acc");
+  const leafs = remoteLinks(sources.leafnode())
+    .filter((l) => l.connected > 0 && (!acc || l.account === acc))
+    .map((l, i) => leafInfo(l, i + 1, withSubs));
+  return { server_id: about.serverId, now: new Date().toISOString(), leafnodes: leafs.length, leafs };
+}
+
+function leafInfo(l: RemoteLinkStats, id: number, withSubs: boolean): Record<string, unknown> {
+  return {
+    id,
+    name: l.remote,
+    is_spoke: true,
+    account: l.account ?? "",
+    ip: l.host ?? "",
+    port: l.port ?? 0,
+    rtt: l.rttMs === undefined ? undefined : goDuration(l.rttMs),
+    in_msgs: l.inMsgs,
+    out_msgs: l.outMsgs,
+    in_bytes: l.inBytes,
+    out_bytes: l.outBytes,
+    subscriptions: l.subscriptions ?? 0,
+    subscriptions_list: withSubs ? (l.subjects?.() ?? []) : undefined,
+  };
+}
+
+/** nats-server's /subsz: the count, and with subs=1 one page of the subscriptions (optionally those a literal `test` subject would reach). */
+function subsz(sources: MetricSources, about: About, q: URLSearchParams): Record<string, unknown> | string {
+  const offset = intParam(q, "offset", 0);
+  const rawLimit = intParam(q, "limit", defaultSubszLimit);
+  const limit = rawLimit > 0 ? rawLimit : defaultSubszLimit;
+  const test = q.get("test");
+  if (test !== null && test !== "" && !isValidLiteralSubject(test)) {
+    return `invalid test subject, must be valid publish subject: ${test}`;
+  }
+  const page: Record<string, unknown> = {
+    server_id: about.serverId,
+    now: new Date().toISOString(),
+    num_subscriptions: sources.subscriptions(),
+    total: 0,
+    offset,
+    limit,
+  };
+  if (boolParam(q, "subs")) {
+    const all = (sources.subsz?.() ?? [])
+      .filter((s) => !test || subjectMatches(s.subject, test))
+      .sort((a, b) => a.cid - b.cid || (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
+    page.total = all.length;
+    page.subscriptions_list = all.slice(offset, offset + limit).map((s) => ({
+      subject: s.subject,
+      qgroup: s.queue || undefined,
+      sid: s.sid,
+      msgs: s.msgs,
+      max: s.max > 0 ? s.max : undefined,
+      cid: s.cid,
+    }));
+  }
+  return page;
+}
+
+/** Choria's /choria/ index: build and system facts. */
+function choriaIndex(about: About): Record<string, unknown> {
+  const uptimeUs = Math.max(1, (Date.now() - about.startedAt.getTime()) * 1000);
+  const cpu = process.cpuUsage();
+  return {
+    build: {
+      version: about.version,
+      sha: about.sha,
+      build_date: "",
+      license: "Apache-2.0",
+      tls: true,
+      secure: true,
+      go: "",
+      node: process.version,
+      max_broker_clients: about.maxConnections,
+    },
+    system: {
+      rss: process.memoryUsage().rss,
+      cpu_percent: Math.round(((cpu.user + cpu.system) / uptimeUs) * 10000) / 100,
+      cpu_cores: cpus().length,
+    },
+    config_file: about.configFile,
+    identity: about.identity,
+  };
+}
+
 function varz(sources: MetricSources, info: Record<string, unknown>): Record<string, unknown> {
   const leaf = sources.leafnode();
   return {
@@ -128,11 +266,25 @@ function varz(sources: MetricSources, info: Record<string, unknown>): Record<str
         buffered_bytes: r.bufferedBytes,
         dropped_msgs: r.droppedMsgs,
         refused_interest: r.refusedInterest ?? 0,
+        buffer_limit_bytes: r.bufferLimitBytes ?? null,
+        subscriptions: r.subscriptions ?? null,
       })),
     },
     auth: sources.authOutcomes(),
     permission_violations: sources.permissionViolations(),
     close_reasons: sources.closeReasons(),
+  };
+}
+
+/** The gateway's identity, from `about()` or, without it, from the /varz info. */
+function aboutOf(opts: MonitorOptions): About {
+  if (opts.about) return opts.about();
+  const i = opts.info();
+  const text = (v: unknown): string => (typeof v === "string" ? v : "");
+  const started = new Date(text(i.start));
+  return {
+    serverId: text(i.server_id), serverName: text(i.server_name), identity: text(i.server_name), version: text(i.version), sha: "",
+    configFile: "", maxConnections: 0, startedAt: Number.isNaN(started.getTime()) ? new Date() : started,
   };
 }
 
@@ -146,9 +298,7 @@ export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     // URLSearchParams never throws, whatever the bytes.
     const query = new URLSearchParams(qAt < 0 ? "" : url.slice(qAt + 1));
 
-    const known = path === "/metrics" || path === "/choria/prometheus" || path === "/healthz" ||
-      path === "/readyz" || path === "/connz" || path === "/varz";
-    if (!known) {
+    if (!known.has(path)) {
       sendJson(req, res, 404, { error: "not found", path });
       return;
     }
@@ -159,8 +309,12 @@ export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
 
     if (opts.refresh && path !== "/metrics" && path !== "/choria/prometheus" && path !== "/healthz") await opts.refresh(path);
     switch (path) {
+      case "/":
+        send(req, res, 200, "text/html; charset=utf-8", statusPage({ about: aboutOf(opts), sources, endpoints: ENDPOINTS }));
+        return;
       case "/metrics":
       case "/choria/prometheus":
+      case "/choria/metrics":
         send(req, res, 200, registry.contentType, await registry.metrics());
         return;
       case "/healthz":
@@ -180,6 +334,18 @@ export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
         return;
       case "/varz":
         sendJson(req, res, 200, varz(sources, opts.info()));
+        return;
+      case "/leafz":
+        sendJson(req, res, 200, leafz(sources, aboutOf(opts), query));
+        return;
+      case "/subsz": {
+        const page = subsz(sources, aboutOf(opts), query);
+        if (typeof page === "string") send(req, res, 400, "text/plain; charset=utf-8", page + "\n");
+        else sendJson(req, res, 200, page);
+        return;
+      }
+      case "/choria/":
+        sendJson(req, res, 200, choriaIndex(aboutOf(opts)));
         return;
     }
   };

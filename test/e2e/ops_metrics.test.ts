@@ -13,7 +13,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { getPki, type Pki } from "../helpers/pki.js";
 import { startHub, waitFor, type Hub } from "../helpers/hub.js";
 import { createSigner, tokenWorld, writeSignerFiles, type TokenWorld } from "../helpers/tokens.js";
-import { baseConf, Clients, httpGet, metricValue, opsDir, scrape, spawnGateway, type OpsGateway } from "./ops_world.js";
+import { baseConf, hubRemoteLines, Clients, httpGet, metricValue, opsDir, scrape, spawnGateway, type OpsGateway } from "./ops_world.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -31,10 +31,7 @@ async function startWorld(t: TestContext, pki: Pki, hub: Hub): Promise<World> {
   const tokens = tokenWorld();
   const { publicKeyPath } = writeSignerFiles(tokens.signer, dir, "signer");
   const gw = await spawnGateway(t, dir, baseConf(pki, [publicKeyPath], [
-    "plugin.choria.network.leafnode_remotes = hub",
-    `plugin.choria.network.leafnode_remote.hub.url = ${hub.leafUrl}`,
-    `plugin.choria.network.leafnode_remote.hub.tls.cert = ${pki.leaf.cert}`,
-    `plugin.choria.network.leafnode_remote.hub.tls.key = ${pki.leaf.key}`,
+    ...hubRemoteLines(pki, hub),
     "plugin.choria.network.aaa_leafnode.reconnect_delay = 200ms",
     "plugin.choria.network.aaa_leafnode.reconnect_max_delay = 1s",
     "plugin.choria.network.aaa_leafnode.ping_interval = 1s",

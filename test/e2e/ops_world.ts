@@ -65,6 +65,16 @@ export function baseConf(pki: Pki, signers: string[], extra: string[] = []): str
   ];
 }
 
+/** The broker.conf lines of one upstream remote named `hub` dialling `hub` with the test PKI's leaf certificate. */
+export function hubRemoteLines(pki: Pki, hub: { leafUrl: string }): string[] {
+  return [
+    "plugin.choria.network.leafnode_remotes = hub",
+    `plugin.choria.network.leafnode_remote.hub.url = ${hub.leafUrl}`,
+    `plugin.choria.network.leafnode_remote.hub.tls.cert = ${pki.leaf.cert}`,
+    `plugin.choria.network.leafnode_remote.hub.tls.key = ${pki.leaf.key}`,
+  ];
+}
+
 /** A temp folder removed after the test. */
 export function opsDir(t: TestContext, prefix = "aaa-ops-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -11,19 +11,17 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createHash, randomBytes, X509Certificate } from "node:crypto";
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 import { bundleCjs } from "./cjs_bundle.js";
+import { CHROMIUM, chromiumAvailable, dumpDom, spkiHash } from "./chromium.js";
 import { getPki } from "../../helpers/pki.js";
 import { startWsWorld } from "../ws_world.js";
 
-const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 // Compiled to build/test/e2e/browser/; the page files stay in the source tree.
 const PAGE_DIR = fileURLToPath(new URL("../../../../test/e2e/browser/", import.meta.url));
 const enc = new TextEncoder();
@@ -84,48 +82,6 @@ async function servePage(): Promise<PageServer> {
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** Base64 SHA-256 of a certificate's SubjectPublicKeyInfo (Chromium's SPKI pin format). */
-function spkiHash(certFile: string): string {
-  const spki = new X509Certificate(readFileSync(certFile)).publicKey.export({ type: "spki", format: "der" });
-  return createHash("sha256").update(spki).digest("base64");
-}
-
-/** Runs headless Chromium with --dump-dom on `url`; resolves with the DOM it prints. */
-function dumpDom(url: string, spki: string, timeoutMs: number): Promise<{ dom: string; stderr: string }> {
-  const profile = mkdtempSync(join(tmpdir(), "aaa-chromium-"));
-  const args = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", `--user-data-dir=${profile}`,
-    `--ignore-certificate-errors-spki-list=${spki}`,
-    "--dump-dom", url,
-  ];
-  const child = spawn(CHROMIUM, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let dom = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (dom += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      rmSync(profile, { recursive: true, force: true });
-      if (code === 0) resolve({ dom, stderr });
-      else reject(new Error(`chromium exited with ${code ?? signal}:\n${stderr}`));
-    });
-  });
-}
-
-function chromiumAvailable(): boolean {
-  try {
-    accessSync(CHROMIUM, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test("headless Chromium connects over wss with a token and nonce signature and shows a message", async (t) => {

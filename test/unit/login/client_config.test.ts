@@ -5,10 +5,10 @@
  */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseKeyValue, resolveLoginSettings, seedFileFor, expandHome, loadClientConfig, defaultConfigCandidates, ConfigKeys } from "../../../src/login/client_config.js";
+import { parseKeyValue, resolveLoginSettings, seedFileFor, expandHome, loadClientConfig, defaultConfigCandidates, projectConfigFiles, ConfigKeys, SYSTEM_CLIENT_CONFIGS } from "../../../src/login/client_config.js";
 import { LoginError, LoginErrorCode } from "../../../src/login/errors.js";
 
 describe("parseKeyValue", () => {
@@ -105,22 +105,86 @@ describe("resolveLoginSettings", () => {
   }
 });
 
-describe("loadClientConfig", () => {
-  test("uses ~/.choriarc when present; a named file must exist", (t) => {
-    const home = mkdtempSync(join(tmpdir(), "login-cfg-"));
-    t.after(() => rmSync(home, { recursive: true, force: true }));
-    assert.equal(defaultConfigCandidates(home)[0], join(home, ".choriarc"));
-    assert.equal(defaultConfigCandidates(home).at(-1), "/etc/choria/client.conf");
+describe("loadClientConfig: the files choria login reads, in its order", () => {
+  function tree(t: { after(fn: () => void): void }) {
+    const root = mkdtempSync(join(tmpdir(), "login-cfg-"));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    const home = join(root, "home");
+    const system = [join(root, "etc/choria/client.conf"), join(root, "usr/local/etc/choria/client.conf"), join(root, "etc/puppetlabs/mcollective/client.cfg")];
+    const cwd = join(root, "work/project/sub");
+    for (const d of [home, cwd, ...system.map((f) => join(f, ".."))]) mkdirSync(d, { recursive: true });
+    const put = (file: string, entries: Record<string, string>) =>
+      writeFileSync(file, Object.entries(entries).map(([k, v]) => `${k} = ${v}\n`).join(""));
+    return { root, home, system, cwd, put, search: { home, cwd, system } };
+  }
+  const url = ConfigKeys.loginUrls;
 
-    writeFileSync(join(home, ".choriarc"), `${ConfigKeys.loginUrls} = https://x/\n`);
-    const found = loadClientConfig(undefined, home);
-    assert.equal(found.file, join(home, ".choriarc"));
-    assert.equal(found.values.get(ConfigKeys.loginUrls), "https://x/");
+  test("the candidates are ~/.choriarc, ~/.mcollective, then the system files (go-choria's UserConfig)", () => {
+    assert.deepEqual(defaultConfigCandidates("/home/u"), [
+      "/home/u/.choriarc", "/home/u/.mcollective",
+      "/etc/choria/client.conf", "/usr/local/etc/choria/client.conf", "/etc/puppetlabs/mcollective/client.cfg",
+    ]);
+    assert.deepEqual(defaultConfigCandidates(undefined), [...SYSTEM_CLIENT_CONFIGS]);
+  });
 
-    assert.throws(() => loadClientConfig(join(home, "missing.conf"), home), (err: unknown) => {
+  // Each row: which candidates exist; the one that must be used.
+  const order: Array<[string, Array<"choriarc" | "mcollective" | 0 | 1 | 2>, "choriarc" | "mcollective" | 0 | 1 | 2]> = [
+    ["~/.choriarc wins over everything", ["choriarc", "mcollective", 0, 1], "choriarc"],
+    ["~/.mcollective next", ["mcollective", 0, 1], "mcollective"],
+    ["then /etc/choria/client.conf", [0, 1, 2], 0],
+    ["then /usr/local/etc/choria/client.conf", [1, 2], 1],
+    ["then the puppetlabs mcollective client.cfg", [2], 2],
+  ];
+  for (const [name, present, want] of order) {
+    test(name, (t) => {
+      const w = tree(t);
+      const path = (c: "choriarc" | "mcollective" | 0 | 1 | 2) => (typeof c === "number" ? w.system[c]! : join(w.home, `.${c}`));
+      for (const c of present) w.put(path(c), { [url]: `https://${String(c)}.example/` });
+      const loaded = loadClientConfig(undefined, w.search);
+      assert.equal(loaded.file, path(want));
+      assert.equal(loaded.values.get(url), `https://${String(want)}.example/`);
+    });
+  }
+
+  test("no file anywhere: no settings", (t) => {
+    const w = tree(t);
+    const loaded = loadClientConfig(undefined, w.search);
+    assert.deepEqual([loaded.file, loaded.projectFiles, loaded.values.size], [null, [], 0]);
+  });
+
+  test("choria.conf files in the working directory and its parents override it, the innermost last", (t) => {
+    const w = tree(t);
+    w.put(join(w.home, ".choriarc"), { [url]: "https://user/", [ConfigKeys.signerTokenFile]: "~/t", [ConfigKeys.choriaSeedFile]: "/user/seed" });
+    w.put(join(w.root, "work/choria.conf"), { [url]: "https://outer/", [ConfigKeys.signerTokenFile]: "/outer/token" });
+    w.put(join(w.root, "work/project/choria.conf"), { [url]: "https://inner/" });
+    const loaded = loadClientConfig(undefined, w.search);
+    assert.equal(loaded.file, join(w.home, ".choriarc"));
+    assert.deepEqual(loaded.projectFiles, [join(w.root, "work/choria.conf"), join(w.root, "work/project/choria.conf")]);
+    assert.equal(loaded.values.get(url), "https://inner/");
+    assert.equal(loaded.values.get(ConfigKeys.signerTokenFile), "/outer/token");
+    assert.equal(loaded.values.get(ConfigKeys.choriaSeedFile), "/user/seed");
+  });
+
+  test("project files apply over --config too; a named file must exist", (t) => {
+    const w = tree(t);
+    const named = join(w.root, "named.conf");
+    w.put(named, { [url]: "https://named/", [ConfigKeys.signerTokenFile]: "/named/token" });
+    w.put(join(w.cwd, "choria.conf"), { [url]: "https://project/" });
+    const loaded = loadClientConfig(named, w.search);
+    assert.equal(loaded.file, named);
+    assert.equal(loaded.values.get(url), "https://project/");
+    assert.equal(loaded.values.get(ConfigKeys.signerTokenFile), "/named/token");
+    assert.throws(() => loadClientConfig(join(w.root, "missing.conf"), w.search), (err: unknown) => {
       assert.ok(err instanceof LoginError);
       assert.match(err.message, /ENOENT/);
       return true;
     });
+  });
+
+  test("projectConfigFiles stops at the file system root", (t) => {
+    const w = tree(t);
+    w.put(join(w.cwd, "choria.conf"), {});
+    assert.deepEqual(projectConfigFiles(w.cwd), [join(w.cwd, "choria.conf")]);
+    assert.deepEqual(projectConfigFiles("/"), []);
   });
 });

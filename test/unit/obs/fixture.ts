@@ -3,7 +3,7 @@
  * between scrapes, and a parser for the Prometheus text format so tests assert
  * on sample values rather than on formatting.
  */
-import type { ConnzEntry, LeafnodeStats, MetricSources } from "../../../src/obs/metrics.js";
+import type { ConnzEntry, LeafnodeStats, MetricSources, RemoteLinkStats, SubszEntry } from "../../../src/obs/metrics.js";
 
 export interface FakeState {
   connections: number;
@@ -19,12 +19,30 @@ export interface FakeState {
   permissionViolations: Record<string, number>;
   rewrittenInboxes: number;
   lifecycleFiltered: number;
-  leafnode: LeafnodeStats;
+  /** The upstream links; `hubSubjects` lists each link's hub interest. */
+  links: FakeLink[];
+  subsz: SubszEntry[];
   websocket: { upgrades: number; rejected: Record<string, number> };
   loginRelay: Record<string, number>;
   connz: ConnzEntry[];
   ready: boolean;
   readyReason: string;
+}
+
+/** One link as a test writes it: `connected` as a boolean, the hub's interest as a list. */
+export type FakeLink = Omit<RemoteLinkStats, "connected" | "subjects"> & { connected: boolean; hubSubjects: string[] };
+
+/** The LeafnodeStats the gateway would report for `links`: totals plus one entry per remote. */
+function leafnodeOf(links: FakeLink[]): LeafnodeStats {
+  const remotes: RemoteLinkStats[] = links.map(({ hubSubjects, connected, ...l }) => ({ ...l, connected: connected ? 1 : 0, subjects: () => [...hubSubjects] }));
+  const sum = (f: (r: RemoteLinkStats) => number) => remotes.reduce((n, r) => n + f(r), 0);
+  const first = remotes[0];
+  return {
+    configured: remotes.length, connected: sum((r) => r.connected), host: first?.host, port: first?.port, account: first?.account, rttMs: first?.rttMs,
+    inMsgs: sum((r) => r.inMsgs), outMsgs: sum((r) => r.outMsgs), inBytes: sum((r) => r.inBytes), outBytes: sum((r) => r.outBytes),
+    reconnects: sum((r) => r.reconnects), bufferedMsgs: sum((r) => r.bufferedMsgs), bufferedBytes: sum((r) => r.bufferedBytes),
+    droppedMsgs: sum((r) => r.droppedMsgs), droppedBytes: sum((r) => r.droppedBytes), remotes,
+  };
 }
 
 export function fakeState(): FakeState {
@@ -42,11 +60,13 @@ export function fakeState(): FakeState {
     permissionViolations: { publish: 4, subscribe: 5 },
     rewrittenInboxes: 33,
     lifecycleFiltered: 7,
-    leafnode: {
-      configured: 1, connected: 1, rttMs: 12, inMsgs: 50, outMsgs: 60, inBytes: 5000, outBytes: 6000,
-      reconnects: 2, bufferedMsgs: 3, bufferedBytes: 300, droppedMsgs: 4, droppedBytes: 400,
+    links: [{
+      remote: "hub", connected: true, rttMs: 12, inMsgs: 50, outMsgs: 60, inBytes: 5000, outBytes: 6000,
+      reconnects: 2, bufferedMsgs: 3, bufferedBytes: 300, bufferLimitBytes: 1000, droppedMsgs: 4, droppedBytes: 400,
+      subscriptions: 2, hubSubjects: ["choria.broadcast.agent.>", "choria.node.n1 q1"],
       host: "hub.example.net", port: 7422, account: "$G",
-    },
+    }],
+    subsz: [],
     websocket: { upgrades: 8, rejected: { origin: 1 } },
     loginRelay: { ok: 6, timeout: 1 },
     connz: [],
@@ -71,7 +91,8 @@ export function fakeSources(state: FakeState): MetricSources {
     permissionViolations: () => state.permissionViolations,
     rewrittenInboxes: () => state.rewrittenInboxes,
     lifecycleFiltered: () => state.lifecycleFiltered,
-    leafnode: () => state.leafnode,
+    leafnode: () => leafnodeOf(state.links),
+    subsz: () => state.subsz,
     websocket: () => state.websocket,
     loginRelay: () => state.loginRelay,
     connz: () => state.connz,

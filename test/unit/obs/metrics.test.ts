@@ -22,6 +22,8 @@ describe("Choria broker metrics", () => {
     ["choria_network_slow_consumers", 1],
     ["choria_network_subscriptions", 9],
     ["choria_network_leafnode_remotes", 1],
+    ["choria_network_routes", 0],
+    ["choria_network_remotes", 0],
   ];
   for (const [name, want] of cases) {
     test(`${name} is a gauge labelled with the identity`, async () => {
@@ -37,32 +39,63 @@ describe("Choria broker metrics", () => {
     ["choria_network_leafnode_out_msgs", 60],
     ["choria_network_leafnode_in_bytes", 5000],
     ["choria_network_leafnode_out_bytes", 6000],
+    ["choria_network_leafnode_subscriptions", 2],
   ];
   for (const [name, want] of linkCases) {
     test(`${name} carries Choria's link labels`, async () => {
       const { text, samples } = await scrape(fakeSources(fakeState()));
       assert.equal(metricType(text, name), "gauge");
-      assert.equal(sampleValue(samples, name, { identity, host: "hub.example.net", port: "7422", account: "$G" }), want);
+      assert.equal(sampleValue(samples, name, { identity, remote: "hub", host: "hub.example.net", port: "7422", account: "$G" }), want);
     });
   }
 
   test("link metrics are absent when running standalone", async () => {
     const state = fakeState();
-    state.leafnode = { ...state.leafnode, configured: 0, connected: 0 };
+    state.links = [];
     const { samples } = await scrape(fakeSources(state));
     for (const [name] of linkCases) assert.equal(sampleValue(samples, name), undefined, name);
     assert.equal(sampleValue(samples, "choria_network_leafnode_remotes", { identity }), 0);
   });
 
-  test("rtt is absent while disconnected or before the first measurement", async () => {
+  test("rtt and hub interest are absent while disconnected; rtt before the first measurement", async () => {
     const state = fakeState();
-    state.leafnode = { ...state.leafnode, connected: 0 };
+    state.links = [{ ...state.links[0]!, connected: false }];
     let r = await scrape(fakeSources(state));
     assert.equal(sampleValue(r.samples, "choria_network_leafnode_rtt_ms"), undefined);
+    assert.equal(sampleValue(r.samples, "choria_network_leafnode_subscriptions"), undefined);
     assert.equal(sampleValue(r.samples, "choria_network_leafnode_in_msgs"), 50);
-    state.leafnode = { ...state.leafnode, connected: 1, rttMs: undefined };
+    state.links = [{ ...state.links[0]!, connected: true, rttMs: undefined }];
     r = await scrape(fakeSources(state));
     assert.equal(sampleValue(r.samples, "choria_network_leafnode_rtt_ms"), undefined);
+  });
+
+  test("several links: one series per remote, kept apart by the remote label while down", async () => {
+    const state = fakeState();
+    const base = state.links[0]!;
+    state.links = [
+      { ...base, remote: "east", connected: false, host: undefined, port: undefined, inMsgs: 5, bufferedBytes: 10 },
+      { ...base, remote: "west", connected: false, host: undefined, port: undefined, inMsgs: 7, bufferedBytes: 20 },
+      { ...base, remote: "north", inMsgs: 9 },
+    ];
+    const { samples } = await scrape(fakeSources(state));
+    assert.equal(sampleValue(samples, "choria_network_leafnode_in_msgs", { remote: "east" }), 5);
+    assert.equal(sampleValue(samples, "choria_network_leafnode_in_msgs", { remote: "west" }), 7);
+    assert.equal(sampleValue(samples, "choria_network_leafnode_in_msgs", { remote: "north", host: "hub.example.net" }), 9);
+    assert.equal(sampleValue(samples, "choria_network_leafnode_remotes", { identity }), 1);
+    assert.equal(sampleValue(samples, "aaa_leafnode_upstream_configured"), 3);
+    assert.equal(sampleValue(samples, "aaa_leafnode_upstream_remote_connected", { remote: "east" }), 0);
+    assert.equal(sampleValue(samples, "aaa_leafnode_upstream_remote_connected", { remote: "north" }), 1);
+    assert.equal(sampleValue(samples, "aaa_leafnode_upstream_remote_buffered_bytes", { remote: "west" }), 20);
+    assert.equal(sampleValue(samples, "aaa_leafnode_upstream_connected"), 1);
+  });
+
+  test("choria_build_info is 1, labelled with the version, commit and identity", async () => {
+    const { text, samples } = await scrape(fakeSources(fakeState()), { identity, build: { version: "9.8.7", sha: "abc123" } });
+    assert.equal(metricType(text, "choria_build_info"), "counter");
+    assert.equal(sampleValue(samples, "choria_build_info", { version: "9.8.7", sha: "abc123", identity }), 1);
+    const dflt = await scrape(fakeSources(fakeState()));
+    const s = dflt.samples.find((x) => x.name === "choria_build_info");
+    assert.match(s?.labels.version ?? "", /^\d+\.\d+\.\d+/);
   });
 
   test("the identity label defaults to a non-empty host name", async () => {
@@ -91,6 +124,9 @@ describe("gateway metrics", () => {
     ["aaa_leafnode_upstream_buffered_bytes", {}, 300, "gauge"],
     ["aaa_leafnode_upstream_dropped_msgs_total", {}, 4, "counter"],
     ["aaa_leafnode_upstream_dropped_bytes_total", {}, 400, "counter"],
+    ["aaa_leafnode_upstream_remote_buffer_limit_bytes", { remote: "hub" }, 1000, "gauge"],
+    ["aaa_leafnode_closed_connections_total", { reason: "auth_expired" }, 0, "counter"],
+    ["aaa_leafnode_closed_connections_total", { reason: "slow_consumer_pending_bytes" }, 0, "counter"],
     ["aaa_leafnode_websocket_upgrades_total", {}, 8, "counter"],
     ["aaa_leafnode_websocket_rejected_total", { reason: "origin" }, 1, "counter"],
     ["aaa_leafnode_login_relay_requests_total", { outcome: "ok" }, 6, "counter"],
@@ -114,7 +150,7 @@ describe("gateway metrics", () => {
     state.connections = 5;
     state.inMsgs = 1000;
     state.authOutcomes = { ok: 16, GW_ERR_AUTH_BAD_SIGNATURE: 1 };
-    state.leafnode = { ...state.leafnode, connected: 0, reconnects: 3 };
+    state.links = [{ ...state.links[0]!, connected: false, reconnects: 3 }];
     state.ready = false;
     s = parseSamples(await m.registry.metrics());
     assert.equal(sampleValue(s, "choria_network_connections"), 5);

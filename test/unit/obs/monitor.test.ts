@@ -3,17 +3,22 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { createLogger, LevelControl, MemorySink } from "../../../src/obs/log.js";
 import { createMetrics, type MetricSources } from "../../../src/obs/metrics.js";
-import { startMonitor } from "../../../src/obs/monitor.js";
+import { ENDPOINTS, goDuration, startMonitor } from "../../../src/obs/monitor.js";
 import { GatewayError } from "../../../src/errors.js";
+import fc from "fast-check";
 import { connzEntry, fakeSources, fakeState, parseSamples, sampleValue, type FakeState } from "./fixture.js";
 
 const info = { server_id: "NTESTID", server_name: "gw1", version: "0.1.0", start: "2024-01-01T00:00:00.000Z", uptime: "1s" };
+const about = {
+  serverId: "NTESTID", serverName: "gw1", identity: "gw1.example.net", version: "0.1.0", sha: "", configFile: "/etc/aaa-leafnode/broker.conf",
+  maxConnections: 5000, startedAt: new Date(Date.now() - 60_000),
+};
 
 async function startFor(t: TestContext, state: FakeState = fakeState(), sources: MetricSources = fakeSources(state)) {
   const sink = new MemorySink();
   const log = createLogger(sink, new LevelControl("debug"));
   const metrics = createMetrics(sources, { identity: "gw1", defaultMetrics: false });
-  const mon = await startMonitor({ host: "127.0.0.1", port: 0, registry: metrics.registry, sources, log, info: () => info });
+  const mon = await startMonitor({ host: "127.0.0.1", port: 0, registry: metrics.registry, sources, log, info: () => info, about: () => about });
   t.after(() => mon.close());
   const base = `http://127.0.0.1:${mon.port}`;
   return { state, sink, mon, base };
@@ -57,13 +62,13 @@ describe("monitor endpoints", () => {
     const { base, state } = await startFor(t);
     let res = await fetch(`${base}/readyz`);
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { status: "ok" });
+    assert.deepEqual(await res.json(), { status: "ok", remotes: { hub: "connected" } });
 
     state.ready = false;
     state.readyReason = "upstream not connected";
     res = await fetch(`${base}/readyz`);
     assert.equal(res.status, 503);
-    assert.deepEqual(await res.json(), { status: "unavailable", reason: "upstream not connected" });
+    assert.deepEqual(await res.json(), { status: "unavailable", reason: "upstream not connected", remotes: { hub: "connected" } });
 
     state.ready = true;
     res = await fetch(`${base}/readyz`);
@@ -152,8 +157,178 @@ describe("/connz", () => {
   });
 });
 
+describe("/leafz (nats-server's Leafz shape)", () => {
+  test("one entry per connected link, the gateway as spoke, Go-style rtt", async (t) => {
+    const { base } = await startFor(t);
+    const res = await fetch(`${base}/leafz`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Record<string, unknown> & { leafs: Record<string, unknown>[] };
+    assert.equal(body.server_id, "NTESTID");
+    assert.ok(!Number.isNaN(Date.parse(String(body.now))));
+    assert.equal(body.leafnodes, 1);
+    assert.deepEqual(body.leafs, [{
+      id: 1, name: "hub", is_spoke: true, account: "$G", ip: "hub.example.net", port: 7422, rtt: "12ms",
+      in_msgs: 50, out_msgs: 60, in_bytes: 5000, out_bytes: 6000, subscriptions: 2,
+    }]);
+  });
+
+  test("subs=1 adds the hub's interest; acc filters by account", async (t) => {
+    const { base } = await startFor(t);
+    const withSubs = (await (await fetch(`${base}/leafz?subs=1`)).json()) as { leafs: { subscriptions_list?: string[] }[] };
+    assert.deepEqual(withSubs.leafs[0]!.subscriptions_list, ["choria.broadcast.agent.>", "choria.node.n1 q1"]);
+    const other = (await (await fetch(`${base}/leafz?acc=OTHER`)).json()) as { leafnodes: number; leafs: unknown[] };
+    assert.equal(other.leafnodes, 0);
+    assert.deepEqual(other.leafs, []);
+    const same = (await (await fetch(`${base}/leafz?acc=%24G`)).json()) as { leafnodes: number };
+    assert.equal(same.leafnodes, 1);
+  });
+
+  test("a link that is down is not listed; standalone lists none", async (t) => {
+    const s = fakeState();
+    const up = s.links[0]!;
+    s.links = [{ ...up, remote: "down", connected: false }, { ...up, remote: "up2" }];
+    const { base, state } = await startFor(t, s);
+    let body = (await (await fetch(`${base}/leafz`)).json()) as { leafnodes: number; leafs: { name: string }[] };
+    assert.deepEqual(body.leafs.map((l) => l.name), ["up2"]);
+    state.links = [];
+    body = (await (await fetch(`${base}/leafz`)).json()) as { leafnodes: number; leafs: { name: string }[] };
+    assert.equal(body.leafnodes, 0);
+  });
+
+  test("goDuration prints round trips as Go's time.Duration does", () => {
+    assert.equal(goDuration(12), "12ms");
+    assert.equal(goDuration(1.5), "1.5ms");
+    assert.equal(goDuration(0.25), "250µs");
+    assert.equal(goDuration(1500), "1.5s");
+    assert.equal(goDuration(0), "0s");
+    fc.assert(fc.property(fc.double({ min: 0, max: 1e7, noNaN: true }), (ms) => /^\d+(\.\d+)?(µs|ms|s)$/.test(goDuration(ms))));
+  });
+});
+
+describe("/subsz (nats-server's Subsz shape)", () => {
+  const withSubs = (): FakeState => {
+    const s = fakeState();
+    s.subsz = [
+      { subject: "choria.reply.abc._INBOX.x", sid: "2", cid: 7, msgs: 3, max: 0 },
+      { subject: "choria.node.>", queue: "workers", sid: "1", cid: 7, msgs: 0, max: 10 },
+      { subject: "test.a", sid: "9", cid: 2, msgs: 1, max: 0 },
+    ];
+    return s;
+  };
+
+  test("without subs: the count only", async (t) => {
+    const { base } = await startFor(t, withSubs());
+    const body = (await (await fetch(`${base}/subsz`)).json()) as Record<string, unknown>;
+    assert.equal(body.server_id, "NTESTID");
+    assert.equal(body.num_subscriptions, 9);
+    assert.equal(body.total, 0);
+    assert.equal(body.offset, 0);
+    assert.equal(body.limit, 1024);
+    assert.equal(body.subscriptions_list, undefined);
+  });
+
+  test("subs=1: SubDetail entries sorted by cid and sid, paged", async (t) => {
+    const { base } = await startFor(t, withSubs());
+    const body = (await (await fetch(`${base}/subsz?subs=1`)).json()) as { total: number; subscriptions_list: Record<string, unknown>[] };
+    assert.equal(body.total, 3);
+    assert.deepEqual(body.subscriptions_list, [
+      { subject: "test.a", sid: "9", msgs: 1, cid: 2 },
+      { subject: "choria.node.>", qgroup: "workers", sid: "1", msgs: 0, max: 10, cid: 7 },
+      { subject: "choria.reply.abc._INBOX.x", sid: "2", msgs: 3, cid: 7 },
+    ]);
+    const page = (await (await fetch(`${base}/subsz?subs=1&offset=1&limit=1`)).json()) as { total: number; offset: number; limit: number; subscriptions_list: { sid: string }[] };
+    assert.deepEqual([page.total, page.offset, page.limit, page.subscriptions_list.map((x) => x.sid)], [3, 1, 1, ["1"]]);
+  });
+
+  test("test=<literal subject> keeps the subscriptions a publish to it would reach", async (t) => {
+    const { base } = await startFor(t, withSubs());
+    const body = (await (await fetch(`${base}/subsz?subs=1&test=choria.node.n1`)).json()) as { total: number; subscriptions_list: { subject: string }[] };
+    assert.equal(body.total, 1);
+    assert.equal(body.subscriptions_list[0]!.subject, "choria.node.>");
+  });
+
+  test("a test subject with wildcards is a 400 with nats-server's text", async (t) => {
+    const { base } = await startFor(t, withSubs());
+    const res = await fetch(`${base}/subsz?subs=1&test=choria.*`);
+    assert.equal(res.status, 400);
+    assert.equal((await res.text()).trim(), "invalid test subject, must be valid publish subject: choria.*");
+  });
+});
+
+describe("Choria's endpoints", () => {
+  test("/choria/ has Choria's build and system index", async (t) => {
+    const { base } = await startFor(t);
+    const res = await fetch(`${base}/choria/`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { build: Record<string, unknown>; system: Record<string, unknown>; config_file: string; identity: string };
+    assert.equal(body.identity, "gw1.example.net");
+    assert.equal(body.config_file, "/etc/aaa-leafnode/broker.conf");
+    assert.equal(body.build.version, "0.1.0");
+    assert.equal(body.build.max_broker_clients, 5000);
+    assert.equal(body.build.tls, true);
+    assert.deepEqual(Object.keys(body.build).sort(), ["build_date", "go", "license", "max_broker_clients", "node", "secure", "sha", "tls", "version"]);
+    assert.ok(typeof body.system.rss === "number" && body.system.rss > 0);
+    assert.ok(typeof body.system.cpu_percent === "number" && body.system.cpu_percent >= 0);
+    assert.ok(typeof body.system.cpu_cores === "number" && body.system.cpu_cores >= 1);
+  });
+
+  test("/choria/metrics serves the same Prometheus text as /choria/prometheus", async (t) => {
+    const { base } = await startFor(t);
+    for (const path of ["/choria/metrics", "/choria/prometheus"]) {
+      const samples = parseSamples(await (await fetch(`${base}${path}`)).text());
+      assert.equal(sampleValue(samples, "choria_network_connections"), 3, path);
+      assert.equal(sampleValue(samples, "choria_network_leafnode_subscriptions"), 2, path);
+    }
+  });
+});
+
+describe("status page at /", () => {
+  test("name, version, link state, counts and a link to every endpoint", async (t) => {
+    const s = fakeState();
+    s.authOutcomes = { ok: 15, GW_ERR_AUTH_EXPIRED: 2, GW_ERR_AUTH_BAD_SIGNATURE: 3 };
+    s.links = [s.links[0]!, { ...s.links[0]!, remote: "backup", connected: false, host: undefined, port: undefined }];
+    const { base } = await startFor(t, s);
+    const res = await fetch(`${base}/`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
+    const html = await res.text();
+    assert.match(html, /<span id="name">gw1<\/span>/);
+    assert.match(html, /<span id="version">0\.1\.0<\/span>/);
+    assert.match(html, /<tr data-remote="hub"><td class="remote">hub<\/td><td class="state connected">connected<\/td><td class="hub">hub\.example\.net:7422<\/td>/);
+    assert.match(html, /<tr data-remote="backup"><td class="remote">backup<\/td><td class="state disconnected">disconnected<\/td>/);
+    assert.match(html, /1 of 2 links connected/);
+    assert.match(html, /<dd id="connections">3<\/dd>/);
+    assert.match(html, /<dd id="auth-failures">5<\/dd>/);
+    for (const e of ENDPOINTS) assert.ok(html.includes(`href=".${e.path}"`), e.path);
+  });
+
+  test("standalone and not ready say so", async (t) => {
+    const s = fakeState();
+    s.links = [];
+    s.ready = false;
+    s.readyReason = "lame duck mode";
+    const { base } = await startFor(t, s);
+    const html = await (await fetch(`${base}/`)).text();
+    assert.match(html, /id="standalone"/);
+    assert.match(html, /not ready: lame duck mode/);
+  });
+
+  test("names from the configuration and refusal codes are escaped", async (t) => {
+    const s = fakeState();
+    s.links = [{ ...s.links[0]!, remote: "<script>alert(1)</script>", account: "a&b" }];
+    s.readyReason = "<b>";
+    s.ready = false;
+    const { base } = await startFor(t, s);
+    const html = await (await fetch(`${base}/`)).text();
+    assert.doesNotMatch(html, /<script>/);
+    assert.ok(html.includes("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert.ok(html.includes("a&amp;b"));
+    assert.ok(html.includes("not ready: &lt;b&gt;"));
+  });
+});
+
 describe("monitor refusals and failures", () => {
-  const notFound = ["/", "/nope", "/metrics/extra", "/METRICS", "//metrics", "/connz/1"];
+  const notFound = ["/index.html", "/nope", "/choria", "/choria/x", "/leafz/1", "/metrics/extra", "/METRICS", "//metrics", "/connz/1"];
   for (const path of notFound) {
     test(`404 for ${path}`, async (t) => {
       const { mon } = await startFor(t);
@@ -225,7 +400,7 @@ describe("monitor refusals and failures", () => {
     const sources = fakeSources(state);
     const registry = createMetrics(sources, { defaultMetrics: false }).registry;
     await assert.rejects(
-      startMonitor({ host: "127.0.0.1", port: mon.port, registry, sources, log: createLogger(new MemorySink(), new LevelControl("error")), info: () => info }),
+      startMonitor({ host: "127.0.0.1", port: mon.port, registry, sources, log: createLogger(new MemorySink(), new LevelControl("error")), info: () => info, about: () => about }),
       (err: unknown) => err instanceof GatewayError && err.code === "GW_ERR_MONITOR_LISTEN",
     );
   });

@@ -1,0 +1,113 @@
+/**
+ * The monitor's index page at `/`: a small static HTML page, like
+ * nats-server's monitor index, for an operator with a browser. It shows the
+ * gateway's name and version, readiness, each upstream link's state (one row
+ * per configured remote), the client connection and authentication-failure
+ * counts, and links to every monitoring endpoint. Rendered from the same
+ * MetricSources snapshot as the JSON endpoints; every value is HTML-escaped,
+ * and the page has no script, so nothing a client can influence (a remote
+ * name, an auth refusal code) can run in the operator's browser.
+ */
+import type { About } from "./monitor.js";
+import { remoteLinks, type MetricSources, type RemoteLinkStats } from "./metrics.js";
+
+export interface StatusPageInput {
+  about: About;
+  sources: MetricSources;
+  endpoints: readonly { path: string; title: string }[];
+}
+
+const htmlEscapes: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => htmlEscapes[c]!);
+}
+
+/** Authentication attempts refused, whatever the reason (every outcome but "ok"). */
+export function authFailures(outcomes: Record<string, number>): number {
+  let n = 0;
+  for (const [outcome, count] of Object.entries(outcomes)) if (outcome !== "ok" && Number.isFinite(count)) n += count;
+  return n;
+}
+
+function linkRow(l: RemoteLinkStats): string {
+  const up = l.connected > 0;
+  const state = up ? "connected" : "disconnected";
+  const hub = up && l.host !== undefined ? `${l.host}:${l.port ?? ""}` : "";
+  const cells = [
+    `<td class="remote">${escapeHtml(l.remote)}</td>`,
+    `<td class="state ${state}">${state}</td>`,
+    `<td class="hub">${escapeHtml(hub)}</td>`,
+    `<td class="account">${escapeHtml(l.account ?? "")}</td>`,
+    `<td class="rtt">${up && l.rttMs !== undefined ? `${Math.round(l.rttMs * 10) / 10} ms` : ""}</td>`,
+    `<td class="reconnects">${l.reconnects}</td>`,
+    `<td class="hub-interest">${l.subscriptions ?? 0}</td>`,
+    `<td class="buffered">${l.bufferedMsgs} msgs / ${l.bufferedBytes} of ${l.bufferLimitBytes ?? "?"} bytes</td>`,
+    `<td class="dropped">${l.droppedMsgs}</td>`,
+  ];
+  return `<tr data-remote="${escapeHtml(l.remote)}">${cells.join("")}</tr>`;
+}
+
+function fact(id: string, label: string, value: number | string): string {
+  return `<dt>${label}</dt><dd id="${id}">${escapeHtml(String(value))}</dd>`;
+}
+
+export function statusPage(input: StatusPageInput): string {
+  const { about, sources } = input;
+  const leaf = sources.leafnode();
+  const links = remoteLinks(leaf);
+  const totals = { configured: links.length, connected: links.filter((l) => l.connected > 0).length };
+  const ready = sources.ready();
+  const upstream = links.length === 0
+    ? `<p id="standalone">Standalone: no upstream leafnode remote is configured.</p>`
+    : `<p id="upstream-summary">${totals.connected} of ${totals.configured} link${totals.configured === 1 ? "" : "s"} connected</p>
+<table id="links">
+<thead><tr><th>remote</th><th>state</th><th>hub</th><th>account</th><th>rtt</th><th>reconnects</th><th>hub interest</th><th>outage buffer</th><th>dropped</th></tr></thead>
+<tbody>
+${links.map(linkRow).join("\n")}
+</tbody>
+</table>`;
+  const endpoints = input.endpoints
+    .map((e) => `<a href=".${escapeHtml(e.path)}">${escapeHtml(e.title)}<span class="endpoint"> ${escapeHtml(e.path)}</span></a>`)
+    .join("\n");
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>aaa-leafnode ${escapeHtml(about.serverName)}</title>
+<style>
+body { font-family: ui-sans-serif, system-ui, sans-serif; margin: 24px 32px; color: rgb(40 40 52) }
+h1 { font-size: 24px; margin-bottom: 0 }
+.version { color: #777; margin-top: 4px }
+.ready { color: rgb(20 120 60) } .not-ready { color: rgb(180 40 40) }
+table { border-collapse: collapse } th, td { text-align: left; padding: 4px 12px 4px 0 }
+td.connected { color: rgb(20 120 60) } td.disconnected { color: rgb(180 40 40); font-weight: 600 }
+dl { display: grid; grid-template-columns: max-content auto; gap: 4px 16px } dd { margin: 0 }
+nav a { display: block; padding-bottom: 6px; color: rgb(72 72 92); text-decoration: none }
+nav a:hover { font-weight: 600; color: rgb(59 50 202) }
+.endpoint { font-size: 12px; color: #999; font-family: monospace }
+</style>
+</head>
+<body>
+<h1>aaa-leafnode <span id="name">${escapeHtml(about.serverName)}</span></h1>
+<p class="version">version <span id="version">${escapeHtml(about.version)}</span> · identity <span id="identity">${escapeHtml(about.identity)}</span> · server id <span id="server-id">${escapeHtml(about.serverId)}</span> · up since <span id="started">${about.startedAt.toISOString()}</span></p>
+<p id="ready" class="${ready ? "ready" : "not-ready"}">${ready ? "ready" : `not ready: ${escapeHtml(sources.readyReason())}`}</p>
+<h2>Upstream</h2>
+${upstream}
+<h2>Clients</h2>
+<dl>
+${fact("connections", "connections", sources.connections())}
+${fact("total-connections", "connections since start", sources.totalConnections())}
+${fact("auth-ok", "logins accepted", sources.authOutcomes()["ok"] ?? 0)}
+${fact("auth-failures", "logins refused", authFailures(sources.authOutcomes()))}
+${fact("slow-consumers", "slow consumers", sources.slowConsumers())}
+${fact("subscriptions", "subscriptions", sources.subscriptions())}
+</dl>
+<h2>Endpoints</h2>
+<nav id="endpoints">
+${endpoints}
+</nav>
+</body>
+</html>
+`;
+}
