@@ -188,16 +188,24 @@ export class LeafConn implements Upstream, LinkOwner {
     this.sendInterest(link, subject, queue, weight);
   }
 
-  forward(subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array, servedQueues: ReadonlySet<string> | null): boolean {
-    // nats-server 2.9.10 does not enforce max_payload on inbound LMSG, so we do.
+  /**
+   * What this hub must not be sent, counted: a payload over the hub's max_payload (nats-server
+   * 2.9.10 does not enforce it on inbound LMSG, so we do) or a subject the hub refuses.
+   */
+  private refuses(subject: string, payload: Uint8Array): boolean {
     if (this.hubMaxPayload > 0 && payload.length > this.hubMaxPayload) {
       this.countDropped(payload.length);
-      return false;
+      return true;
     }
     if (this.rules.refusesPublish(subject) || (this.refusedPubs.size > 0 && this.refusedPubs.has(subject))) {
       this.stats.refusedPublishes++;
-      return false;
+      return true;
     }
+    return false;
+  }
+
+  forward(subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array, servedQueues: ReadonlySet<string> | null): boolean {
+    if (this.refuses(subject, payload)) return false;
     const link = this.link;
     if (link !== null && link.live) return this.send(link, subject, reply, hdrLen, payload, servedQueues);
     if (this.pending.push(subject, reply, hdrLen, payload, servedQueues)) {
@@ -213,14 +221,7 @@ export class LeafConn implements Upstream, LinkOwner {
   }
 
   forwardReply(subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean {
-    if (this.hubMaxPayload > 0 && payload.length > this.hubMaxPayload) {
-      this.countDropped(payload.length);
-      return false;
-    }
-    if (this.rules.refusesPublish(subject) || (this.refusedPubs.size > 0 && this.refusedPubs.has(subject))) {
-      this.stats.refusedPublishes++;
-      return false;
-    }
+    if (this.refuses(subject, payload)) return false;
     const link = this.link;
     if (link !== null && link.live) return this.send(link, subject, reply, hdrLen, payload, null, true);
     // The hub's requester or consumer waits behind a link that is down: count it, say it once per outage.
