@@ -4,26 +4,21 @@
  * (see protocol/wire_text.ts), because client libraries parse those strings.
  */
 
-export class GatewayError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
+export class GatewayError<Code extends string = string> extends Error {
+  readonly code: Code;
+  constructor(code: Code, message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = "GatewayError";
+    // Every subclass is named after itself without repeating a constructor to say so.
+    this.name = new.target.name;
     this.code = code;
   }
 }
 
 /**
- * A protocol violation found while parsing or processing a peer's bytes.
- * `wire` is the text to send inside `-ERR '…'`, or null when nats-server
- * closes silently; `closes` says whether the connection must be closed.
+ * A protocol violation found while parsing or processing a peer's bytes; the
+ * connection maps its code to the `-ERR` text and the close (docs/protocol.md).
  */
-export class ProtocolError extends GatewayError {
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-    this.name = "ProtocolError";
-  }
-}
+export class ProtocolError extends GatewayError {}
 
 /**
  * A refused authentication. `reason` is the detail for the audit log and never
@@ -33,7 +28,6 @@ export class AuthError extends GatewayError {
   readonly reason: string;
   constructor(code: string, reason: string, options?: ErrorOptions) {
     super(code, reason, options);
-    this.name = "AuthError";
     this.reason = reason;
   }
 }
@@ -47,7 +41,6 @@ export class ConfigError extends GatewayError {
     const prefix = [where.file, where.line !== undefined ? String(where.line) : undefined].filter(Boolean).join(":");
     const keyPart = where.key ? `${where.key}: ` : "";
     super("GW_ERR_CONFIG", `${prefix ? prefix + ": " : ""}${keyPart}${message}`, options);
-    this.name = "ConfigError";
     this.file = where.file;
     this.line = where.line;
     this.key = where.key;
@@ -55,9 +48,4 @@ export class ConfigError extends GatewayError {
 }
 
 /** A failure on the upstream leafnode link (refusal by the hub, TLS, protocol). */
-export class UpstreamError extends GatewayError {
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-    this.name = "UpstreamError";
-  }
-}
+export class UpstreamError extends GatewayError {}

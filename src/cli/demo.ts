@@ -43,7 +43,6 @@ seconds (default 120). Needs nats-server (NATS_SERVER_BIN, default
 class DemoFailure extends GatewayError {
   constructor(message: string) {
     super("GW_ERR_DEMO_FAILED", message);
-    this.name = "DemoFailure";
   }
 }
 

@@ -18,9 +18,4 @@ export const DevkitErrorCode = {
 
 export type DevkitErrorCodeValue = (typeof DevkitErrorCode)[keyof typeof DevkitErrorCode];
 
-export class DevkitError extends GatewayError {
-  constructor(code: DevkitErrorCodeValue, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-    this.name = "DevkitError";
-  }
-}
+export class DevkitError extends GatewayError<DevkitErrorCodeValue> {}

@@ -26,12 +26,7 @@ export const LoginErrorCode = {
 } as const;
 export type LoginErrorCode = (typeof LoginErrorCode)[keyof typeof LoginErrorCode];
 
-export class LoginError extends GatewayError {
-  constructor(code: LoginErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-    this.name = "LoginError";
-  }
-}
+export class LoginError extends GatewayError<LoginErrorCode> {}
 
 /** Node/undici error codes raised before any request byte was written. */
 const connectPhaseCodes = new Set([

@@ -31,7 +31,6 @@ export class WsTransportError extends GatewayError {
   readonly closeCode: number;
   constructor(code: string, violation: WsViolationName, closeCode: number, message: string, options?: ErrorOptions) {
     super(code, message, options);
-    this.name = "WsTransportError";
     this.violation = violation;
     this.closeCode = closeCode;
   }
