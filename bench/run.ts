@@ -10,7 +10,7 @@
  * recorded, never fatal; whatever it started is stopped at the end, on error
  * and on SIGINT. Everything listens on 127.0.0.1 on ephemeral ports.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -35,6 +35,8 @@ import { wan } from "./scenarios/wan.js";
 import type { Scenario, Target, TargetKind } from "./scenarios/types.js";
 
 const ALL_SCENARIOS: readonly Scenario[] = [throughput, fanIn, latency, storm, subscribers, manyCallers, wan];
+/** The JetStream comparison has its own hub and baseline (the hub itself), so it runs as its own process. */
+const JETSTREAM = "jetstream";
 const RESULTS_DIR = fileURLToPath(new URL("../../bench/results/", import.meta.url));
 const SETTLE_MS = 1_000;
 
@@ -43,7 +45,9 @@ const USAGE = `Usage: node build/bench/run.js [options]
   --rounds N           rounds of A B (peer, gateway) per scenario (default 5)
   --workers N          run the gateway with N worker processes (default 1)
   --only peer|gateway  measure one leaf only (no ratios)
-  --scenarios a,b      subset of: ${ALL_SCENARIOS.map((s) => s.id).join(", ")}
+  --scenarios a,b      subset of: ${ALL_SCENARIOS.map((s) => s.id).join(", ")}, ${JETSTREAM}
+                       (${JETSTREAM}: KV and pull consumers through the gateway vs straight at a
+                       JetStream hub, bench/jetstream_bench.ts, run after the others)
   --scale X            multiply message and client counts (default 1)
   --profile            run the gateway with --cpu-prof and --heap-prof; profiles go to bench/results/
   --out FILE           results JSON (default bench/results/latest.json)
@@ -53,6 +57,8 @@ interface Options {
   rounds: number;
   only: TargetKind | null;
   scenarios: Scenario[];
+  /** Also run the JetStream comparison (bench/jetstream_bench.ts) after the scenarios. */
+  jetstream: boolean;
   scale: number;
   profile: boolean;
   out: string;
@@ -87,14 +93,16 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new Error(`--workers must be an integer 1..64`);
   if (values.only !== undefined && values.only !== "peer" && values.only !== "gateway") throw new Error(`--only must be peer or gateway`);
   let scenarios = [...ALL_SCENARIOS];
+  let jetstream = true;
   if (values.scenarios) {
     const ids = values.scenarios.split(",").map((s) => s.trim()).filter(Boolean);
-    const unknown = ids.filter((id) => !ALL_SCENARIOS.some((s) => s.id === id));
+    const unknown = ids.filter((id) => id !== JETSTREAM && !ALL_SCENARIOS.some((s) => s.id === id));
     if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(", ")}`);
     scenarios = ALL_SCENARIOS.filter((s) => ids.includes(s.id));
+    jetstream = ids.includes(JETSTREAM);
   }
   return {
-    rounds, scale, scenarios, profile: values.profile ?? false,
+    rounds, scale, scenarios, jetstream, profile: values.profile ?? false,
     only: (values.only as TargetKind | undefined) ?? null,
     out: values.out ?? join(RESULTS_DIR, "latest.json"),
     gatewayBin: values["gateway-bin"],
@@ -253,6 +261,7 @@ function describeRun(r: RunRecord): string {
 
 async function main(): Promise<number> {
   const opts = parseOptions(process.argv.slice(2));
+  if (opts.scenarios.length === 0) return runJetStream(opts.rounds);
   const machine = machineFacts();
   log(`machine: ${machine["cpus"]} CPU(s) (${machine["cpuModel"]}), node ${machine["node"]}, ${machine["natsServer"]}`);
   log(`${machine["cpus"]} cores shared by hub, leaf, and 2–3 client worker processes per scenario: figures are relative, compare the ratios`);
@@ -320,7 +329,16 @@ async function main(): Promise<number> {
   process.stdout.write(renderTable(opts.scenarios, rows, failures) + "\n");
   for (const n of bench.notes) process.stdout.write(`note: ${n}\n`);
   process.stdout.write(`\nraw figures: ${opts.out}\n`);
-  return interrupted ? 130 : 0;
+  if (interrupted) return 130;
+  return opts.jetstream ? runJetStream(opts.rounds) : 0;
+}
+
+/** The JetStream scenario (bench/jetstream_bench.ts) in a process of its own, same rounds. */
+function runJetStream(rounds: number): number {
+  log(`${JETSTREAM}: KV and pull consumers through the gateway vs straight at the hub …`);
+  const script = fileURLToPath(new URL("./jetstream_bench.js", import.meta.url));
+  const r = spawnSync(process.execPath, [script, "--rounds", String(rounds)], { stdio: "inherit" });
+  return r.status ?? 1;
 }
 
 main().then(
