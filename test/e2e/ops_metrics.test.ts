@@ -9,9 +9,9 @@
  */
 import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { getPki, type Pki } from "../helpers/pki.js";
-import { startHub, waitFor, type Hub } from "../helpers/hub.js";
+import { type NatsConnection } from "@nats-io/transport-node";
+import type { Pki } from "../helpers/pki.js";
+import { startHub, startHubWithClient, stopHubWithClient, waitFor, type Hub } from "../helpers/hub.js";
 import { createSigner, tokenWorld, writeSignerFiles, type TokenWorld } from "../helpers/tokens.js";
 import { baseConf, hubRemoteLines, Clients, httpGet, metricValue, opsDir, scrape, spawnGateway, type OpsGateway } from "./ops_world.js";
 
@@ -71,14 +71,9 @@ describe("operator monitor: /metrics, /readyz, /connz", () => {
   let hubClient: NatsConnection;
 
   before(async () => {
-    pki = await getPki();
-    hub = await startHub({ pki });
-    hubClient = await connect({ servers: hub.clientUrl, name: "hub-side" });
+    ({ pki, hub, hubClient } = await startHubWithClient("hub-side"));
   });
-  after(async () => {
-    await hubClient?.close().catch(() => {});
-    await hub?.stop();
-  });
+  after(() => stopHubWithClient(hub, hubClient));
 
   test("/metrics values move with the traffic that flowed", async (t) => {
     const N = 25; // gateway client → gateway subscriber and hub subscriber

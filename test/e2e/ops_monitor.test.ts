@@ -13,9 +13,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { getPki, type Pki } from "../helpers/pki.js";
-import { startHub, waitFor, type Hub } from "../helpers/hub.js";
+import { type NatsConnection } from "@nats-io/transport-node";
+import type { Pki } from "../helpers/pki.js";
+import { startHubWithClient, stopHubWithClient, waitFor, type Hub } from "../helpers/hub.js";
 import { createSigner, tokenWorld, writeSignerFiles } from "../helpers/tokens.js";
 import { CHROMIUM, chromiumAvailable, dumpDom } from "./browser/chromium.js";
 import { baseConf, hubRemoteLines, Clients, httpGet, metricValue, opsDir, scrape, spawnGateway } from "./ops_world.js";
@@ -50,17 +50,12 @@ describe("monitor endpoints against a real hub", () => {
   let hubClient: NatsConnection;
 
   before(async () => {
-    pki = await getPki();
-    hub = await startHub({ pki });
-    hubClient = await connect({ servers: hub.clientUrl, name: "hub-side" });
+    ({ pki, hub, hubClient } = await startHubWithClient("hub-side"));
     hubClient.subscribe("ops.hub.>", { callback: () => {} });
     hubClient.subscribe("ops.work", { queue: "workers", callback: () => {} });
     await hubClient.flush();
   });
-  after(async () => {
-    await hubClient?.close().catch(() => {});
-    await hub?.stop();
-  });
+  after(() => stopHubWithClient(hub, hubClient));
 
   test("/leafz, /subsz, /choria/, Choria gauges and the status page in Chromium", async (t) => {
     const dir = opsDir(t);

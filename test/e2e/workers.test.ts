@@ -13,9 +13,9 @@
  */
 import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { getPki, type Pki } from "../helpers/pki.js";
-import { startHub, waitFor, type Hub } from "../helpers/hub.js";
+import { type NatsConnection } from "@nats-io/transport-node";
+import type { Pki } from "../helpers/pki.js";
+import { startHubWithClient, stopHubWithClient, waitFor, type Hub } from "../helpers/hub.js";
 import { tokenWorld, writeSignerFiles, type TokenWorld } from "../helpers/tokens.js";
 import { baseConf, Clients, httpGet, metricValue, opsDir, scrape, spawnGateway, type OpsGateway } from "./ops_world.js";
 
@@ -83,14 +83,9 @@ describe("worker mode", () => {
   let hubClient: NatsConnection;
 
   before(async () => {
-    pki = await getPki();
-    hub = await startHub({ pki });
-    hubClient = await connect({ servers: hub.clientUrl, name: "hub-side" });
+    ({ pki, hub, hubClient } = await startHubWithClient("hub-side"));
   });
-  after(async () => {
-    await hubClient?.close().catch(() => {});
-    await hub?.stop();
-  });
+  after(() => stopHubWithClient(hub, hubClient));
 
   test("two workers: messages and queue groups across workers through the hub; metrics add up; SIGHUP; a killed worker is restarted; SIGTERM", async (t) => {
     const w = await startWorld(t, pki, hub);
