@@ -9,7 +9,7 @@
  */
 import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { Pki } from "../helpers/pki.js";
 import { startHub, startHubWithClient, stopHubWithClient, waitFor, type Hub } from "../helpers/hub.js";
 import { createSigner, tokenWorld, writeSignerFiles, type TokenWorld } from "../helpers/tokens.js";

@@ -13,7 +13,7 @@
  */
 import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { Pki } from "../helpers/pki.js";
 import { startHubWithClient, stopHubWithClient, waitFor, type Hub } from "../helpers/hub.js";
 import { tokenWorld, writeSignerFiles, type TokenWorld } from "../helpers/tokens.js";
