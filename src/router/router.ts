@@ -110,7 +110,8 @@ export class Router implements LocalSide {
       if (sub.owner.deliver(sub, subject, reply, hdrLen, payload)) delivered++;
     }
     const served = this.served;
-    served.clear();
+    // Set#clear allocates a fresh table even when empty: only clear what was used.
+    if (served.size !== 0) served.clear();
     const qsubs = result.qsubs;
     for (let i = 0; i < qsubs.length; i++) {
       const group = qsubs[i]!;
