@@ -1,19 +1,18 @@
 /**
  * Per-connection outbound buffering. Messages are encoded straight into a
- * chunk buffer (no per-message allocation for small messages). The first write
- * since the last flush puts the connection on one process-wide list, and one
- * setImmediate per event-loop turn flushes every listed connection, each in one
- * writev (nats-server's per-readloop flush of pending clients). A turn's I/O
- * callbacks all run before that, so everything one turn delivers to a client
- * (e.g. all the replies decoded from one 64 KiB read of the hub link) leaves as
- * one TLS write instead of one per decoded record.
+ * chunk buffer (no per-message allocation for small messages), and the
+ * connection is flushed once per event-loop turn (transport/flush_turn.ts), so
+ * everything one turn delivers to a client (e.g. all the replies decoded from
+ * one 64 KiB read of the hub link) leaves as one TLS write. Written chunks go
+ * back to the WriteBuffer pool.
  * Pending bytes (ours plus the transport's) are capped: a reader that cannot
  * keep up is a slow consumer and is reported to the owner, who closes it, so one
  * slow client never grows memory without bound or slows anyone else.
  */
 import type { Transport } from "../transport/transport.js";
 import { msgHeaderMaxBytes, writeMsgHeader } from "../protocol/encode.js";
-import { WriteBuffer } from "../protocol/write_buffer.js";
+import { recycle, WriteBuffer } from "../protocol/write_buffer.js";
+import { flushThisTurn, type TurnFlushed } from "../transport/flush_turn.js";
 
 export interface OutboundOptions {
   /** Close as slow consumer past this many pending bytes. */
@@ -24,21 +23,7 @@ export interface OutboundOptions {
   onSlowConsumer(reason: "pending_bytes" | "write_deadline"): void;
 }
 
-/** Connections with bytes waiting for this turn's flush; `spare` is the list of the previous turn, reused. */
-let waiting: Outbound[] = [];
-let spare: Outbound[] = [];
-let turnScheduled = false;
-
-function flushWaiting(): void {
-  turnScheduled = false;
-  const list = waiting;
-  waiting = spare;
-  for (let i = 0; i < list.length; i++) list[i]!.flushIfScheduled();
-  list.length = 0;
-  spare = list;
-}
-
-export class Outbound {
+export class Outbound implements TurnFlushed {
   private readonly wb = new WriteBuffer();
   private flushScheduled = false;
   private blockedSince = 0;
@@ -86,12 +71,13 @@ export class Outbound {
     this.flushScheduled = false;
     const batch = this.wb.take();
     if (batch.length === 0) return;
-    const ok = batch.length === 1 ? this.transport.write(batch[0]!) : this.transport.writev(batch);
+    const written = () => recycle(batch);
+    const ok = batch.length === 1 ? this.transport.write(batch[0]!, written) : this.transport.writev(batch, written);
     if (!ok && this.blockedSince === 0) this.startDeadline();
   }
 
   /** Called by the turn's flush: write what is waiting unless flushed or closed meanwhile. */
-  flushIfScheduled(): void {
+  flushTurn(): void {
     if (this.flushScheduled && !this.closed) this.flush();
     this.flushScheduled = false;
   }
@@ -110,11 +96,7 @@ export class Outbound {
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      waiting.push(this);
-      if (!turnScheduled) {
-        turnScheduled = true;
-        setImmediate(flushWaiting);
-      }
+      flushThisTurn(this);
     }
   }
 

@@ -6,6 +6,14 @@
  * one copy a message costs; big payloads get a chunk of their own. Chunks are
  * allocated on first use, so an idle connection holds no outbound memory. Pure:
  * no I/O; the owner decides when to take() and write.
+ *
+ * Full-size chunks are recycled: once the transport reports a batch written
+ * (the kernel or TLS has its own copy), the owner hands it to recycle() and its
+ * chunks go to one small process-wide pool that every WriteBuffer draws from.
+ * Fresh chunks cost page faults and external-memory pressure that drives V8
+ * into extra full GCs; a reused one costs neither. A chunk is recycled only
+ * through recycle(), so a batch the transport never reported written is simply
+ * left to the GC.
  */
 
 const CHUNK_BYTES = 32 * 1024;
@@ -13,9 +21,41 @@ const FIRST_CHUNK_BYTES = 2 * 1024;
 /** Payloads above this are copied into a buffer of their own instead of the shared chunk. */
 const LARGE_PAYLOAD = 8 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** At most this many spare chunks (2 MiB) are kept for reuse, process-wide. */
+const POOL_CHUNKS = 64;
+const spare: ArrayBuffer[] = [];
+/** The chunks this module made itself: only those may be reused (never a slice of Node's shared pool). */
+const owned = new WeakSet<ArrayBuffer>();
+
+/**
+ * Give back a batch from take() once the transport has written it. Only
+ * full-size chunks that own their whole memory are kept; everything else is
+ * left to the GC. Call it once per batch, never while the bytes may still be read.
+ */
+export function recycle(batch: readonly Uint8Array[]): void {
+  for (let i = 0; i < batch.length && spare.length < POOL_CHUNKS; i++) {
+    const c = batch[i]!;
+    const ab = c.buffer;
+    if (c.byteOffset === 0 && ab.byteLength === CHUNK_BYTES && owned.has(ab as ArrayBuffer) && !spare.includes(ab as ArrayBuffer)) spare.push(ab as ArrayBuffer);
+  }
+}
+
+/** Spare chunks held right now (tests, metrics). */
+export function spareChunks(): number {
+  return spare.length;
+}
 
 interface NodeBufferWrite {
   utf8Write(s: string, offset: number, length: number): number;
+}
+
+/** A full-size chunk: a recycled one if the pool has one. */
+function fullChunk(): Buffer {
+  const ab = spare.pop();
+  if (ab !== undefined) return Buffer.from(ab);
+  const chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  owned.add(chunk.buffer as ArrayBuffer);
+  return chunk;
 }
 
 export class WriteBuffer {
@@ -89,14 +129,24 @@ export class WriteBuffer {
   }
 
   /**
-   * Seal the current chunk and start one with room for at least `n` bytes. The
-   * first chunk of a batch is small (Node's shared pool serves it): most
-   * batches are a PONG or a few messages; busy batches move on to full chunks.
+   * Make room for `n` more bytes. A batch starts in a small chunk (Node's
+   * shared pool serves it): most batches are a PONG or a few messages. When
+   * that overflows, its bytes move into a full chunk, so a batch of up to a
+   * chunk stays one buffer and leaves in one plain write (a TLS socket joins
+   * several pending buffers with a native copy). Past that, full chunks are
+   * sealed and queued.
    */
   private grow(n: number): void {
+    if (this.queued.length === 0 && this.chunk.length === FIRST_CHUNK_BYTES && this.used + n <= CHUNK_BYTES) {
+      const small = this.chunk;
+      this.chunk = fullChunk();
+      small.copy(this.chunk, 0, 0, this.used);
+      return;
+    }
     const first = this.used === 0 && this.queued.length === 0;
     this.seal();
-    this.chunk = Buffer.allocUnsafe(Math.max(n, first ? FIRST_CHUNK_BYTES : CHUNK_BYTES));
+    if (first && n <= FIRST_CHUNK_BYTES) this.chunk = Buffer.allocUnsafe(FIRST_CHUNK_BYTES);
+    else this.chunk = n <= CHUNK_BYTES ? fullChunk() : Buffer.allocUnsafe(n);
   }
 
   /** Move the filled part of the current chunk to the queue; the next write allocates afresh. */

@@ -114,6 +114,7 @@ export class WsTransport implements Transport {
     return this.ws.bufferedAmount;
   }
 
+  /** `written` is never called here: `ws` may hold a single chunk until it is sent, so it is not reused. */
   write(chunk: Uint8Array): boolean {
     // After close starts the bytes have nowhere to go; onClose is coming.
     if (this.ws.readyState !== WebSocket.OPEN) return true;
@@ -131,10 +132,13 @@ export class WsTransport implements Transport {
   }
 
   /** One frame for the whole batch, so a flush is one WebSocket message. */
-  writev(chunks: Uint8Array[]): boolean {
+  writev(chunks: Uint8Array[], written?: () => void): boolean {
     if (chunks.length === 1) return this.write(chunks[0]!);
     if (chunks.length === 0) return this.ws.bufferedAmount < this.highWaterMark;
-    return this.write(Buffer.concat(chunks));
+    const ok = this.write(Buffer.concat(chunks));
+    // The frame is a copy: the chunks are free again.
+    written?.();
+    return ok;
   }
 
   pause(): void {

@@ -6,8 +6,8 @@
  * live (a second barrier PONG proves the hub has read the replay; buffered
  * publishes may go). The link owns its timers (registration deadline,
  * keepalive PINGs, staleness) and its coalesced outbound writes (everything
- * queued in one tick leaves in one writev, in call order, so an LS+ queued
- * before an LMSG reaches the hub before it). It parses the hub's INFO once
+ * queued in one event-loop turn leaves in one write, in call order, so an LS+
+ * queued before an LMSG reaches the hub before it: transport/flush_turn.ts). It parses the hub's INFO once
  * (hub_info.ts) and reports each step to its owner; the owner never sets its
  * state. A Link never reconnects: its owner (LeafConn) dials a new one.
  */
@@ -15,7 +15,8 @@ import type { LeafDialResult } from "../transport/tls_dialer.js";
 import type { Transport } from "../transport/transport.js";
 import { LeafParser, type LeafOpSink, type LeafParserLimits } from "../protocol/leaf_parser.js";
 import { PING, PONG, encodeLsMinus, encodeLsPlus, writeLeafMsg } from "../protocol/leaf_encode.js";
-import { WriteBuffer } from "../protocol/write_buffer.js";
+import { recycle, WriteBuffer } from "../protocol/write_buffer.js";
+import { flushThisTurn, type TurnFlushed } from "../transport/flush_turn.js";
 import { parseHubInfo, type HubInfo } from "./hub_info.js";
 import type { RemoteUrl } from "./remote_urls.js";
 
@@ -47,7 +48,7 @@ export interface LinkOptions {
   limits?: Partial<LeafParserLimits>;
 }
 
-export class Link implements LeafOpSink {
+export class Link implements LeafOpSink, TurnFlushed {
   readonly transport: Transport;
   /** The hub's first INFO, parsed once. */
   readonly hubInfo: HubInfo;
@@ -157,13 +158,19 @@ export class Link implements LeafOpSink {
     return this.transport.bufferedBytes + this.out.size;
   }
 
+  /** The turn's flush (transport/flush_turn.ts): a no-op if flushed meanwhile. */
+  flushTurn(): void {
+    if (this.flushQueued) this.flush();
+  }
+
   flush(): void {
     this.flushQueued = false;
     if (this.isClosed) return;
     const chunks = this.out.take();
     if (chunks.length === 0) return;
-    if (chunks.length === 1) this.transport.write(chunks[0]!);
-    else this.transport.writev(chunks);
+    const written = () => recycle(chunks);
+    if (chunks.length === 1) this.transport.write(chunks[0]!, written);
+    else this.transport.writev(chunks, written);
   }
 
   /** Close now, remembering why (reported through linkClosed). */
@@ -184,7 +191,7 @@ export class Link implements LeafOpSink {
   private scheduleFlush(): void {
     if (!this.flushQueued) {
       this.flushQueued = true;
-      queueMicrotask(() => this.flush());
+      flushThisTurn(this);
     }
   }
 
