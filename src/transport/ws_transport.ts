@@ -114,20 +114,29 @@ export class WsTransport implements Transport {
     return this.ws.bufferedAmount;
   }
 
-  /** `written` is never called here: `ws` may hold a single chunk until it is sent, so it is not reused. */
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array, written?: () => void): boolean {
     // After close starts the bytes have nowhere to go; onClose is coming.
     if (this.ws.readyState !== WebSocket.OPEN) return true;
     const below = this.ws.bufferedAmount + chunk.length < this.highWaterMark;
     if (below && !this.needDrain) {
-      this.ws.send(chunk, sendBinary);
+      // `ws` calls back once the frame reached the socket (or failed): the chunk is free then.
+      this.ws.send(chunk, sendBinary, written);
       return true;
     }
     // Over the mark, or waiting for a drain: every frame carries the callback.
     // Frames are written in order, so when the last one's fires everything
     // before it has reached the kernel and the check below cannot miss.
     this.needDrain = true;
-    this.ws.send(chunk, sendBinary, this.afterSlowSend);
+    this.ws.send(
+      chunk,
+      sendBinary,
+      written === undefined
+        ? this.afterSlowSend
+        : (err?: Error) => {
+            this.afterSlowSend(err);
+            written();
+          },
+    );
     return below;
   }
 
