@@ -6,13 +6,15 @@
  *   nats-server flushes its pending connections once per read loop. The first
  *   write since a writer's last flush lists it; one setImmediate, after all of
  *   the turn's I/O callbacks, flushes each listed writer once.
- * - One batch in flight at a time. A TLS socket completes writes
- *   asynchronously and joins every write queued behind a pending one with a
- *   native copy into fresh memory. So while a batch is being written, the next
- *   one keeps growing in the WriteBuffer (one buffer) and leaves when the
- *   transport reports the first written, which also gives its chunks back to
- *   the pool (protocol/write_buffer.ts).
- * - flush() writes now regardless (before a close: nothing queued is lost).
+ * - One write of one buffer in flight at a time. A TLS socket completes
+ *   writes asynchronously and joins every write queued behind a pending one
+ *   with a native copy into fresh memory. So while a write is pending, the
+ *   next batch keeps growing in the WriteBuffer (one buffer up to 1 MiB) and
+ *   leaves when the transport reports the first written, which also gives its
+ *   chunk back to the pool (protocol/write_buffer.ts). A batch of several
+ *   chunks leaves one chunk per write.
+ * - flush() writes everything now regardless (before a close: nothing queued
+ *   is lost).
  */
 import { recycle, WriteBuffer } from "../protocol/write_buffer.js";
 import type { Transport } from "./transport.js";
@@ -42,7 +44,10 @@ export class BatchWriter {
   /** Encode into this, then call schedule(). */
   readonly wb = new WriteBuffer();
   private scheduled = false;
-  /** Batches handed to the transport and not yet reported written. */
+  /** Chunks taken from `wb` behind a chunk in flight (a batch past one chunk, or a backed-up peer). */
+  private queue: Buffer[] = [];
+  private queueBytes = 0;
+  /** Writes handed to the transport and not yet reported written. */
   private inFlight = 0;
   private closed = false;
 
@@ -53,10 +58,10 @@ export class BatchWriter {
 
   /** Bytes written here and not yet handed to the transport. */
   get size(): number {
-    return this.wb.size;
+    return this.wb.size + this.queueBytes;
   }
 
-  /** After writing into `wb`: the batch leaves at the end of this turn (or after the batch in flight). */
+  /** After writing into `wb`: the batch leaves at the end of this turn (or after the write in flight). */
   schedule(): void {
     if (!this.scheduled) {
       this.scheduled = true;
@@ -68,18 +73,23 @@ export class BatchWriter {
     }
   }
 
-  /** The turn's flush: write unless a batch is still in flight (then it follows that one). */
+  /** The turn's flush: write unless a write is still in flight (then this follows it). */
   flushTurn(): void {
     if (!this.scheduled) return;
-    if (this.inFlight === 0) this.flush();
+    this.scheduled = false;
+    if (this.inFlight === 0) this.writeNext();
     else this.hooks?.blocked();
   }
 
-  /** Hand everything to the transport now. */
+  /** Hand everything to the transport now, behind whatever is in flight (before a close). */
   flush(): void {
     this.scheduled = false;
-    if (this.closed || this.wb.size === 0) return;
-    const batch = this.wb.take();
+    if (this.closed) return;
+    const batch = this.queue;
+    if (this.wb.size > 0) batch.push(...this.wb.take());
+    this.queue = [];
+    this.queueBytes = 0;
+    if (batch.length === 0) return;
     this.inFlight++;
     const written = () => this.written(batch);
     const ok = batch.length === 1 ? this.transport.write(batch[0]!, written) : this.transport.writev(batch, written);
@@ -90,13 +100,30 @@ export class BatchWriter {
   close(): void {
     this.closed = true;
     this.wb.take();
+    this.queue = [];
+    this.queueBytes = 0;
   }
 
-  private written(batch: Buffer[]): void {
+  /** One chunk to the transport: a single buffer, so TLS encrypts it where it is. */
+  private writeNext(): void {
+    if (this.closed) return;
+    if (this.queue.length === 0) {
+      if (this.wb.size === 0) return;
+      this.queue = this.wb.take();
+      for (let i = 0; i < this.queue.length; i++) this.queueBytes += this.queue[i]!.length;
+    }
+    const chunk = this.queue.shift()!;
+    this.queueBytes -= chunk.length;
+    this.inFlight++;
+    const ok = this.transport.write(chunk, () => this.written([chunk]));
+    if (!ok) this.hooks?.blocked();
+  }
+
+  private written(chunks: Buffer[]): void {
     this.inFlight--;
-    recycle(batch);
+    recycle(chunks);
     if (this.inFlight !== 0 || this.closed) return;
     this.hooks?.unblocked();
-    if (this.wb.size > 0) this.flush();
+    this.writeNext();
   }
 }

@@ -49,13 +49,13 @@ test("one write per turn, and nothing more while it is in flight; the rest follo
   }
   assert.equal(writes.length, 1);
   assert.equal(bw.size, 6);
-  // Reported once: the writer waits for the write, not for later turns.
-  assert.deepEqual(events, ["blocked"]);
+  // Each turn that found the write still pending says so (the owner's write deadline keeps running).
+  assert.deepEqual(events, ["blocked", "blocked"]);
   writes[0]!.written!();
   assert.equal(writes.length, 2, "the waiting batch leaves when the first is written");
   assert.equal(text(1), "b1 b2 ");
   assert.equal(writes[1]!.chunks.length, 1);
-  assert.deepEqual(events, ["blocked", "unblocked"]);
+  assert.deepEqual(events, ["blocked", "blocked", "unblocked"]);
   writes[1]!.written!();
   assert.equal(writes.length, 2);
   assert.equal(bw.size, 0);
@@ -88,4 +88,26 @@ test("back-pressure on a write is reported as blocked", async () => {
   bw.schedule();
   await turn();
   assert.equal(blocked, 1);
+});
+
+test("a batch past the largest chunk leaves one chunk per write, in order", async () => {
+  const { t, writes } = heldTransport();
+  const bw = new BatchWriter(t);
+  const parts: string[] = [];
+  for (let i = 0; i < 30; i++) {
+    const part = String.fromCharCode(0x41 + i).repeat(100_000);
+    parts.push(part);
+    bw.wb.writeString(part);
+  }
+  bw.schedule();
+  await turn();
+  let got = "";
+  for (let i = 0; i < 10 && writes.length > i; i++) {
+    assert.equal(writes[i]!.chunks.length, 1, "one buffer per write");
+    assert.equal(writes.length, i + 1, "the next chunk waits for the previous one");
+    got += Buffer.from(writes[i]!.chunks[0]!).toString("latin1");
+    writes[i]!.written!();
+  }
+  assert.equal(bw.size, 0);
+  assert.equal(got, parts.join(""));
 });
