@@ -26,6 +26,8 @@ export interface OutboundOptions {
 export class Outbound {
   private readonly batch: BatchWriter;
   private deadlineTimer: NodeJS.Timeout | null = null;
+  /** When the current blocked spell began (ms since epoch), 0 when not blocked. */
+  private blockedSince = 0;
   private failed = false;
   private closed = false;
   outMsgs = 0;
@@ -76,7 +78,9 @@ export class Outbound {
   close(): void {
     this.closed = true;
     this.batch.close();
-    this.clearDeadline();
+    this.blockedSince = 0;
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = null;
   }
 
   private afterWrite(): void {
@@ -87,17 +91,32 @@ export class Outbound {
     this.batch.schedule();
   }
 
-  /** The transport pushed back, or a batch waits behind one not yet written: the write deadline runs. */
+  /**
+   * The transport pushed back, or a batch waits behind a write not yet done:
+   * the write deadline runs from now unless it already runs. One timer per
+   * blocked spell at most, not one per turn: it re-arms itself while the
+   * connection stays blocked and lapses once it is not.
+   */
   private startDeadline(): void {
-    if (this.deadlineTimer !== null || this.closed) return;
-    this.deadlineTimer = setTimeout(() => this.fail("write_deadline"), this.opts.writeDeadline);
-    this.deadlineTimer.unref?.();
+    if (this.closed || this.blockedSince !== 0) return;
+    this.blockedSince = Date.now();
+    if (this.deadlineTimer === null) this.armDeadline(this.opts.writeDeadline);
   }
 
   /** Everything handed over was written. */
   private clearDeadline(): void {
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = null;
+    this.blockedSince = 0;
+  }
+
+  private armDeadline(ms: number): void {
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineTimer = null;
+      if (this.blockedSince === 0 || this.closed) return;
+      const left = this.blockedSince + this.opts.writeDeadline - Date.now();
+      if (left <= 0) this.fail("write_deadline");
+      else this.armDeadline(left);
+    }, ms);
+    this.deadlineTimer.unref?.();
   }
 
   private fail(reason: "pending_bytes" | "write_deadline"): void {

@@ -21,8 +21,8 @@
  */
 
 const FIRST_CHUNK_BYTES = 2 * 1024;
-/** Size classes of pooled chunks: MIN_CHUNK << k up to MAX_CHUNK. */
-const MIN_CHUNK = 32 * 1024;
+/** Size classes of pooled chunks: MIN_CHUNK << k up to MAX_CHUNK (small classes: a batch takes about what it needs). */
+const MIN_CHUNK = 4 * 1024;
 const MAX_CHUNK = 1024 * 1024;
 const CLASSES = Math.log2(MAX_CHUNK / MIN_CHUNK) + 1;
 /** At most this many bytes of spare chunks are kept for reuse, process-wide. */
