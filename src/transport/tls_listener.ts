@@ -24,11 +24,13 @@ import { SocketTransport } from "./socket_transport.js";
 
 /**
  * TLS handshakes in progress per listener (per process). A handshake costs the
- * server 1-2 ms of CPU and the client about as much, so 128 of them are well
- * under a second of work even on a shared core: the default 2 s `tls_timeout`
- * then measures one client's handshake, not a queue of them.
+ * server 1-2 ms of CPU and a Node client 4-8 ms, so 64 at once are well under
+ * a second of work even for one busy client process: the default 2 s
+ * `tls_timeout` then measures a client's own handshake, not a queue. It still
+ * keeps a core busy: at 100 ms per handshake (a slow network) 64 in progress
+ * are 640 handshakes/s, more than a core completes.
  */
-export const MAX_HANDSHAKES = 128;
+export const MAX_HANDSHAKES = 64;
 
 export interface TlsListenerOptions {
   host: string;
