@@ -5,7 +5,8 @@
  * leaf and the gateway (each its own process, same certificates), waits until
  * the hub's /leafz shows both, then runs every scenario against the peer and
  * the gateway alternately (A B A B …) for a number of rounds, with all client
- * load in forked worker processes. It prints medians and gateway/peer ratios
+ * load in forked worker processes; a scenario with a hub-side baseline also
+ * runs, in each round after the two leaves, with its caller on the hub itself. It prints medians and gateway/peer ratios
  * and writes every raw figure to bench/results/latest.json. A failed run is
  * recorded, never fatal; whatever it started is stopped at the end, on error
  * and on SIGINT. Everything listens on 127.0.0.1 on ephemeral ports.
@@ -20,7 +21,7 @@ import { parseArgs } from "node:util";
 import { signerFromPrivateKey } from "../src/auth/mint.js";
 import { WorkerPool } from "./proc/pool.js";
 import {
-  cpuBetween, getPki, killServersSync, NATS_SERVER, readCpuMs, readTreeCpuMs, readTreeRssKiB, startGateway, startHub, startPeerLeaf, waitForLeafs,
+  cpuBetween, getPki, hubCallerUrl, killServersSync, NATS_SERVER, readCpuMs, readTreeCpuMs, readTreeRssKiB, startBenchHub, startGateway, startPeerLeaf, waitForLeafs,
   type Hub, type LeafServer,
 } from "./proc/servers.js";
 import { manyCallers } from "./scenarios/manycallers.js";
@@ -39,12 +40,14 @@ const ALL_SCENARIOS: readonly Scenario[] = [throughput, fanIn, latency, storm, s
 const JETSTREAM = "jetstream";
 const RESULTS_DIR = fileURLToPath(new URL("../../bench/results/", import.meta.url));
 const SETTLE_MS = 1_000;
+const HUB_SIDE_NOTE = "hub-side runs: the same caller on the hub's own client port, no leaf in between, over anonymous TLS with the leaves' certificate and TLS timeout (allow_non_tls keeps the simulated nodes on plain TCP)";
 
 const USAGE = `Usage: node build/bench/run.js [options]
 
-  --rounds N           rounds of A B (peer, gateway) per scenario (default 5)
+  --rounds N           rounds of A B (peer, gateway) per scenario (default 5); fanin adds a
+                       third run per round, its caller on the hub itself (the hub-side baseline)
   --workers N          run the gateway with N worker processes (default 1)
-  --only peer|gateway  measure one leaf only (no ratios)
+  --only peer|gateway  measure one leaf only (no ratios, no hub-side runs)
   --scenarios a,b      subset of: ${ALL_SCENARIOS.map((s) => s.id).join(", ")}, ${JETSTREAM}
                        (${JETSTREAM}: KV and pull consumers through the gateway vs straight at a
                        JetStream hub, bench/jetstream_bench.ts, run after the others)
@@ -55,7 +58,7 @@ const USAGE = `Usage: node build/bench/run.js [options]
 
 interface Options {
   rounds: number;
-  only: TargetKind | null;
+  only: "peer" | "gateway" | null;
   scenarios: Scenario[];
   /** Also run the JetStream comparison (bench/jetstream_bench.ts) after the scenarios. */
   jetstream: boolean;
@@ -103,7 +106,7 @@ function parseOptions(argv: string[]): Options {
   }
   return {
     rounds, scale, scenarios, jetstream, profile: values.profile ?? false,
-    only: (values.only as TargetKind | undefined) ?? null,
+    only: (values.only as "peer" | "gateway" | undefined) ?? null,
     out: values.out ?? join(RESULTS_DIR, "latest.json"),
     gatewayBin: values["gateway-bin"],
     workers,
@@ -156,10 +159,15 @@ class Bench {
     return this.opts.only ? [this.opts.only] : ["peer", "gateway"];
   }
 
+  /** The sides of one round of `scenario`: the leaves wanted, then its hub-side caller if it has one. */
+  kindsFor(scenario: Scenario): TargetKind[] {
+    return scenario.hubSide && this.opts.only === null ? [...this.wanted, "hub"] : this.wanted;
+  }
+
   async start(): Promise<void> {
     const pki = await getPki();
-    this.hub = await startHub({ pki });
-    log(`hub nats-server pid ${this.hub.pid}, leafnode port ${this.hub.leafPort} (mTLS)`);
+    this.hub = await startBenchHub(pki);
+    log(`hub nats-server pid ${this.hub.pid}, leafnode port ${this.hub.leafPort} (mTLS), client port ${this.hub.clientPort} (TLS or plain)`);
     if (this.wanted.includes("peer")) {
       this.peer = await startPeerLeaf(pki, this.hub, this.dir);
       log(`peer leaf nats-server pid ${this.peer.pid} at ${this.peer.url}`);
@@ -182,6 +190,7 @@ class Bench {
 
   /** The target for `kind`; restarts the gateway if it died in an earlier run. */
   async target(kind: TargetKind): Promise<Target> {
+    if (kind === "hub") return makeTarget({ kind, url: hubCallerUrl(this.hub!), pid: this.hub!.pid });
     if (kind === "gateway" && this.gateway !== null && !this.gateway.alive) {
       const tail = this.gateway.logs().trim().split("\n").slice(-5).join(" | ");
       this.notes.push(`gateway process died; restarted (log tail: ${tail})`);
@@ -196,17 +205,18 @@ class Bench {
   }
 
   async runOnce(scenario: Scenario, kind: TargetKind, round: number): Promise<RunRecord> {
-    const record: RunRecord = { scenario: scenario.id, target: kind, round, ok: false, notes: [], metrics: {}, wallMs: 0, windowMs: 0, leafCpuMs: 0, clientCpuMs: 0 };
+    const record: RunRecord = { scenario: scenario.id, target: kind, round, ok: false, notes: [], metrics: {}, wallMs: 0, windowMs: 0, leafCpuMs: 0, clientCpuMs: 0, hubCpuMs: 0 };
     const pool = new WorkerPool();
     let target: Target | null = null;
     const t0 = performance.now();
-    // The measured phase: time, the leaf's CPU (with its workers) and the client processes' CPU, at its start and end.
-    type Mark = { at: number; leaf: Map<number, number>; clients: Map<number, number> };
+    // The measured phase: time, the leaf's CPU (with its workers; none on the hub side), the hub's and the client processes' CPU, at its start and end.
+    type Mark = { at: number; leaf: Map<number, number>; hub: number; clients: Map<number, number> };
     let from: Mark | null = null;
     let to: Mark | null = null;
     const mark = (): Mark => ({
       at: performance.now(),
-      leaf: target === null ? new Map() : readTreeCpuMs(target.pid),
+      leaf: target === null || target.kind === "hub" ? new Map() : readTreeCpuMs(target.pid),
+      hub: this.hub === null ? 0 : readCpuMs(this.hub.pid),
       clients: new Map(pool.pids().map((p) => [p, readCpuMs(p)])),
     });
     try {
@@ -224,7 +234,7 @@ class Bench {
       record.ok = true;
     } catch (err) {
       record.error = errText(err);
-      const leaf = kind === "peer" ? this.peer : this.gateway;
+      const leaf = kind === "peer" ? this.peer : kind === "gateway" ? this.gateway : null;
       if (leaf !== null && !leaf.alive) record.error += ` [the ${kind} process exited; log tail: ${leaf.logs().slice(-600).trim()}]`;
     } finally {
       record.wallMs = performance.now() - t0;
@@ -233,6 +243,7 @@ class Bench {
         record.windowMs = end.at - from.at;
         record.leafCpuMs = cpuBetween(from.leaf, end.leaf);
         record.clientCpuMs = cpuBetween(from.clients, end.clients);
+        record.hubCpuMs = end.hub - from.hub;
       }
       await pool.stopAll();
     }
@@ -255,8 +266,9 @@ function describeRun(r: RunRecord): string {
   const notes = r.notes.length > 0 ? `\n    note: ${r.notes.join("\n    note: ")}` : "";
   const figures = Object.entries(r.metrics).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`).join(" ");
   const units = r.metrics["units"] ?? 0;
-  const perUnit = units > 0 ? `, ${((r.leafCpuMs * 1000) / units).toFixed(1)} µs leaf / ${((r.clientCpuMs * 1000) / units).toFixed(1)} µs clients per unit` : "";
-  return `${figures} (wall ${(r.wallMs / 1000).toFixed(1)} s; measured ${(r.windowMs / 1000).toFixed(1)} s, leaf CPU ${(r.leafCpuMs / 1000).toFixed(1)} s, client CPU ${(r.clientCpuMs / 1000).toFixed(1)} s${perUnit})${notes}`;
+  const us = (ms: number) => ((ms * 1000) / units).toFixed(1);
+  const perUnit = units > 0 ? `, ${us(r.leafCpuMs)} µs leaf / ${us(r.clientCpuMs)} µs clients / ${us(r.hubCpuMs)} µs hub per unit` : "";
+  return `${figures} (wall ${(r.wallMs / 1000).toFixed(1)} s; measured ${(r.windowMs / 1000).toFixed(1)} s, leaf CPU ${(r.leafCpuMs / 1000).toFixed(1)} s, client CPU ${(r.clientCpuMs / 1000).toFixed(1)} s, hub CPU ${(r.hubCpuMs / 1000).toFixed(1)} s${perUnit})${notes}`;
 }
 
 async function main(): Promise<number> {
@@ -289,7 +301,7 @@ async function main(): Promise<number> {
     await bench.start();
     outer: for (const scenario of opts.scenarios) {
       for (let round = 1; round <= opts.rounds; round++) {
-        for (const kind of bench.wanted) {
+        for (const kind of bench.kindsFor(scenario)) {
           if (interrupted) break outer;
           log(`${scenario.id} round ${round}/${opts.rounds} on ${kind} …`);
           const r = await bench.runOnce(scenario, kind, round);
@@ -313,7 +325,11 @@ async function main(): Promise<number> {
     finishedAt: new Date().toISOString(),
     machine,
     options: { rounds: opts.rounds, workers: opts.workers, loadAverage: loadavg(), only: opts.only, scale: opts.scale, scenarios: opts.scenarios.map((s) => s.id), profile: opts.profile, gatewayBin: opts.gatewayBin ?? null },
-    notes: [...bench.notes, "client load runs in separate worker processes on the same cores as the servers"],
+    notes: [
+      ...bench.notes,
+      "client load runs in separate worker processes on the same cores as the servers",
+      ...(opts.scenarios.some((s) => s.hubSide) && opts.only === null ? [HUB_SIDE_NOTE] : []),
+    ],
     gatewayRestarts: bench.gatewayRestarts,
     summary: rows,
     runs,

@@ -50,7 +50,8 @@ export async function connectClient(spec: ClientSpec, timeoutMs = 30_000): Promi
   return connect({
     servers: spec.url,
     name: spec.name,
-    tls: spec.url.startsWith("tls://") ? tlsOptions(spec.caFile) : undefined,
+    // null, not undefined: a nats:// client stays plain even where the server offers TLS (the bench hub's allow_non_tls port).
+    tls: spec.url.startsWith("tls://") ? tlsOptions(spec.caFile) : null,
     authenticator,
     inboxPrefix: spec.inboxPrefix,
     timeout: timeoutMs,

@@ -1,6 +1,7 @@
 /**
  * The servers under test, each in its own process on 127.0.0.1: one hub
- * nats-server with an mTLS leafnode port (the test helper), a peer leaf
+ * nats-server with an mTLS leafnode port (the test helper) and a client port
+ * offering the leaves' anonymous TLS beside plain TCP, a peer leaf
  * nats-server (anonymous-TLS client port, mTLS leafnode remote to the hub) and
  * the gateway (`node bin/aaa-leafnode.js run --config broker.conf`, same hub,
  * same certificates, an ed25519 AAA signer made for the run). Also reads a
@@ -16,6 +17,25 @@ import { getPki, type Pki } from "../../test/helpers/pki.js";
 import { NATS_SERVER, startHub, waitFor, type Hub } from "../../test/helpers/hub.js";
 
 export { getPki, startHub, waitFor, NATS_SERVER };
+
+/**
+ * The run's hub. Its client port also offers TLS, with the certificate and
+ * timeout of the leaves' client ports, and `allow_non_tls`: the simulated
+ * nodes stay on plain TCP as before, while a hub-side caller
+ * (`hubCallerUrl`) connects the way the leaf callers do, so a comparison
+ * with it is like for like.
+ */
+export function startBenchHub(pki: Pki): Promise<Hub> {
+  return startHub({
+    pki,
+    extraConfig: `tls {\n  cert_file: "${pki.gateway.cert}"\n  key_file: "${pki.gateway.key}"\n  timeout: ${CLIENT_TLS_TIMEOUT_S}\n}\nallow_non_tls: true`,
+  });
+}
+
+/** Where a caller sitting on the hub itself connects: its client port, over TLS. */
+export function hubCallerUrl(hub: Hub): string {
+  return `tls://127.0.0.1:${hub.clientPort}`;
+}
 export type { Hub, Pki };
 
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));

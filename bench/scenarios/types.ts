@@ -3,19 +3,22 @@
  * A scenario starts its own client workers (through the run's WorkerPool,
  * which the runner stops afterwards whatever happens), drives them, and
  * returns named figures; the runner runs it against the peer leaf and the
- * gateway alternately and compares medians. A scenario must bound every wait
+ * gateway alternately and compares medians. A scenario may also ask for a
+ * third side, the same clients sitting on the hub itself (no leaf in between),
+ * the baseline a leaf is judged against. A scenario must bound every wait
  * with a time limit and may throw: the runner records the failure and moves on.
  */
 import type { ClientSpec } from "../proc/protocol.js";
 import type { WorkerPool } from "../proc/pool.js";
 
-export type TargetKind = "peer" | "gateway";
+/** The two leaves, and "hub": the scenario's clients on the hub's own client port (no leaf). */
+export type TargetKind = "peer" | "gateway" | "hub";
 
-/** The leaf a scenario run measures. */
+/** What a scenario run measures: a leaf, or (kind "hub") the hub's client port itself. */
 export interface Target {
   readonly kind: TargetKind;
   readonly url: string;
-  /** The leaf's process id (for RSS / CPU readings). */
+  /** The leaf's process id (for RSS / CPU readings); for kind "hub", the hub's. */
   readonly pid: number;
   /**
    * A client of this leaf for caller `callerid`: for the gateway with its own
@@ -53,6 +56,8 @@ export interface MetricSpec {
   better: "higher" | "lower";
   /** "first": summarize by the earliest successful round only (figures later rounds distort, e.g. memory). */
   aggregate?: "median" | "first";
+  /** Target for hub-side scenarios: the gateway's median may be at most this multiple of the hub-side caller's. */
+  hubSideMax?: number;
 }
 
 export interface Scenario {
@@ -67,6 +72,12 @@ export interface Scenario {
   readonly metrics: readonly MetricSpec[];
   /** Time limit of one run, ms. */
   readonly timeoutMs: number;
+  /**
+   * Also run the scenario with its leaf-side clients connected straight to the
+   * hub (kind "hub", anonymous TLS like the leaf callers), in the same rounds,
+   * after the peer and the gateway: the baseline a leaf can only approach.
+   */
+  readonly hubSide?: boolean;
   run(ctx: RunContext): Promise<Record<string, number>>;
 }
 

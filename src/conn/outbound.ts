@@ -1,19 +1,18 @@
 /**
- * Per-connection outbound buffering. Messages are encoded straight into a
- * chunk buffer (no per-message allocation for small messages). The first write
- * since the last flush puts the connection on one process-wide list, and one
- * setImmediate per event-loop turn flushes every listed connection, each in one
- * writev (nats-server's per-readloop flush of pending clients). A turn's I/O
- * callbacks all run before that, so everything one turn delivers to a client
- * (e.g. all the replies decoded from one 64 KiB read of the hub link) leaves as
- * one TLS write instead of one per decoded record.
- * Pending bytes (ours plus the transport's) are capped: a reader that cannot
- * keep up is a slow consumer and is reported to the owner, who closes it, so one
- * slow client never grows memory without bound or slows anyone else.
+ * Per-connection outbound buffering. Messages are encoded straight into the
+ * connection's batch (no per-message allocation for small messages), which
+ * leaves once per event-loop turn, one batch in flight at a time
+ * (transport/batch_writer.ts): everything one turn delivers to a client (e.g.
+ * all the replies decoded from one 64 KiB read of the hub link) leaves as one
+ * TLS write.
+ * Pending bytes (ours plus the transport's) are capped, and so is the time the
+ * transport may stay blocked: a reader that cannot keep up is a slow consumer
+ * and is reported to the owner, who closes it, so one slow client never grows
+ * memory without bound or slows anyone else.
  */
 import type { Transport } from "../transport/transport.js";
 import { msgHeaderMaxBytes, writeMsgHeader } from "../protocol/encode.js";
-import { WriteBuffer } from "../protocol/write_buffer.js";
+import { BatchWriter } from "../transport/batch_writer.js";
 
 export interface OutboundOptions {
   /** Close as slow consumer past this many pending bytes. */
@@ -24,24 +23,8 @@ export interface OutboundOptions {
   onSlowConsumer(reason: "pending_bytes" | "write_deadline"): void;
 }
 
-/** Connections with bytes waiting for this turn's flush; `spare` is the list of the previous turn, reused. */
-let waiting: Outbound[] = [];
-let spare: Outbound[] = [];
-let turnScheduled = false;
-
-function flushWaiting(): void {
-  turnScheduled = false;
-  const list = waiting;
-  waiting = spare;
-  for (let i = 0; i < list.length; i++) list[i]!.flushIfScheduled();
-  list.length = 0;
-  spare = list;
-}
-
 export class Outbound {
-  private readonly wb = new WriteBuffer();
-  private flushScheduled = false;
-  private blockedSince = 0;
+  private readonly batch: BatchWriter;
   private deadlineTimer: NodeJS.Timeout | null = null;
   private failed = false;
   private closed = false;
@@ -52,25 +35,28 @@ export class Outbound {
     private readonly transport: Transport,
     private readonly opts: OutboundOptions,
   ) {
-    transport.onDrain(() => this.onDrain());
+    this.batch = new BatchWriter(transport, {
+      blocked: () => this.startDeadline(),
+      unblocked: () => this.clearDeadline(),
+    });
   }
 
   /** Bytes accepted and not yet written to the kernel. */
   get pendingBytes(): number {
-    return this.wb.size + this.transport.bufferedBytes;
+    return this.batch.size + this.transport.bufferedBytes;
   }
 
   /** Queue raw protocol bytes (INFO, PONG, +OK, -ERR). */
   writeRaw(bytes: Uint8Array): void {
     if (this.closed) return;
-    this.wb.writeBytes(bytes);
+    this.batch.wb.writeBytes(bytes);
     this.afterWrite();
   }
 
   /** Queue one MSG/HMSG. Returns false if the connection is past its limits. */
   writeMsg(subject: string, sid: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean {
     if (this.closed || this.failed) return false;
-    const wb = this.wb;
+    const wb = this.batch.wb;
     const offset = wb.reserve(msgHeaderMaxBytes(subject, sid, reply));
     wb.advance(writeMsgHeader(wb.current, offset, subject, sid, reply, hdrLen, payload.length) - offset);
     wb.writeBytes(payload);
@@ -83,24 +69,14 @@ export class Outbound {
 
   /** Write everything now (used before closing). */
   flush(): void {
-    this.flushScheduled = false;
-    const batch = this.wb.take();
-    if (batch.length === 0) return;
-    const ok = batch.length === 1 ? this.transport.write(batch[0]!) : this.transport.writev(batch);
-    if (!ok && this.blockedSince === 0) this.startDeadline();
-  }
-
-  /** Called by the turn's flush: write what is waiting unless flushed or closed meanwhile. */
-  flushIfScheduled(): void {
-    if (this.flushScheduled && !this.closed) this.flush();
-    this.flushScheduled = false;
+    this.batch.flush();
   }
 
   /** Stop accepting data and cancel timers (the owner closes the transport). */
   close(): void {
     this.closed = true;
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = null;
+    this.batch.close();
+    this.clearDeadline();
   }
 
   private afterWrite(): void {
@@ -108,24 +84,18 @@ export class Outbound {
       this.fail("pending_bytes");
       return;
     }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      waiting.push(this);
-      if (!turnScheduled) {
-        turnScheduled = true;
-        setImmediate(flushWaiting);
-      }
-    }
+    this.batch.schedule();
   }
 
+  /** The transport pushed back, or a batch waits behind one not yet written: the write deadline runs. */
   private startDeadline(): void {
-    this.blockedSince = Date.now();
+    if (this.deadlineTimer !== null || this.closed) return;
     this.deadlineTimer = setTimeout(() => this.fail("write_deadline"), this.opts.writeDeadline);
     this.deadlineTimer.unref?.();
   }
 
-  private onDrain(): void {
-    this.blockedSince = 0;
+  /** Everything handed over was written. */
+  private clearDeadline(): void {
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = null;
   }

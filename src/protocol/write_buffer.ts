@@ -1,18 +1,86 @@
 /**
  * An append-only batch of outbound bytes: protocol lines and payloads are
- * copied into large chunks (no allocation per message), and everything queued
- * since the last take() leaves as a few big buffers in one writev. Payload
- * views handed to us are only valid during the call, so copying here is the
- * one copy a message costs; big payloads get a chunk of their own. Chunks are
- * allocated on first use, so an idle connection holds no outbound memory. Pure:
- * no I/O; the owner decides when to take() and write.
+ * copied in (no allocation per message), and everything written since the last
+ * take() leaves as one buffer in one write. Payload views handed to us are only
+ * valid during the call, so copying here is the one copy a message costs.
+ * Pure: no I/O; the owner decides when to take() and write.
+ *
+ * Why one buffer: a TLS socket's writes complete asynchronously, so every
+ * further write in the same turn is queued and later joined with a native copy
+ * into freshly allocated memory. One contiguous batch is written as it is.
+ * A batch starts in a small slice of Node's shared pool (most batches are a
+ * PONG or a few messages) or, when the previous batch was big, in a chunk of
+ * that size; when it outgrows its chunk it moves into one twice as big, up to
+ * MAX_CHUNK, past which further chunks are queued behind it.
+ *
+ * Chunks are recycled: once the transport reports a batch written, the owner
+ * hands it to recycle() and its chunks go to one small process-wide pool, by
+ * size class, that every WriteBuffer draws from. Fresh chunks cost page faults
+ * and external-memory pressure that drives V8 into extra full GCs; a reused one
+ * costs neither. Only chunks this module allocated are ever pooled.
  */
 
-const CHUNK_BYTES = 32 * 1024;
 const FIRST_CHUNK_BYTES = 2 * 1024;
-/** Payloads above this are copied into a buffer of their own instead of the shared chunk. */
-const LARGE_PAYLOAD = 8 * 1024;
+/** Size classes of pooled chunks: MIN_CHUNK << k up to MAX_CHUNK. */
+const MIN_CHUNK = 32 * 1024;
+const MAX_CHUNK = 1024 * 1024;
+const CLASSES = Math.log2(MAX_CHUNK / MIN_CHUNK) + 1;
+/** At most this many bytes of spare chunks are kept for reuse, process-wide. */
+const POOL_BYTES = 4 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
+
+const spare: ArrayBuffer[][] = Array.from({ length: CLASSES }, () => []);
+let spareBytes = 0;
+/** The chunks this module made itself: only those may be reused (never a slice of Node's shared pool). */
+const owned = new WeakSet<ArrayBuffer>();
+
+/** The smallest class holding `bytes`, or -1 past MAX_CHUNK. */
+function classFor(bytes: number): number {
+  let k = 0;
+  while ((MIN_CHUNK << k) < bytes) if (++k === CLASSES) return -1;
+  return k;
+}
+
+/** A chunk of at least `bytes`: a recycled one of its class if the pool has one. */
+function chunkFor(bytes: number): Buffer {
+  const k = classFor(bytes);
+  if (k < 0) return Buffer.allocUnsafe(bytes);
+  const ab = spare[k]!.pop();
+  if (ab !== undefined) {
+    spareBytes -= ab.byteLength;
+    return Buffer.from(ab);
+  }
+  const chunk = Buffer.allocUnsafeSlow(MIN_CHUNK << k);
+  owned.add(chunk.buffer as ArrayBuffer);
+  return chunk;
+}
+
+/**
+ * Give back a batch from take() once the transport has written it (or a chunk
+ * nothing refers to any more). Chunks this module did not make, and chunks
+ * beyond the pool's byte limit, are left to the GC. Never call it while the
+ * bytes may still be read.
+ */
+export function recycle(batch: readonly Uint8Array[]): void {
+  for (let i = 0; i < batch.length; i++) {
+    const c = batch[i]!;
+    const ab = c.buffer as ArrayBuffer;
+    if (c.byteOffset !== 0 || !owned.has(ab) || spareBytes + ab.byteLength > POOL_BYTES) continue;
+    const k = classFor(ab.byteLength);
+    if (k < 0 || MIN_CHUNK << k !== ab.byteLength) continue;
+    const list = spare[k]!;
+    if (list.includes(ab)) continue; // handed back twice: keep it once
+    list.push(ab);
+    spareBytes += ab.byteLength;
+  }
+}
+
+/** Spare chunks held right now (tests). */
+export function spareChunks(): number {
+  let n = 0;
+  for (const list of spare) n += list.length;
+  return n;
+}
 
 interface NodeBufferWrite {
   utf8Write(s: string, offset: number, length: number): number;
@@ -21,8 +89,11 @@ interface NodeBufferWrite {
 export class WriteBuffer {
   private chunk: Buffer = EMPTY;
   private used = 0;
+  /** Full chunks of this batch, when it outgrew MAX_CHUNK. */
   private queued: Buffer[] = [];
   private queuedBytes = 0;
+  /** Size of the last batch taken: the next one starts with room for as much. */
+  private lastBatch = 0;
 
   /** Bytes held and not yet taken. */
   get size(): number {
@@ -32,14 +103,6 @@ export class WriteBuffer {
   /** Copy bytes in. */
   writeBytes(bytes: Uint8Array): void {
     const n = bytes.length;
-    if (n > LARGE_PAYLOAD) {
-      this.seal();
-      const copy = Buffer.allocUnsafe(n);
-      copy.set(bytes, 0);
-      this.queued.push(copy);
-      this.queuedBytes += n;
-      return;
-    }
     if (this.chunk.length - this.used < n) this.grow(n);
     this.chunk.set(bytes, this.used);
     this.used += n;
@@ -79,33 +142,43 @@ export class WriteBuffer {
     this.used += n;
   }
 
-  /** Everything written since the last take(), in order; the buffer is empty afterwards. */
+  /** Everything written since the last take(), in order (one buffer unless past MAX_CHUNK); empty afterwards. */
   take(): Buffer[] {
-    this.seal();
+    if (this.used > 0) {
+      this.queued.push(this.chunk.subarray(0, this.used));
+      this.queuedBytes += this.used;
+    }
     const out = this.queued;
+    this.lastBatch = this.queuedBytes;
+    this.chunk = EMPTY;
+    this.used = 0;
     this.queued = [];
     this.queuedBytes = 0;
     return out;
   }
 
-  /**
-   * Seal the current chunk and start one with room for at least `n` bytes. The
-   * first chunk of a batch is small (Node's shared pool serves it): most
-   * batches are a PONG or a few messages; busy batches move on to full chunks.
-   */
+  /** Make room for `n` more bytes, keeping the batch in one buffer while it fits in MAX_CHUNK. */
   private grow(n: number): void {
-    const first = this.used === 0 && this.queued.length === 0;
-    this.seal();
-    this.chunk = Buffer.allocUnsafe(Math.max(n, first ? FIRST_CHUNK_BYTES : CHUNK_BYTES));
-  }
-
-  /** Move the filled part of the current chunk to the queue; the next write allocates afresh. */
-  private seal(): void {
-    if (this.used > 0) {
-      this.queued.push(this.chunk.subarray(0, this.used));
-      this.queuedBytes += this.used;
+    const used = this.used;
+    const need = used + n;
+    if (used === 0) {
+      // A new chunk (a new batch, or the one after a sealed MAX_CHUNK).
+      recycle([this.chunk]); // an unused chunk, if any
+      const want = this.queued.length === 0 ? Math.max(need, Math.min(this.lastBatch, MAX_CHUNK)) : Math.max(need, MIN_CHUNK);
+      this.chunk = want <= FIRST_CHUNK_BYTES ? Buffer.allocUnsafe(FIRST_CHUNK_BYTES) : chunkFor(want);
+      return;
     }
-    this.chunk = EMPTY;
+    const old = this.chunk;
+    if (need <= MAX_CHUNK) {
+      // Move into a chunk at least twice as big: the copies add up to less than the batch.
+      this.chunk = chunkFor(Math.max(need, old.length * 2));
+      old.copy(this.chunk, 0, 0, used);
+      recycle([old]); // nothing else refers to it: it was never taken
+      return;
+    }
+    this.queued.push(old.subarray(0, used));
+    this.queuedBytes += used;
+    this.chunk = chunkFor(Math.max(n, MIN_CHUNK));
     this.used = 0;
   }
 }

@@ -66,24 +66,28 @@ export class SocketTransport implements Transport {
     return this.stream.writableLength;
   }
 
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array, written?: () => void): boolean {
     if (this.closed || this.stream.destroyed) return false;
-    const ok = this.stream.write(chunk);
+    // A write callback runs once the bytes left (or with an error on destroy); either way they are no longer read.
+    const ok = written === undefined ? this.stream.write(chunk) : this.stream.write(chunk, written);
     if (this.upgrade !== null) this.startTls(this.upgrade);
     return ok;
   }
 
-  writev(chunks: Uint8Array[]): boolean {
+  writev(chunks: Uint8Array[], written?: () => void): boolean {
     if (this.closed || this.stream.destroyed) return false;
+    const last = chunks.length - 1;
     if (this.upgrade !== null) {
       let ok = true;
-      for (const c of chunks) ok = this.write(c);
+      for (let i = 0; i <= last; i++) ok = this.write(chunks[i]!, i === last ? written : undefined);
       return ok;
     }
     const s = this.stream;
     s.cork();
     let ok = true;
-    for (const c of chunks) ok = s.write(c);
+    // Callbacks run in write order: the last one's means the whole batch has left.
+    for (let i = 0; i < last; i++) ok = s.write(chunks[i]!);
+    if (last >= 0) ok = written === undefined ? s.write(chunks[last]!) : s.write(chunks[last]!, written);
     s.uncork();
     return ok;
   }

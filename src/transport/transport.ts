@@ -21,10 +21,15 @@ export interface Transport {
   /** Bytes accepted by write() and not yet handed to the kernel. */
   readonly bufferedBytes: number;
 
-  /** Queue bytes; returns false when the caller should wait for onDrain. */
-  write(chunk: Uint8Array): boolean;
-  /** Write several chunks as one batch (cork/writev); same return as write(). */
-  writev(chunks: Uint8Array[]): boolean;
+  /**
+   * Queue bytes; returns false when the caller should wait for onDrain.
+   * `written`, if given, is called once the transport no longer reads `chunk`
+   * (it reached the kernel or was copied); it may never be called if the
+   * transport closes first. Until then the caller must not reuse the bytes.
+   */
+  write(chunk: Uint8Array, written?: () => void): boolean;
+  /** Write several chunks as one batch (cork/writev); same return and `written` as write(). */
+  writev(chunks: Uint8Array[], written?: () => void): boolean;
   /** Stop / restart delivering inbound data (back-pressure while authenticating). */
   pause(): void;
   resume(): void;

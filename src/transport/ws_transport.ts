@@ -114,27 +114,40 @@ export class WsTransport implements Transport {
     return this.ws.bufferedAmount;
   }
 
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array, written?: () => void): boolean {
     // After close starts the bytes have nowhere to go; onClose is coming.
     if (this.ws.readyState !== WebSocket.OPEN) return true;
     const below = this.ws.bufferedAmount + chunk.length < this.highWaterMark;
     if (below && !this.needDrain) {
-      this.ws.send(chunk, sendBinary);
+      // `ws` calls back once the frame reached the socket (or failed): the chunk is free then.
+      this.ws.send(chunk, sendBinary, written);
       return true;
     }
     // Over the mark, or waiting for a drain: every frame carries the callback.
     // Frames are written in order, so when the last one's fires everything
     // before it has reached the kernel and the check below cannot miss.
     this.needDrain = true;
-    this.ws.send(chunk, sendBinary, this.afterSlowSend);
+    this.ws.send(
+      chunk,
+      sendBinary,
+      written === undefined
+        ? this.afterSlowSend
+        : (err?: Error) => {
+            this.afterSlowSend(err);
+            written();
+          },
+    );
     return below;
   }
 
   /** One frame for the whole batch, so a flush is one WebSocket message. */
-  writev(chunks: Uint8Array[]): boolean {
+  writev(chunks: Uint8Array[], written?: () => void): boolean {
     if (chunks.length === 1) return this.write(chunks[0]!);
     if (chunks.length === 0) return this.ws.bufferedAmount < this.highWaterMark;
-    return this.write(Buffer.concat(chunks));
+    const ok = this.write(Buffer.concat(chunks));
+    // The frame is a copy: the chunks are free again.
+    written?.();
+    return ok;
   }
 
   pause(): void {

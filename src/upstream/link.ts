@@ -6,8 +6,8 @@
  * live (a second barrier PONG proves the hub has read the replay; buffered
  * publishes may go). The link owns its timers (registration deadline,
  * keepalive PINGs, staleness) and its coalesced outbound writes (everything
- * queued in one tick leaves in one writev, in call order, so an LS+ queued
- * before an LMSG reaches the hub before it). It parses the hub's INFO once
+ * queued in one event-loop turn leaves in one write, in call order, so an LS+
+ * queued before an LMSG reaches the hub before it: transport/batch_writer.ts). It parses the hub's INFO once
  * (hub_info.ts) and reports each step to its owner; the owner never sets its
  * state. A Link never reconnects: its owner (LeafConn) dials a new one.
  */
@@ -15,7 +15,7 @@ import type { LeafDialResult } from "../transport/tls_dialer.js";
 import type { Transport } from "../transport/transport.js";
 import { LeafParser, type LeafOpSink, type LeafParserLimits } from "../protocol/leaf_parser.js";
 import { PING, PONG, encodeLsMinus, encodeLsPlus, writeLeafMsg } from "../protocol/leaf_encode.js";
-import { WriteBuffer } from "../protocol/write_buffer.js";
+import { BatchWriter } from "../transport/batch_writer.js";
 import { parseHubInfo, type HubInfo } from "./hub_info.js";
 import type { RemoteUrl } from "./remote_urls.js";
 
@@ -58,8 +58,7 @@ export class Link implements LeafOpSink {
   private registeredOnce = false;
   private rtt: number | undefined;
   private readonly parser: LeafParser;
-  private readonly out = new WriteBuffer();
-  private flushQueued = false;
+  private readonly out: BatchWriter;
   /** Send times of PINGs not yet answered, oldest first. */
   private pingTimes: number[] = [];
   private pingsSent = 0;
@@ -80,6 +79,7 @@ export class Link implements LeafOpSink {
     private readonly opts: LinkOptions,
   ) {
     this.transport = dial.transport;
+    this.out = new BatchWriter(dial.transport);
     this.hubInfo = firstInfo;
     this.parser = new LeafParser(this, opts.limits ?? {});
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -129,6 +129,9 @@ export class Link implements LeafOpSink {
     // A hub before 2.2 never confirms CONNECT with an INFO: its first INFO stands for it.
     if (!this.hubInfo.infoOnConnect) this.confirmation = this.hubInfo;
     this.barrier = this.sendPing();
+    // The handshake leaves at once, not at the end of the turn: a hub that refuses our certificate
+    // then answers it with its TLS alert, which names the cause, rather than resetting a later write.
+    this.out.flush();
     if (this.dial.leftover.length > 0) this.feed(this.dial.leftover);
     if (!this.isClosed) this.transport.onData((chunk) => this.feed(chunk));
   }
@@ -136,15 +139,15 @@ export class Link implements LeafOpSink {
   /** Queue bytes; they leave in one batch at the end of this tick. */
   send(chunk: Uint8Array): void {
     if (this.isClosed) return;
-    this.out.writeBytes(chunk);
-    this.scheduleFlush();
+    this.out.wb.writeBytes(chunk);
+    this.out.schedule();
   }
 
   /** Queue one LMSG/HMSG, encoded straight into the batch. */
   sendMsg(subject: string, reply: string | undefined, queues: readonly string[] | null, hdrLen: number, payload: Uint8Array): void {
     if (this.isClosed) return;
-    writeLeafMsg(this.out, subject, reply, queues, hdrLen, payload);
-    this.scheduleFlush();
+    writeLeafMsg(this.out.wb, subject, reply, queues, hdrLen, payload);
+    this.out.schedule();
   }
 
   /** LS+ (weight >= 1) or LS- (weight 0). Transitions are decided by the router's interest map. */
@@ -155,15 +158,6 @@ export class Link implements LeafOpSink {
   /** Bytes waiting to go to the hub. */
   get backlog(): number {
     return this.transport.bufferedBytes + this.out.size;
-  }
-
-  flush(): void {
-    this.flushQueued = false;
-    if (this.isClosed) return;
-    const chunks = this.out.take();
-    if (chunks.length === 0) return;
-    if (chunks.length === 1) this.transport.write(chunks[0]!);
-    else this.transport.writev(chunks);
   }
 
   /** Close now, remembering why (reported through linkClosed). */
@@ -177,15 +171,8 @@ export class Link implements LeafOpSink {
   end(reason: string): void {
     if (this.isClosed) return;
     this.closeReason ??= reason;
-    this.flush();
+    this.out.flush();
     this.transport.end();
-  }
-
-  private scheduleFlush(): void {
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(() => this.flush());
-    }
   }
 
   /** Returns the PING's sequence number. */
@@ -239,7 +226,7 @@ export class Link implements LeafOpSink {
     if (this.isClosed) return;
     this.stateNow = "closed";
     this.clearTimers(false);
-    this.out.take(); // drop what never left
+    this.out.close(); // drop what never left
     const reason = this.closeReason ?? this.hubError ?? (err ? err.message : "connection closed by the hub");
     this.resolveClosed();
     this.owner.linkClosed(this, reason);

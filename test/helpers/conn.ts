@@ -36,12 +36,15 @@ export class FakeTransport implements Transport {
     this.remoteAddress = remote;
   }
 
-  write(chunk: Uint8Array): boolean {
+  /** Bytes are copied at once, so `written` follows at once (as a socket's callback would, later). */
+  write(chunk: Uint8Array, written?: () => void): boolean {
     if (this.record) this.written += Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString("latin1");
+    if (written) queueMicrotask(written);
     return true;
   }
-  writev(chunks: Uint8Array[]): boolean {
+  writev(chunks: Uint8Array[], written?: () => void): boolean {
     for (const c of chunks) this.write(c);
+    if (written) queueMicrotask(written);
     return true;
   }
   pause(): void {
