@@ -6,7 +6,8 @@
  * INFO, which nats-server 2.9.10 sends before TLS: docs/protocol.md#connection-lifecycle)
  * and the server side of a TLS handshake starts right after it; a handshake
  * that does not finish within `upgrade.timeout` closes the socket. Without it,
- * the socket is used as it is (already TLS, or plain TCP).
+ * the socket is used as it is (already TLS, or plain TCP). `upgrade.settled`
+ * is called once when that handshake is over, whichever way it ended.
  *
  * Inbound data flows from the first onData registration (a dialled socket
  * arrives paused) unless pause() was called. onClose callbacks run exactly
@@ -24,6 +25,8 @@ export interface TlsUpgrade {
   context: SecureContext;
   /** ms for the TLS handshake after the first write. */
   timeout: number;
+  /** Called once when the handshake is over: finished, failed, timed out or the socket closed. */
+  settled?: () => void;
 }
 
 export class SocketTransport implements Transport {
@@ -144,6 +147,13 @@ export class SocketTransport implements Transport {
       rejectUnauthorized: false,
     });
     this.stream = tls;
+    let settle = upgrade.settled;
+    const over = (): void => {
+      const cb = settle;
+      settle = undefined;
+      cb?.();
+    };
+    this.raw.once("close", over);
     const timer = setTimeout(() => {
       this.noteError(new Error("TLS handshake timeout"));
       this.destroy();
@@ -152,10 +162,12 @@ export class SocketTransport implements Transport {
     tls.once("secure", () => {
       clearTimeout(timer);
       this.secure = true;
+      over();
     });
     tls.on("error", () => {
       clearTimeout(timer);
       this.destroy();
+      over();
     });
     this.attach(tls);
     if (this.paused) tls.pause();

@@ -1,6 +1,7 @@
 /**
  * The primary of worker mode (docs/workers.md). It forks the workers, lets
- * node:cluster share the client listeners among them, restarts a worker that
+ * node:cluster share the client listeners among them (each worker accepts
+ * from the shared socket itself), restarts a worker that
  * dies (its clients reconnect to the shared port and land on a live worker),
  * owns the process signals and passes them to every worker, and serves the
  * one monitor: /metrics from prom-client's cluster aggregator, /connz, /varz
@@ -136,6 +137,7 @@ export async function runPrimary(o: PrimaryRun): Promise<number> {
     });
   };
 
+  cluster.schedulingPolicy = schedulingPolicy(process.env);
   cluster.setupPrimary({ silent: false });
   for (const s of slots) fork(s);
   const allStarted = await waitForStart(slots, () => stopping !== null);
@@ -219,6 +221,7 @@ export async function runPrimary(o: PrimaryRun): Promise<number> {
   log.info("aaa-leafnode started", {
     version: VERSION,
     workers: count,
+    scheduling: cluster.schedulingPolicy === cluster.SCHED_RR ? "rr" : "none",
     client_port: ports.clientPort,
     websocket_port: ports.websocketPort || undefined,
     stats_port: monitor?.port || undefined,
@@ -226,6 +229,20 @@ export async function runPrimary(o: PrimaryRun): Promise<number> {
     upstream: config.leafRemotes[0]?.urls ?? "standalone",
   });
   return exited;
+}
+
+/**
+ * How connections reach the workers: by default each worker accepts from the
+ * shared listening socket itself (SCHED_NONE). node:cluster's round robin
+ * (SCHED_RR, its Linux default) makes the primary accept every connection and
+ * pass it to a worker over IPC, one at a time per worker with an acknowledgement
+ * each, on a listening socket it opens with the default backlog of 511 rather
+ * than the listeners' 4096: a serial hop and a shallow accept queue in front of
+ * every TLS handshake (docs/workers.md#connection-storms). An operator's
+ * NODE_CLUSTER_SCHED_POLICY (`rr` or `none`) is kept.
+ */
+export function schedulingPolicy(env: NodeJS.ProcessEnv): number {
+  return env["NODE_CLUSTER_SCHED_POLICY"] === "rr" ? cluster.SCHED_RR : cluster.SCHED_NONE;
 }
 
 /** Resolves true once every slot reported its ports, false if one died first or time ran out. */
