@@ -26,7 +26,7 @@ const BUSY_MS = 600;
 const CONNECTIONS = 6;
 
 /** A listener that says INFO, answers PING with PONG once TLS is up, and counts handshake timeouts. */
-async function pingListener(t: TestContext, maxHandshakes: number): Promise<TlsListener & { timeouts: () => number }> {
+async function pingListener(t: TestContext, maxHandshakes: number, maxWaiting?: number): Promise<TlsListener & { timeouts: () => number }> {
   const pki = await getPki();
   let timeouts = 0;
   const l = await startTlsListener({
@@ -37,6 +37,7 @@ async function pingListener(t: TestContext, maxHandshakes: number): Promise<TlsL
     allowHosts: null,
     log: nullLogger,
     maxHandshakes,
+    ...(maxWaiting === undefined ? {} : { maxWaiting }),
     onAccept: (tr) => {
       tr.onData((chunk) => {
         if (Buffer.from(chunk).toString().includes("PING")) tr.write(Buffer.from("PONG\r\n"));
@@ -52,8 +53,8 @@ async function pingListener(t: TestContext, maxHandshakes: number): Promise<TlsL
 }
 
 /** TCP connected; resolves when the INFO line has arrived (the client then owns what happens next). */
-function openRaw(port: number): { socket: Socket; info: Promise<void> } {
-  const socket = netConnect(port, "127.0.0.1");
+function openRaw(port: number, from?: string): { socket: Socket; info: Promise<void> } {
+  const socket = netConnect({ port, host: "127.0.0.1", ...(from === undefined ? {} : { localAddress: from }) });
   socket.on("error", () => {});
   const info = new Promise<void>((resolve) => {
     let seen = "";
@@ -156,5 +157,25 @@ describe("TLS handshake admission", () => {
     first.socket.destroy(); // the admitted one belongs to its owner: close() waits for it
     await closing;
     assert.equal(l.handshakes.waiting, 0);
+  });
+
+  test("the limit is per address: sockets from one address that never start TLS delay nobody else, and their queue is bounded", async (t) => {
+    const l = await pingListener(t, 1, 2);
+    // 127.0.0.1 takes its one slot with a socket that never starts TLS, and two more wait.
+    const squatters = [openRaw(l.port), openRaw(l.port), openRaw(l.port)];
+    t.after(() => {
+      for (const c of squatters) c.socket.destroy();
+    });
+    await squatters[0]!.info;
+    while (l.handshakes.waiting < 2) await new Promise((r) => setTimeout(r, 20));
+    // A fourth from the same address finds the queue full and is closed at once.
+    const overflow = openRaw(l.port);
+    await new Promise<void>((resolve) => overflow.socket.once("close", () => resolve()));
+    assert.deepEqual(l.handshakes, { running: 1, waiting: 2 });
+    // Another address is admitted at once, while the squatter's slot has not timed out yet.
+    const other = openRaw(l.port, "127.0.0.2");
+    await other.info;
+    assert.equal(l.timeouts(), 0, "the other address did not wait for the squatter's clock");
+    assert.equal(await handshakeAndPing(other.socket), "ok");
   });
 });
