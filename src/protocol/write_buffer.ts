@@ -9,8 +9,8 @@
  * further write in the same turn is queued and later joined with a native copy
  * into freshly allocated memory. One contiguous batch is written as it is.
  * A batch starts in a small slice of Node's shared pool (most batches are a
- * PONG or a few messages) or, when the previous batch was big, in a chunk of
- * that size; when it outgrows its chunk it moves into one twice as big, up to
+ * PONG or a few messages) or, when the previous batch was bigger, in a chunk of
+ * that size (up to HINT_MAX); when it outgrows its chunk it moves into one twice as big, up to
  * MAX_CHUNK, past which further chunks are queued behind it.
  *
  * Chunks are recycled: once the transport reports a batch written, the owner
@@ -25,6 +25,13 @@ const FIRST_CHUNK_BYTES = 2 * 1024;
 const MIN_CHUNK = 4 * 1024;
 const MAX_CHUNK = 1024 * 1024;
 const CLASSES = Math.log2(MAX_CHUNK / MIN_CHUNK) + 1;
+/**
+ * A batch starts with room for as much as the last one, up to this: enough to
+ * spare a steady stream its growth copies, small enough that a thousand
+ * connections which once took a big batch do not each take a big chunk for
+ * their next PONG.
+ */
+const HINT_MAX = 32 * 1024;
 /** At most this many bytes of spare chunks are kept for reuse, process-wide. */
 const POOL_BYTES = 4 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -164,7 +171,7 @@ export class WriteBuffer {
     if (used === 0) {
       // A new chunk (a new batch, or the one after a sealed MAX_CHUNK).
       recycle([this.chunk]); // an unused chunk, if any
-      const want = this.queued.length === 0 ? Math.max(need, Math.min(this.lastBatch, MAX_CHUNK)) : Math.max(need, MIN_CHUNK);
+      const want = this.queued.length === 0 ? Math.max(need, Math.min(this.lastBatch, HINT_MAX)) : Math.max(need, MIN_CHUNK);
       this.chunk = want <= FIRST_CHUNK_BYTES ? Buffer.allocUnsafe(FIRST_CHUNK_BYTES) : chunkFor(want);
       return;
     }

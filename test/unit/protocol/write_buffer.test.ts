@@ -114,6 +114,11 @@ test("a batch of up to one chunk comes out as one buffer, growing out of the sma
   const small = wb.take();
   assert.equal(small.length, 1);
   assert.ok(small[0]!.buffer.byteLength < 32 * 1024);
+  // After a very big batch the next one starts with a bounded buffer, not a megabyte for a PONG.
+  wb.writeBytes(Buffer.alloc(900_000, 1));
+  assert.equal(wb.take()[0]!.length, 900_000);
+  wb.writeString("PONG\r\n");
+  assert.ok(wb.take()[0]!.buffer.byteLength <= 32 * 1024);
 });
 
 test("property: batches keep their bytes until recycled, whatever other buffers write meanwhile", () => {
