@@ -30,35 +30,6 @@ const TAB = 0x09;
 /** HPUB has the most arguments (4); one more slot tells "too many" apart. */
 const MAX_ARGS = 5;
 
-/**
- * Publish subjects repeat a lot (across messages and across connections), so
- * one small cache, shared by all parsers, maps recent ASCII subject bytes to
- * their string and saves a native slice call and a string per hit. Direct-
- * mapped on a cheap hash; a hit is confirmed byte by byte, so it is never wrong.
- */
-const SUBJECT_CACHE_SLOTS = 64;
-const SUBJECT_CACHE_MAX = 64;
-const subjectCacheBytes = new Uint8Array(SUBJECT_CACHE_SLOTS * SUBJECT_CACHE_MAX);
-const subjectCacheLen = new Int32Array(SUBJECT_CACHE_SLOTS);
-const subjectCacheStr: string[] = new Array<string>(SUBJECT_CACHE_SLOTS).fill("");
-
-function cachedAsciiString(src: FastSliceBuffer, start: number, end: number): string {
-  const len = end - start;
-  if (len > SUBJECT_CACHE_MAX) return src.latin1Slice(start, end);
-  const slot = (len * 31 + src[start] * 7 + src[end - 1] * 13 + src[start + (len >> 1)]) & (SUBJECT_CACHE_SLOTS - 1);
-  const base = slot * SUBJECT_CACHE_MAX;
-  if (subjectCacheLen[slot] === len) {
-    let k = 0;
-    while (k < len && subjectCacheBytes[base + k] === src[start + k]) k++;
-    if (k === len) return subjectCacheStr[slot];
-  }
-  const str = src.latin1Slice(start, end);
-  for (let k = 0; k < len; k++) subjectCacheBytes[base + k] = src[start + k];
-  subjectCacheLen[slot] = len;
-  subjectCacheStr[slot] = str;
-  return str;
-}
-
 function isLetter(b: number, lower: number): boolean {
   // (b | 0x20) equals a lower-case letter only for that letter in either case.
   return (b | 0x20) === lower;
@@ -359,7 +330,7 @@ export class ClientParser {
     if (size > this.limits.maxPayload) {
       throw parserError.maxPayload(state, size, this.limits.maxPayload, src, start, end);
     }
-    this.pubSubject = line.argsAscii ? cachedAsciiString(src, line.argStart[0]!, line.argEnd[0]!) : line.arg(src, 0);
+    this.pubSubject = line.subject(src, 0);
     this.pubReply = hasReply ? line.arg(src, 1) : undefined;
     this.pubHdr = hdr;
     this.pubSize = size;

@@ -305,7 +305,7 @@ export class LeafParser {
         throw this.fail(ProtocolErrorCode.BadArgs, buf, at);
       }
     }
-    this.msgSubject = line.arg(src, 0);
+    this.msgSubject = line.subject(src, 0);
     this.msgReply = reply;
     this.msgQueues = queues;
     this.msgHdr = hdr;

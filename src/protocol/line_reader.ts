@@ -96,6 +96,38 @@ export function protocolError(code: ProtocolErrorCodeValue, what: string, state:
 }
 
 /**
+ * Subjects repeat a lot (across messages and across connections: a publish
+ * subject, the reply subject of a fan-in), so one small cache, shared by both
+ * parsers, maps recent ASCII subject bytes to their string. A hit saves a
+ * native slice call and a string, and the same string object keeps its hash,
+ * so the sublist's match cache does not hash it again. Direct-mapped on a
+ * cheap hash; a hit is confirmed byte by byte, so it is never wrong.
+ */
+const SUBJECT_CACHE_SLOTS = 64;
+/** Long enough for a Choria reply subject (`<collective>.reply.<32 hex>.<id>`). */
+const SUBJECT_CACHE_MAX = 128;
+const subjectCacheBytes = new Uint8Array(SUBJECT_CACHE_SLOTS * SUBJECT_CACHE_MAX);
+const subjectCacheLen = new Int32Array(SUBJECT_CACHE_SLOTS);
+const subjectCacheStr: string[] = new Array<string>(SUBJECT_CACHE_SLOTS).fill("");
+
+function cachedAsciiString(src: FastSliceBuffer, start: number, end: number): string {
+  const len = end - start;
+  if (len === 0 || len > SUBJECT_CACHE_MAX) return src.latin1Slice(start, end);
+  const slot = (len * 31 + src[start]! * 7 + src[end - 1]! * 13 + src[start + (len >> 1)]!) & (SUBJECT_CACHE_SLOTS - 1);
+  const base = slot * SUBJECT_CACHE_MAX;
+  if (subjectCacheLen[slot] === len) {
+    let k = 0;
+    while (k < len && subjectCacheBytes[base + k] === src[start + k]) k++;
+    if (k === len) return subjectCacheStr[slot]!;
+  }
+  const str = src.latin1Slice(start, end);
+  for (let k = 0; k < len; k++) subjectCacheBytes[base + k] = src[start + k]!;
+  subjectCacheLen[slot] = len;
+  subjectCacheStr[slot] = str;
+  return str;
+}
+
+/**
  * One control line at a time. A line that arrives whole is read in place; one
  * that straddles reads is gathered (never beyond the limit the caller checks)
  * and read from the gathered copy. After `take()`, `src[start, end)` is the
@@ -230,6 +262,11 @@ export class LineReader {
     const start = this.argStart[index]!;
     const end = this.argEnd[index]!;
     return this.argsAscii ? src.latin1Slice(start, end) : src.utf8Slice(start, end);
+  }
+
+  /** Argument `index` as a subject: like arg(), through the shared subject cache when the line is ASCII. */
+  subject(src: FastSliceBuffer, index: number): string {
+    return this.argsAscii ? cachedAsciiString(src, this.argStart[index]!, this.argEnd[index]!) : this.arg(src, index);
   }
 
   /** Argument `index` as a size (parseSize), -1 when it is not one. */
