@@ -6,27 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Outbound } from "../../../src/conn/outbound.js";
-import type { Transport } from "../../../src/transport/transport.js";
-
-function heldTransport() {
-  const pending: (() => void)[] = [];
-  const t = {
-    kind: "tcp",
-    remoteAddress: "127.0.0.1",
-    remotePort: 1,
-    secure: false,
-    bufferedBytes: 0,
-    write(_chunk: Uint8Array, written?: () => void) {
-      if (written) pending.push(written);
-      return true;
-    },
-    writev(_chunks: Uint8Array[], written?: () => void) {
-      if (written) pending.push(written);
-      return true;
-    },
-  } as unknown as Transport;
-  return { t, pending };
-}
+import { heldTransport } from "../../helpers/held_transport.js";
 
 const payload = Buffer.from("hello");
 
@@ -48,16 +28,16 @@ test("a write that never completes: closed as a slow consumer (write_deadline) w
 });
 
 test("a reader that catches up is not closed: the deadline lapses once the write completes", async () => {
-  const { t, pending } = heldTransport();
+  const { t, writes } = heldTransport();
   const failures: string[] = [];
   const out = new Outbound(t, { maxPending: 1 << 20, writeDeadline: 1_000, onSlowConsumer: (why) => failures.push(why) });
   out.writeMsg("a.b", "1", undefined, -1, payload);
   await untilTurn();
   out.writeMsg("a.b", "1", undefined, -1, payload);
   await untilTurn(); // blocked behind the first write
-  pending.shift()!(); // the first completes: the waiting batch leaves, and completes too
+  writes[0]!.written!(); // the first completes: the waiting batch leaves, and completes too
   await untilTurn();
-  while (pending.length > 0) pending.shift()!();
+  for (const w of writes.slice(1)) w.written!();
   assert.equal(out.pendingBytes, 0);
   await sleep(2_000); // well past the deadline
   assert.deepEqual(failures, []);

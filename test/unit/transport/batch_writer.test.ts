@@ -5,29 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setImmediate as turn } from "node:timers/promises";
 import { BatchWriter } from "../../../src/transport/batch_writer.js";
-import type { Transport } from "../../../src/transport/transport.js";
-
-/** A transport whose writes complete only when the test says so. */
-function heldTransport(backPressure = false) {
-  const writes: { chunks: Uint8Array[]; written?: () => void }[] = [];
-  const t = {
-    kind: "tcp",
-    remoteAddress: "127.0.0.1",
-    remotePort: 1,
-    secure: false,
-    bufferedBytes: 0,
-    write(chunk: Uint8Array, written?: () => void) {
-      writes.push({ chunks: [chunk], written });
-      return !backPressure;
-    },
-    writev(chunks: Uint8Array[], written?: () => void) {
-      writes.push({ chunks, written });
-      return !backPressure;
-    },
-  } as unknown as Transport;
-  const text = (i: number) => Buffer.concat(writes[i]!.chunks).toString("latin1");
-  return { t, writes, text };
-}
+import { heldTransport } from "../../helpers/held_transport.js";
 
 test("one write per turn, and nothing more while it is in flight; the rest follows as one batch", async () => {
   const { t, writes, text } = heldTransport();
