@@ -30,7 +30,7 @@ import { listen, loadContext, type ListenOptions, type ServerTlsFiles } from "./
 import { SocketTransport } from "./socket_transport.js";
 
 /**
- * TLS handshakes in progress per listener (per process). A handshake costs the
+ * TLS handshakes in progress per peer address. A handshake costs the
  * server 1-2 ms of CPU and a Node client 4-8 ms, so 64 at once are well under
  * a second of work even for one busy client process: the default 2 s
  * `tls_timeout` then measures a client's own handshake, not a queue. It still
@@ -73,8 +73,6 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<TlsLis
   const maxWaiting = opts.maxWaiting ?? MAX_WAITING;
   /** Per peer address: handshakes in progress and sockets waiting, oldest first. */
   const peers = new Map<string, { running: number; waiting: Set<Socket> }>();
-  let running = 0;
-  let waitingTotal = 0;
 
   const peerOf = (address: string) => {
     let p = peers.get(address);
@@ -93,13 +91,11 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<TlsLis
     }
     const p = peerOf(address);
     p.running++;
-    running++;
     let done = false;
     const settled = (): void => {
       if (done) return;
       done = true;
       p.running--;
-      running--;
       admit(address, p);
     };
     opts.onAccept(new SocketTransport(socket, false, { context, timeout: opts.tlsTimeout, settled }));
@@ -111,19 +107,16 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<TlsLis
     for (const socket of p.waiting) {
       if (p.running >= limit) return;
       p.waiting.delete(socket);
-      waitingTotal--;
       socket.off("close", forget);
       if (!socket.destroyed) start(socket, address);
     }
     tidy(address, p);
   };
   function forget(this: Socket): void {
+    // The peer address was read at accept, so Node still has it after the close.
     const address = this.remoteAddress ?? "";
     const p = peers.get(address);
-    if (p?.waiting.delete(this)) {
-      waitingTotal--;
-      tidy(address, p);
-    }
+    if (p?.waiting.delete(this)) tidy(address, p);
   }
 
   const server: Server = createServer({ noDelay: true }, (socket) => {
@@ -139,7 +132,6 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<TlsLis
         }
         socket.once("close", forget);
         p.waiting.add(socket);
-        waitingTotal++;
         return;
       }
     }
@@ -150,7 +142,13 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<TlsLis
   return {
     port,
     get handshakes() {
-      return { running, waiting: waitingTotal };
+      let running = 0;
+      let waiting = 0;
+      for (const p of peers.values()) {
+        running += p.running;
+        waiting += p.waiting.size;
+      }
+      return { running, waiting };
     },
     close: () => new Promise<void>((resolve) => {
       for (const p of peers.values()) {
@@ -160,7 +158,6 @@ export async function startTlsListener(opts: TlsListenerOptions): Promise<TlsLis
         }
         p.waiting.clear();
       }
-      waitingTotal = 0;
       server.close(() => resolve());
     }),
     reloadCertificate(tls) {
