@@ -26,7 +26,7 @@ import { ConfigError } from "./errors.js";
 import { CallerSlots } from "./conn/caller_slots.js";
 import { createLogger, LevelControl, stderrSink, type Logger } from "./obs/log.js";
 import { createAuditLog, type RateLimitedAuditLog } from "./obs/audit.js";
-import { createMetrics, type ConnzEntry, type LeafnodeStats, type MetricSources, type RemoteLinkStats, type SubszEntry } from "./obs/metrics.js";
+import { createMetrics, sumLinkCounters, type ConnzEntry, type LeafnodeStats, type MetricSources, type RemoteLinkStats, type SubszEntry } from "./obs/metrics.js";
 import { startMonitor } from "./obs/monitor.js";
 import { Router } from "./router/router.js";
 import { startTlsListener, type TlsListener } from "./transport/tls_listener.js";
@@ -467,15 +467,7 @@ function leafnodeStats(c: GatewayConfig, ups: readonly LeafConn[]): LeafnodeStat
     port: first?.port,
     account: first?.account,
     rttMs: first?.rttMs,
-    inMsgs: sum((r) => r.inMsgs),
-    outMsgs: sum((r) => r.outMsgs),
-    inBytes: sum((r) => r.inBytes),
-    outBytes: sum((r) => r.outBytes),
-    reconnects: sum((r) => r.reconnects),
-    bufferedMsgs: sum((r) => r.bufferedMsgs),
-    bufferedBytes: sum((r) => r.bufferedBytes),
-    droppedMsgs: sum((r) => r.droppedMsgs),
-    droppedBytes: sum((r) => r.droppedBytes),
+    ...sumLinkCounters(remotes),
     remotes,
   };
 }

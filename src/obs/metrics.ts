@@ -59,6 +59,17 @@ export interface LinkFigures {
   account?: string;
 }
 
+/** The cumulative counters of LinkFigures (what adds up over links). */
+const LINK_COUNTERS = ["inMsgs", "outMsgs", "inBytes", "outBytes", "reconnects", "bufferedMsgs", "bufferedBytes", "droppedMsgs", "droppedBytes"] as const;
+type LinkCounters = Pick<LinkFigures, (typeof LINK_COUNTERS)[number]>;
+
+/** Those counters added up over several links: a gateway's remotes, or the workers' totals. */
+export function sumLinkCounters(all: readonly LinkFigures[]): LinkCounters {
+  const out = {} as LinkCounters;
+  for (const k of LINK_COUNTERS) out[k] = all.reduce((n, l) => n + l[k], 0);
+  return out;
+}
+
 /** One configured remote's link. */
 export interface RemoteLinkStats extends LinkFigures {
   /** The remote's name from leafnode_remotes. */

@@ -142,8 +142,11 @@ export class WsTransport implements Transport {
 
   /** One frame for the whole batch, so a flush is one WebSocket message. */
   writev(chunks: Uint8Array[], written?: () => void): boolean {
-    if (chunks.length === 1) return this.write(chunks[0]!);
-    if (chunks.length === 0) return this.ws.bufferedAmount < this.highWaterMark;
+    if (chunks.length === 1) return this.write(chunks[0]!, written);
+    if (chunks.length === 0) {
+      written?.();
+      return this.ws.bufferedAmount < this.highWaterMark;
+    }
     const ok = this.write(Buffer.concat(chunks));
     // The frame is a copy: the chunks are free again.
     written?.();

@@ -136,7 +136,7 @@ export class Link implements LeafOpSink {
     if (!this.isClosed) this.transport.onData((chunk) => this.feed(chunk));
   }
 
-  /** Queue bytes; they leave in one batch at the end of this tick. */
+  /** Queue bytes; they leave in one batch at the end of this event-loop turn. */
   send(chunk: Uint8Array): void {
     if (this.isClosed) return;
     this.out.wb.writeBytes(chunk);

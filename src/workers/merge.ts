@@ -6,7 +6,7 @@
  * as a count of live links, and the whole is ready only when every expected
  * worker answered and is ready itself.
  */
-import type { ConnzEntry, LeafnodeStats, MetricSources } from "../obs/metrics.js";
+import { type ConnzEntry, type LeafnodeStats, type MetricSources, sumLinkCounters } from "../obs/metrics.js";
 import type { WorkerSnapshot } from "./messages.js";
 
 function addRecords(records: (Record<string, number> | null | undefined)[]): Record<string, number> {
@@ -26,15 +26,7 @@ function mergeLeafnodes(all: LeafnodeStats[]): LeafnodeStats {
     configured: sum((l) => l.configured),
     connected: sum((l) => l.connected),
     rttMs: rtts.length > 0 ? rtts.reduce((a, b) => a + b, 0) / rtts.length : undefined,
-    inMsgs: sum((l) => l.inMsgs),
-    outMsgs: sum((l) => l.outMsgs),
-    inBytes: sum((l) => l.inBytes),
-    outBytes: sum((l) => l.outBytes),
-    reconnects: sum((l) => l.reconnects),
-    bufferedMsgs: sum((l) => l.bufferedMsgs),
-    bufferedBytes: sum((l) => l.bufferedBytes),
-    droppedMsgs: sum((l) => l.droppedMsgs),
-    droppedBytes: sum((l) => l.droppedBytes),
+    ...sumLinkCounters(all),
     host: first?.host,
     port: first?.port,
     account: first?.account,
