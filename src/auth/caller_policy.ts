@@ -19,7 +19,11 @@
  *   collective), a generic `_INBOX.` subject outside a mapped subscription, or
  *   a denied subject an allowed wildcard overlaps;
  * - deliveries sent on the caller's behalf (a JetStream push consumer's deliver
- *   subject): the subscribe rule, with the same mapping.
+ *   subject): the subscribe rule, with the same mapping;
+ * - what a stream may capture at its request: the hard part of the subscribe
+ *   rule (no lifecycle, no other caller's replies, no generic inboxes);
+ * - where the hub may send trace events of its message: like a reply, or a
+ *   subject it may publish to.
  *
  * Verdict caches are bounded in entries and key length (nats-server keeps 128
  * publish verdicts); a long subject is simply checked every time.
@@ -31,6 +35,7 @@ import { replyHashes } from "./reply_namespace.js";
 export const LIFECYCLE_PATTERN = "choria.lifecycle.>";
 const LIFECYCLE_PREFIX = "choria.lifecycle.";
 const INBOX = "_INBOX.";
+const INBOX_PATTERN = "_INBOX.>";
 const REPLY_TOKEN = "reply";
 /** Publish subjects nats-server keeps for its own use (gateway replies). */
 const RESERVED_PUBLISH = ["_GR_."];
@@ -190,15 +195,47 @@ export class CallerPolicy {
   }
 
   private subscribeVerdict(subject: string): boolean {
-    // Hard restriction: lifecycle events are never subscribable, whatever the grants.
-    if (subjectsIntersect(subject, LIFECYCLE_PATTERN)) return false;
-    // Hard restriction: another caller's replies are never subscribable; generic
-    // inboxes are reachable only through the mapping above.
-    if (subject === "_INBOX" || subject.startsWith(INBOX)) return false;
-    if (subjectsIntersect(subject, this.foreignReplies) && !this.ownReplies.some((own) => isSubsetOf(subject, own))) return false;
+    if (!this.outsideOthersTraffic(subject)) return false;
     // A subscription wholly inside a deny is refused; one that merely overlaps is filtered at delivery.
     if (this.subDeny.covers(subject)) return false;
     return this.subAllow.covers(subject);
+  }
+
+  /**
+   * The hard restrictions that bind every caller whatever it is granted:
+   * nothing that can match lifecycle events, nothing that can match the main
+   * collective's reply namespaces except inside the caller's own, and no
+   * generic inbox (those are reachable only through the `_INBOX.` mapping).
+   */
+  private outsideOthersTraffic(subject: string): boolean {
+    if (subjectsIntersect(subject, LIFECYCLE_PATTERN)) return false;
+    if (subject === "_INBOX" || subject.startsWith(INBOX)) return false;
+    return !subjectsIntersect(subject, this.foreignReplies) || this.ownReplies.some((own) => isSubsetOf(subject, own));
+  }
+
+  /**
+   * May JetStream store (or rename stored messages onto) `pattern` at this
+   * caller's request: a stream's subjects, a mirror's or source's filter, a
+   * subject transform's destination. What a stream stores can be read back by
+   * message get, so the rule is the hard part of the subscribe rule (no
+   * lifecycle, no other caller's replies) without the grants: a streams_admin
+   * may capture any other traffic, as on the Choria broker. Stricter than a
+   * subscription in one point: a stream is read back without the delivery
+   * filter, so nothing that can match a generic inbox (`*.*` would store
+   * hub clients' `_INBOX.x` replies) is accepted either.
+   */
+  mayCapture(pattern: string): boolean {
+    return !this.denyAll && isValidSubject(pattern) && this.outsideOthersTraffic(pattern) && !subjectsIntersect(pattern, INBOX_PATTERN);
+  }
+
+  /**
+   * Where the hub may send trace events of this caller's message
+   * (`Nats-Trace-Dest`): mapped and confined like a reply subject (its own
+   * namespace, `_INBOX.` mapped into it), or else a subject the caller may
+   * publish to itself. The destination as it must be sent, or null (refuse).
+   */
+  routeTraceDestination(dest: string): string | null {
+    return this.routePublishReply(dest) ?? (this.mayPublish(dest) ? dest : null);
   }
 
   /**

@@ -1,44 +1,46 @@
 /**
- * What a caller may make JetStream do on its behalf. A consumer-create request
- * names, inside its JSON body, the subject the hub will push messages to
- * (`config.deliver_subject`) and the subjects it reads (`filter_subject(s)`).
- * No NATS server checks that the requester could subscribe to that deliver
- * subject, so without this anyone allowed to create a consumer could point a
- * stream at another caller's reply namespace. Decided here, for
- * `$JS.API.CONSUMER.CREATE.…` and `$JS.API.CONSUMER.DURABLE.CREATE.…`:
+ * What a caller may make JetStream do on its behalf. Several JetStream API
+ * requests name subjects inside their JSON body, and no NATS server checks
+ * that the requester could use them: a push consumer's deliver subject (the
+ * hub pushes messages there), a stream's subjects (the hub stores whatever is
+ * published there, and anyone reading the stream reads it), a republish
+ * destination, a mirror's or source's filter and external deliver prefix,
+ * subject transforms. Decided here, for the API under `$JS.API.` and under a
+ * JetStream domain, `$JS.<domain>.API.` (the hub maps one onto the other, so
+ * both get exactly the same checks):
  *
- * - a deliver subject starting with `_INBOX.` is rewritten into the caller's
- *   reply namespace exactly as reply subjects are, so a plain NATS client's
- *   push consumer works through the gateway;
- * - the (rewritten) deliver subject, with its deliver group, must be a literal
- *   subject the caller could subscribe to itself (its own namespace, nothing
- *   in another caller's, never lifecycle, nothing outside its grants);
- * - a filter that can match `choria.lifecycle.>` is refused (lifecycle events
- *   reach nobody, through streams neither);
- * - a body that cannot be read unambiguously is refused. nats-server decodes
- *   it with Go's encoding/json, which matches keys case-insensitively (with
- *   Unicode folding: `ſ` is `s`, the Kelvin sign is `k`), so every key that
- *   folds to a field name counts, and more than one is refused. Invalid
- *   UTF-8 becomes U+FFFD as in Go. A body that is not JSON at all goes on:
- *   Go cannot read it either, and the hub answers with its own error.
+ * - consumer create (`CONSUMER.CREATE.…`, `CONSUMER.DURABLE.CREATE.…`): a
+ *   deliver subject starting with `_INBOX.` is rewritten into the caller's
+ *   reply namespace as reply subjects are; the (rewritten) deliver subject
+ *   with its group must be one the caller could subscribe to itself; a filter
+ *   that can match lifecycle events is refused;
+ * - stream create and update: every stream subject, mirror or source filter
+ *   and transform destination must be one the caller may capture
+ *   (CallerPolicy.mayCapture: never lifecycle, never another caller's reply
+ *   namespace); a republish destination one it could publish to; an external
+ *   deliver prefix one it could subscribe to;
+ * - stream snapshot and restore are refused: a snapshot carries every stored
+ *   message (lifecycle events too) to a deliver subject as one opaque archive,
+ *   and a restore brings back a stream configuration nobody checked;
+ * - direct get with `no_headers`: refused, because the headers are how the
+ *   gateway sees which subject the answer's message was stored on.
  *
- * Streams can point at subjects too: `$JS.API.STREAM.CREATE.…` and
- * `$JS.API.STREAM.UPDATE.…` may name a republish destination (the hub
- * publishes every stored message there) and, for mirrors and sources from
- * another domain, an external deliver prefix (the hub has messages pushed
- * there). A destination must be one the caller could publish to itself, and a
- * deliver prefix one it could subscribe to, or the request is refused.
+ * Bodies are read as the hub reads them (auth/go_json.ts: Go's grammar, key
+ * folding and UTF-8 repair; a key given twice is refused), and a rewritten
+ * body is written back from the parsed value, never patched as text. A body
+ * that cannot be read is refused: the gateway passes on nothing it cannot
+ * check.
  *
- * Also here: whether a message the hub sends carries a lifecycle event inside
- * it rather than on its subject (a direct get or message get of a stream that
- * captures lifecycle, a republished copy). Pure: the caller's permissions and
- * reply namespace come in as arguments.
+ * Also here: whether a message from the hub carries a lifecycle event inside
+ * it rather than on its subject, decided only from what the hub itself sets.
+ * Pure: the caller's permissions come in as arguments.
  */
 import { isValidLiteralSubject, subjectsIntersect } from "../subject/subject.js";
 import { LIFECYCLE_PATTERN, type CallerPolicy } from "./caller_policy.js";
+import { GoJsonError, field, isObject, parseGoJson, serialise, setField, type JsonObject, type JsonValue } from "./go_json.js";
 
-const CONSUMER_CREATE = "$JS.API.CONSUMER.CREATE.";
-const DURABLE_CREATE = "$JS.API.CONSUMER.DURABLE.CREATE.";
+const JS_PREFIX = "$JS.";
+const API_PREFIX = "$JS.API.";
 const INBOX = "_INBOX.";
 
 /** What to do with a publish. */
@@ -48,10 +50,86 @@ export type JsRequestVerdict =
   | { readonly action: "refuse"; readonly why: string };
 
 const PASS: JsRequestVerdict = Object.freeze({ action: "pass" });
+const refuse = (why: string): JsRequestVerdict => ({ action: "refuse", why });
 
-/** True for the subjects whose body this module must see (cheap prefix test for the hot path). */
-export function isConsumerCreate(subject: string): boolean {
-  return subject.startsWith(CONSUMER_CREATE) || subject.startsWith(DURABLE_CREATE);
+/**
+ * Where the operation starts in a JetStream API subject: the index after
+ * `$JS.API.` or `$JS.<domain>.API.`, or -1 for any other subject (one
+ * character compare for everything outside `$JS.`).
+ */
+export function jsApiOpStart(subject: string): number {
+  if (subject.charCodeAt(0) !== 0x24 || !subject.startsWith(JS_PREFIX)) return -1;
+  if (subject.startsWith(API_PREFIX)) return API_PREFIX.length;
+  const dot = subject.indexOf(".", JS_PREFIX.length);
+  return dot > JS_PREFIX.length && subject.startsWith(".API.", dot) ? dot + 5 : -1;
+}
+
+/** The requests whose body this module must see. */
+const enum Op {
+  None,
+  ConsumerCreate,
+  StreamConfigure,
+  Archive,
+  DirectGet,
+}
+
+function opOf(subject: string): Op {
+  const at = jsApiOpStart(subject);
+  if (at < 0) return Op.None;
+  const op = subject.slice(at);
+  if (op.startsWith("CONSUMER.CREATE.") || op.startsWith("CONSUMER.DURABLE.CREATE.")) return Op.ConsumerCreate;
+  if (op.startsWith("STREAM.CREATE.") || op.startsWith("STREAM.UPDATE.")) return Op.StreamConfigure;
+  if (op.startsWith("STREAM.SNAPSHOT.") || op.startsWith("STREAM.RESTORE.")) return Op.Archive;
+  if (op.startsWith("DIRECT.GET.")) return Op.DirectGet;
+  return Op.None;
+}
+
+/** True when checkJsRequest must see this publish (cheap for every other subject). */
+export function isCheckedJsRequest(subject: string): boolean {
+  return opOf(subject) !== Op.None;
+}
+
+/**
+ * Decide a publish to a JetStream API subject. `hdrLen` and `payload` as the
+ * parser gives them (headers then body).
+ */
+export function checkJsRequest(subject: string, hdrLen: number, payload: Uint8Array, perms: CallerPolicy): JsRequestVerdict {
+  const op = opOf(subject);
+  if (op === Op.None) return PASS;
+  if (op === Op.Archive) return refuse("stream snapshots and restores are not available through the gateway");
+  const bodyStart = hdrLen > 0 ? hdrLen : 0;
+  const bytes = payload.subarray(bodyStart);
+  if (op === Op.DirectGet && !mentionsNoHeaders(bytes)) return PASS; // the common KV get: no parse
+  let body: JsonValue;
+  try {
+    body = parseGoJson(bytes);
+  } catch (err) {
+    if (err instanceof GoJsonError) return refuse(err.message);
+    throw err;
+  }
+  if (!isObject(body)) return refuse("request body is not a JSON object");
+  switch (op) {
+    case Op.DirectGet:
+      return field(body, "no_headers") === true ? refuse("a direct get without headers hides the stored subject") : PASS;
+    case Op.StreamConfigure:
+      return checkStreamConfig(body, perms);
+    default:
+      return checkConsumerCreate(body, payload, bodyStart, perms);
+  }
+}
+
+const NO_HEADERS = Buffer.from("no_header", "latin1");
+
+/** A case-insensitive byte search (Go folds `ſ` to s, which leaves "no_header" intact). */
+function mentionsNoHeaders(b: Uint8Array): boolean {
+  outer: for (let i = 0; i + NO_HEADERS.length <= b.length; i++) {
+    for (let k = 0; k < NO_HEADERS.length; k++) {
+      const c = b[i + k]!;
+      if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== NO_HEADERS[k]) continue outer;
+    }
+    return true;
+  }
+  return false;
 }
 
 /** Placeholder token standing for a wildcard of a consumer filter in a permission check. */
@@ -60,34 +138,28 @@ const FILTER_WILDCARD_TOKEN = "_filter_wildcard_";
 /**
  * The literal subject a consumer-create publish is permission-checked as.
  * nats.js (2.9 API) puts the consumer's filter into the subject,
- * `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`, wildcards included, and
- * nats-server routes it like any subject. Wildcards are accepted only in the
- * filter part: each `*` becomes one placeholder token and `>` two, so a grant
- * must cover them as it would cover the filter (the hub checks that the filter
- * in the subject equals the one in the body, which checkConsumerCreate sees).
+ * `$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>` (or under a domain),
+ * wildcards included, and nats-server routes it like any subject. Wildcards
+ * are accepted only in the filter part: each `*` becomes one placeholder token
+ * and `>` two, so a grant must cover them as it would cover the filter (the
+ * hub checks that the filter in the subject equals the one in the body).
  * Anything else is returned unchanged and fails the literal-subject check.
  */
 export function consumerCreatePermissionSubject(subject: string): string {
-  if (!subject.startsWith(CONSUMER_CREATE)) return subject;
+  const at = jsApiOpStart(subject);
+  if (at < 0 || !subject.startsWith("CONSUMER.CREATE.", at)) return subject;
   const tokens = subject.split(".");
-  // $JS API CONSUMER CREATE <stream> <name> <filter…>
-  if (tokens.length < 7) return subject;
+  // … CONSUMER CREATE <stream> <name> <filter…>: the filter starts 4 tokens after the operation.
+  const filterAt = subject.slice(0, at).split(".").length - 1 + 4;
+  if (tokens.length <= filterAt) return subject;
   let wild = false;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
     if (t !== "*" && t !== ">") continue;
-    if (i < 6 || (t === ">" && i !== tokens.length - 1)) return subject;
+    if (i < filterAt || (t === ">" && i !== tokens.length - 1)) return subject;
     wild = true;
   }
   return wild ? literalised(subject) : subject;
-}
-
-const STREAM_CREATE = "$JS.API.STREAM.CREATE.";
-const STREAM_UPDATE = "$JS.API.STREAM.UPDATE.";
-
-/** True for the subjects whose stream configuration this module must see. */
-export function isStreamConfigure(subject: string): boolean {
-  return subject.startsWith(STREAM_CREATE) || subject.startsWith(STREAM_UPDATE);
 }
 
 /** A subject pattern with its wildcards as placeholder tokens, for a literal permission check. */
@@ -95,158 +167,197 @@ function literalised(pattern: string): string {
   return pattern.split(".").map((t) => (t === "*" ? FILTER_WILDCARD_TOKEN : t === ">" ? `${FILTER_WILDCARD_TOKEN}.${FILTER_WILDCARD_TOKEN}` : t)).join(".");
 }
 
+/** An optional string field: undefined when absent, null or empty; a refusal when of another type. */
+function optString(obj: JsonObject, name: string): string | undefined | JsRequestVerdict {
+  const v = field(obj, name);
+  if (v === undefined || v === null || v === "") return undefined;
+  return typeof v === "string" ? v : refuse(`${name} is not a string`);
+}
+
+/** An optional object field; a refusal when of another type. */
+function optObject(obj: JsonObject, name: string): JsonObject | undefined | JsRequestVerdict {
+  const v = field(obj, name);
+  if (v === undefined || v === null) return undefined;
+  return isObject(v) ? v : refuse(`${name} is not an object`);
+}
+
+/** An optional array field; a refusal when of another type. */
+function optArray(obj: JsonObject, name: string): JsonValue[] | undefined | JsRequestVerdict {
+  const v = field(obj, name);
+  if (v === undefined || v === null) return undefined;
+  return Array.isArray(v) ? v : refuse(`${name} is not an array`);
+}
+
+function isVerdict(v: unknown): v is JsRequestVerdict {
+  return typeof v === "object" && v !== null && "action" in v;
+}
+
+/** Subjects a stream would store or rename messages onto: each must be one the caller may capture. */
+function checkCaptured(what: string, subjects: readonly (string | undefined)[], perms: CallerPolicy): JsRequestVerdict | null {
+  for (const s of subjects) {
+    if (s !== undefined && !perms.mayCapture(s)) return refuse(`${what} ${JSON.stringify(s)} can match lifecycle events or another caller's replies`);
+  }
+  return null;
+}
+
+/** Subject transforms (`[{src, dest}]` or one `{src, dest}`): both sides are captured subjects. */
+function checkTransforms(what: string, list: readonly JsonValue[], perms: CallerPolicy): JsRequestVerdict | null {
+  for (const t of list) {
+    if (!isObject(t)) return refuse(`${what} is not an object`);
+    const src = optString(t, "src");
+    const dest = optString(t, "dest");
+    if (isVerdict(src)) return src;
+    if (isVerdict(dest)) return dest;
+    const bad = checkCaptured(what, [src, dest], perms);
+    if (bad) return bad;
+  }
+  return null;
+}
+
 /**
- * Decide a stream create/update: refuse a republish destination the caller
- * could not publish to, and an external deliver prefix (mirror or source) it
- * could not subscribe to. Never rewrites.
+ * Decide a stream create/update from its configuration: what it stores, what
+ * it renames stored messages to, where it republishes, where a mirror or
+ * source from another domain has messages pushed. Never rewrites.
  */
-export function checkStreamConfigure(hdrLen: number, payload: Uint8Array, perms: CallerPolicy): JsRequestVerdict {
-  let cfg: unknown;
-  try {
-    cfg = JSON.parse(decoder.decode(payload.subarray(hdrLen > 0 ? hdrLen : 0)));
-  } catch {
-    return PASS; // not JSON: the hub cannot read it either and answers with an error
-  }
-  if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg)) return { action: "refuse", why: "stream request body is not an object" };
-  const c = cfg as Record<string, unknown>;
-  const rp = field(c, "republish");
-  if (rp.ambiguous) return { action: "refuse", why: "several republish keys" };
-  if (rp.value !== undefined && rp.value !== null) {
-    if (typeof rp.value !== "object" || Array.isArray(rp.value)) return { action: "refuse", why: "republish is not an object" };
-    const dest = field(rp.value as Record<string, unknown>, "dest");
-    if (dest.ambiguous || typeof dest.value !== "string" || !perms.mayPublish(literalised(dest.value))) {
-      return { action: "refuse", why: `republish destination ${JSON.stringify(dest.value)} is not one the caller may publish to` };
+function checkStreamConfig(cfg: JsonObject, perms: CallerPolicy): JsRequestVerdict {
+  const subjects = optArray(cfg, "subjects");
+  if (isVerdict(subjects)) return subjects;
+  for (const s of subjects ?? []) if (typeof s !== "string") return refuse("subjects holds something other than a string");
+  const bad = checkCaptured("stream subject", (subjects ?? []) as string[], perms);
+  if (bad) return bad;
+
+  const transform = optObject(cfg, "subject_transform");
+  if (isVerdict(transform)) return transform;
+  const badTransform = transform && checkTransforms("subject transform", [transform], perms);
+  if (badTransform) return badTransform;
+
+  const rp = optObject(cfg, "republish");
+  if (isVerdict(rp)) return rp;
+  if (rp !== undefined) {
+    const dest = optString(rp, "dest");
+    if (isVerdict(dest)) return dest;
+    if (dest === undefined || !perms.mayPublish(literalised(dest))) {
+      return refuse(`republish destination ${JSON.stringify(dest)} is not one the caller may publish to`);
     }
   }
-  const origins: unknown[] = [];
-  const mirror = field(c, "mirror");
-  const sources = field(c, "sources");
-  if (mirror.ambiguous || sources.ambiguous) return { action: "refuse", why: "several mirror or sources keys" };
-  if (mirror.value !== undefined && mirror.value !== null) origins.push(mirror.value);
-  if (Array.isArray(sources.value)) origins.push(...sources.value);
+
+  const origins: JsonValue[] = [];
+  const mirror = optObject(cfg, "mirror");
+  if (isVerdict(mirror)) return mirror;
+  if (mirror) origins.push(mirror);
+  const sources = optArray(cfg, "sources");
+  if (isVerdict(sources)) return sources;
+  origins.push(...(sources ?? []));
   for (const o of origins) {
-    if (o === null || typeof o !== "object" || Array.isArray(o)) continue;
-    const ext = field(o as Record<string, unknown>, "external");
-    if (ext.ambiguous) return { action: "refuse", why: "several external keys" };
-    if (ext.value === undefined || ext.value === null || typeof ext.value !== "object") continue;
-    const deliver = field(ext.value as Record<string, unknown>, "deliver");
-    if (deliver.ambiguous) return { action: "refuse", why: "several deliver keys" };
-    if (deliver.value === undefined || deliver.value === null || deliver.value === "") continue;
-    if (typeof deliver.value !== "string" || perms.routeSubscribe(`${deliver.value}.>`) === null) {
-      return { action: "refuse", why: `external deliver prefix ${JSON.stringify(deliver.value)} is not one the caller may subscribe to` };
-    }
+    const v = isObject(o) ? checkOrigin(o, perms) : refuse("a mirror or source is not an object");
+    if (v) return v;
   }
   return PASS;
 }
 
-/** Go's encoding/json key matching: simple case folding, plus the two folds it adds. */
-function foldKey(k: string): string {
-  return k.toLowerCase().replace(/\u017f/g, "s").replace(/\u212a/g, "k");
-}
-
-/** The one value under a key folding to `name`; `ambiguous` when several keys fold to it. */
-function field(obj: Record<string, unknown>, name: string): { value: unknown; key: string | undefined; ambiguous: boolean } {
-  let key: string | undefined;
-  let n = 0;
-  for (const k of Object.keys(obj)) {
-    if (foldKey(k) === name) {
-      key = k;
-      n++;
-    }
+/** One mirror or source: its filter and transforms are captured subjects; its external deliver prefix a subscription. */
+function checkOrigin(o: JsonObject, perms: CallerPolicy): JsRequestVerdict | null {
+  const filter = optString(o, "filter_subject");
+  if (isVerdict(filter)) return filter;
+  const transformDest = optString(o, "subject_transform_dest");
+  if (isVerdict(transformDest)) return transformDest;
+  const bad = checkCaptured("mirror or source filter", [filter, transformDest], perms);
+  if (bad) return bad;
+  const transforms = optArray(o, "subject_transforms");
+  if (isVerdict(transforms)) return transforms;
+  const badTransform = transforms && checkTransforms("mirror or source subject transform", transforms, perms);
+  if (badTransform) return badTransform;
+  const ext = optObject(o, "external");
+  if (isVerdict(ext)) return ext;
+  if (ext === undefined) return null;
+  const deliver = optString(ext, "deliver");
+  if (isVerdict(deliver)) return deliver;
+  if (deliver !== undefined && perms.routeSubscribe(`${deliver}.>`) === null) {
+    return refuse(`external deliver prefix ${JSON.stringify(deliver)} is not one the caller may subscribe to`);
   }
-  return { value: key === undefined ? undefined : obj[key], key, ambiguous: n > 1 };
+  return null;
 }
-
-/** Not fatal: Go's decoder replaces invalid UTF-8 with U+FFFD too, so both read the same text. */
-const decoder = new TextDecoder("utf-8");
 
 /**
- * Decide a publish to a consumer-create subject. `hdrLen` and `payload` as the
- * parser gives them (headers then body). Call only when isConsumerCreate().
+ * Decide a consumer create: lifecycle filters refused, the deliver subject
+ * checked (and an `_INBOX.` one rewritten into the caller's namespace, the
+ * body written back from the parsed value with the headers kept in front).
  */
-export function checkConsumerCreate(
-  hdrLen: number,
-  payload: Uint8Array,
-  perms: CallerPolicy,
-): JsRequestVerdict {
-  const bodyStart = hdrLen > 0 ? hdrLen : 0;
-  let text: string;
-  let req: unknown;
-  try {
-    text = decoder.decode(payload.subarray(bodyStart));
-    req = JSON.parse(text);
-  } catch {
-    return PASS; // not JSON: the hub cannot read it either and answers with an error
-  }
-  if (req === null || typeof req !== "object" || Array.isArray(req)) return { action: "refuse", why: "consumer request body is not an object" };
-  const cfgField = field(req as Record<string, unknown>, "config");
-  if (cfgField.ambiguous) return { action: "refuse", why: "several config keys" };
-  const cfg = cfgField.value;
-  if (cfg === undefined || cfg === null) return PASS; // the hub answers "consumer config required"
-  if (typeof cfg !== "object" || Array.isArray(cfg)) return { action: "refuse", why: "config is not an object" };
-  const c = cfg as Record<string, unknown>;
+function checkConsumerCreate(req: JsonObject, payload: Uint8Array, bodyStart: number, perms: CallerPolicy): JsRequestVerdict {
+  const c = optObject(req, "config");
+  if (isVerdict(c)) return c;
+  if (c === undefined) return PASS; // the hub answers "consumer config required"
 
-  for (const name of ["filter_subject", "filter_subjects"]) {
-    const f = field(c, name);
-    if (f.ambiguous) return { action: "refuse", why: `several ${name} keys` };
-    const filters = Array.isArray(f.value) ? f.value : [f.value];
-    for (const s of filters) {
-      if (typeof s === "string" && s !== "" && subjectsIntersect(s, LIFECYCLE_PATTERN)) {
-        return { action: "refuse", why: `filter ${JSON.stringify(s)} can match lifecycle events` };
-      }
-    }
+  const single = optString(c, "filter_subject");
+  if (isVerdict(single)) return single;
+  const many = optArray(c, "filter_subjects");
+  if (isVerdict(many)) return many;
+  for (const s of [single, ...(many ?? [])]) {
+    if (s === undefined || s === "") continue;
+    if (typeof s !== "string") return refuse("filter_subjects holds something other than a string");
+    if (subjectsIntersect(s, LIFECYCLE_PATTERN)) return refuse(`filter ${JSON.stringify(s)} can match lifecycle events`);
   }
 
-  const ds = field(c, "deliver_subject");
-  const dg = field(c, "deliver_group");
-  if (ds.ambiguous || dg.ambiguous) return { action: "refuse", why: "several deliver_subject or deliver_group keys" };
-  if (ds.value === undefined || ds.value === null || ds.value === "") return PASS; // a pull consumer
-  if (typeof ds.value !== "string") return { action: "refuse", why: "deliver_subject is not a string" };
-  const group = typeof dg.value === "string" && dg.value !== "" ? dg.value : undefined;
+  const ds = optString(c, "deliver_subject");
+  if (isVerdict(ds)) return ds;
+  const dg = optString(c, "deliver_group");
+  if (isVerdict(dg)) return dg;
+  if (ds === undefined) return PASS; // a pull consumer
   // The caller policy's rule for deliveries on the caller's behalf (subscribe rule, `_INBOX.` mapped).
-  const deliver = isValidLiteralSubject(ds.value) ? perms.routeDeliverySubject(ds.value, group) : null;
-  if (deliver === null) {
-    return { action: "refuse", why: `deliver subject ${JSON.stringify(ds.value)} is not one the caller may subscribe to` };
-  }
-  if (deliver === ds.value) return PASS;
-  c[ds.key!] = deliver;
-  const body = Buffer.from(replaceOnce(text, ds.value, deliver) ?? JSON.stringify(req), "utf8");
-  if (bodyStart === 0) return { action: "rewrite", payload: body, deliverSubject: deliver };
+  const deliver = isValidLiteralSubject(ds) ? perms.routeDeliverySubject(ds, dg) : null;
+  if (deliver === null) return refuse(`deliver subject ${JSON.stringify(ds)} is not one the caller may subscribe to`);
+  if (deliver === ds) return PASS;
+  setField(c, "deliver_subject", deliver);
+  return { action: "rewrite", payload: withBody(payload, bodyStart, serialise(req)), deliverSubject: deliver };
+}
+
+/** The header block of `payload` (its first `bodyStart` bytes) followed by a new body. */
+function withBody(payload: Uint8Array, bodyStart: number, text: string): Uint8Array {
+  const body = Buffer.from(text, "utf8");
+  if (bodyStart === 0) return body;
   const out = new Uint8Array(bodyStart + body.length);
   out.set(payload.subarray(0, bodyStart), 0);
   out.set(body, bodyStart);
-  return { action: "rewrite", payload: out, deliverSubject: deliver };
-}
-
-/**
- * The body with the one JSON string `"from"` replaced by `"to"`, keeping every
- * other byte (numbers beyond 2^53 survive); null when `"from"` does not occur
- * exactly once as written, and the caller re-serialises instead.
- */
-function replaceOnce(text: string, from: string, to: string): string | null {
-  const needle = JSON.stringify(from);
-  const at = text.indexOf(needle);
-  if (at < 0 || text.indexOf(needle, at + 1) >= 0) return null;
-  return text.slice(0, at) + JSON.stringify(to) + text.slice(at + needle.length);
+  return out;
 }
 
 /**
  * The reverse of the deliver-subject rewrite, for the hub's answers (consumer
- * create and info): a client that asked for `_INBOX.x` must read `_INBOX.x`
- * back, or it resubscribes to the rewritten subject and stops recognising its
- * own flow-control and heartbeat messages. `nsPrefix` is the caller's
- * namespace with a trailing dot. Returns the new payload, or null when there
- * is nothing to change (the common case: one byte search).
+ * create, info and list): a client that asked for `_INBOX.x` must read
+ * `_INBOX.x` back, or it resubscribes to the rewritten subject and stops
+ * recognising its own flow-control and heartbeat messages. `nsPrefix` is the
+ * caller's namespace with a trailing dot. Every `deliver_subject` value inside
+ * the caller's `<nsPrefix>_INBOX.` is shown without the prefix; the body is
+ * read and written back like a request, never patched as text. Returns the
+ * new payload, or null when there is nothing to change (the common case: one
+ * byte search).
  */
 export function unmapDeliverSubjects(hdrLen: number, payload: Uint8Array, nsPrefix: string): Uint8Array | null {
   const start = hdrLen > 0 ? hdrLen : 0;
-  const body = Buffer.from(payload.buffer, payload.byteOffset + start, payload.length - start);
-  const needle = `"deliver_subject":"${nsPrefix}${INBOX}`;
-  if (body.indexOf(needle, 0, "latin1") < 0) return null;
-  const text = body.toString("utf8").split(needle).join(`"deliver_subject":"${INBOX}`);
-  const out = Buffer.from(text, "utf8");
-  if (start === 0) return out;
-  return Buffer.concat([Buffer.from(payload.buffer, payload.byteOffset, start), out]);
+  const bytes = payload.subarray(start);
+  const mapped = nsPrefix + INBOX;
+  if (bytes[0] !== 0x7b || Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).indexOf(mapped, 0, "latin1") < 0) return null;
+  let body: JsonValue;
+  try {
+    body = parseGoJson(bytes);
+  } catch {
+    return null; // not an API answer: delivered as it is
+  }
+  return unmapIn(body, mapped) ? withBody(payload, start, serialise(body)) : null;
+}
+
+function unmapIn(v: JsonValue, mapped: string): boolean {
+  if (Array.isArray(v)) return v.reduce<boolean>((changed, e) => unmapIn(e, mapped) || changed, false);
+  if (!isObject(v)) return false;
+  let changed = false;
+  for (let i = 0; i < v.keys.length; i++) {
+    const val = v.values[i]!;
+    if (v.keys[i] === "deliver_subject" && typeof val === "string" && val.startsWith(mapped)) {
+      v.values[i] = val.slice(mapped.length - INBOX.length);
+      changed = true;
+    } else if (unmapIn(val, mapped)) changed = true;
+  }
+  return changed;
 }
 
 /** A subject inside `choria.lifecycle.>`. */
@@ -261,42 +372,62 @@ export function isLifecycleSubject(subject: string): boolean {
  */
 export const JS_TERM = new Uint8Array(Buffer.from("+TERM"));
 
-const NATS_SUBJECT_HEADER = "Nats-Subject:";
 const MSG_GET_RESPONSE = '{"type":"io.nats.jetstream.api.v1.stream_msg_get_response"';
 const LIFECYCLE_PREFIX = LIFECYCLE_PATTERN.slice(0, -1);
 
 /**
- * Does a message from the hub carry a lifecycle event inside it? True for a
- * direct-get answer or republished copy whose `Nats-Subject` header names a
- * lifecycle subject, and for a message-get answer whose message subject is
- * one. Cheap for everything else: a header scan, a prefix compare.
+ * Does a message from the hub carry a stored lifecycle event inside it,
+ * rather than on its subject? Decided only from what the hub sets, never
+ * from what a caller stored:
+ *
+ * - a message with a reply is not an answer that carries a stored message
+ *   (a stream delivery is judged by its stream subject, the part of its
+ *   reply after `@`, in the router), so its headers and body are the
+ *   caller's and are not read;
+ * - a direct-get answer or republished copy: the hub appends its own
+ *   `Nats-Subject` header after the headers stored with the message, so the
+ *   last `Nats-Subject` line is the stored subject;
+ * - a message-get answer (a JetStream API answer: no headers, no reply): the
+ *   `message.subject` of the hub's JSON. The stored message is inside it,
+ *   base64-encoded, so it cannot pose as the answer.
+ *
+ * Cheap for everything else: a header scan, a prefix compare.
  */
-export function carriesLifecycleEvent(hdrLen: number, payload: Uint8Array): boolean {
-  if (hdrLen > 0 && headerNamesLifecycle(payload, hdrLen)) return true;
-  const start = hdrLen > 0 ? hdrLen : 0;
-  if (payload.length - start < MSG_GET_RESPONSE.length || payload[start] !== 0x7b) return false;
-  if (Buffer.from(payload.buffer, payload.byteOffset + start, MSG_GET_RESPONSE.length).toString("latin1") !== MSG_GET_RESPONSE) return false;
+export function carriesLifecycleEvent(reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean {
+  if (reply !== undefined) return false;
+  if (hdrLen > 0) return isLifecycleSubject(lastHeaderValue(payload, hdrLen, NATS_SUBJECT) ?? "");
+  if (payload.length < MSG_GET_RESPONSE.length || payload[0] !== 0x7b) return false;
+  if (Buffer.from(payload.buffer, payload.byteOffset, MSG_GET_RESPONSE.length).toString("latin1") !== MSG_GET_RESPONSE) return false;
   try {
-    const r = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset + start, payload.length - start).toString("utf8")) as { message?: { subject?: unknown } };
-    const s = r.message?.subject;
-    return typeof s === "string" && s.startsWith(LIFECYCLE_PREFIX);
+    const r = parseGoJson(payload);
+    const m = isObject(r) ? field(r, "message") : undefined;
+    const s = isObject(m) ? field(m, "subject") : undefined;
+    return typeof s === "string" && isLifecycleSubject(s);
   } catch {
     return false;
   }
 }
 
-const SUBJECT_HEADER_BYTES = Buffer.from(NATS_SUBJECT_HEADER, "latin1");
-const LIFECYCLE_BYTES = Buffer.from(LIFECYCLE_PREFIX, "latin1");
+const NATS_SUBJECT = Buffer.from("Nats-Subject", "latin1");
 
-/** A byte search of the header block (a view, no copy). */
-function headerNamesLifecycle(payload: Uint8Array, hdrLen: number): boolean {
+/**
+ * The value of the last header line whose name is exactly `name` (the case
+ * nats-server writes and looks up), trimmed of leading spaces; a view, no copy
+ * of the block.
+ */
+function lastHeaderValue(payload: Uint8Array, hdrLen: number, name: Buffer): string | undefined {
   const hdr = Buffer.from(payload.buffer, payload.byteOffset, hdrLen);
-  let at = hdr.indexOf(SUBJECT_HEADER_BYTES);
-  while (at >= 0) {
-    let v = at + SUBJECT_HEADER_BYTES.length;
-    while (hdr[v] === 0x20) v++;
-    if (hdr.length - v >= LIFECYCLE_BYTES.length && hdr.compare(LIFECYCLE_BYTES, 0, LIFECYCLE_BYTES.length, v, v + LIFECYCLE_BYTES.length) === 0) return true;
-    at = hdr.indexOf(SUBJECT_HEADER_BYTES, v);
+  let value: string | undefined;
+  let line = hdr.indexOf(0x0a) + 1; // after the status line
+  while (line > 0 && line < hdr.length) {
+    const next = hdr.indexOf(0x0a, line);
+    const end = next < 0 ? hdr.length : next;
+    if (hdr[line + name.length] === 0x3a && hdr.compare(name, 0, name.length, line, line + name.length) === 0) {
+      let v = line + name.length + 1;
+      while (hdr[v] === 0x20) v++;
+      value = hdr.toString("latin1", v, hdr[end - 1] === 0x0d ? end - 1 : end);
+    }
+    line = next + 1;
   }
-  return false;
+  return value;
 }

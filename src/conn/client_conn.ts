@@ -13,8 +13,9 @@ import { AuthError, ProtocolError } from "../errors.js";
 import { Delivery } from "../auth/caller_policy.js";
 import type { AuthInput, Identity } from "../auth/types.js";
 import {
-  checkConsumerCreate, checkStreamConfigure, consumerCreatePermissionSubject, isConsumerCreate, isStreamConfigure, unmapDeliverSubjects,
+  checkJsRequest, consumerCreatePermissionSubject, isCheckedJsRequest, unmapDeliverSubjects,
 } from "../auth/jetstream.js";
+import { checkTraceDestination } from "../auth/trace_header.js";
 import { USER_INFO_SUBJECT, userInfoResponse, type AnsweringServer } from "../auth/user_info.js";
 import { ClientParser, type ClientOpSink } from "../protocol/client_parser.js";
 import { encodeErr, encodeInfo, NO_RESPONDERS_HEADER, OK, PING, PONG } from "../protocol/encode.js";
@@ -244,8 +245,10 @@ export class ClientConn implements Subscriber, ClientOpSink {
     this.inMsgs++;
     this.inBytes += payload.length;
     if (hdrLen >= 0 && !o.headers) return this.close(CloseReasons.HeadersNotNegotiated);
-    // A consumer filter may put wildcards into a consumer-create subject (auth/jetstream.ts).
-    const checked = isConsumerCreate(subject) ? consumerCreatePermissionSubject(subject) : subject;
+    // The body of some JetStream requests names subjects too (auth/jetstream.ts).
+    const jsChecked = isCheckedJsRequest(subject);
+    // A consumer filter may put wildcards into a consumer-create subject.
+    const checked = jsChecked ? consumerCreatePermissionSubject(subject) : subject;
     if (!policy.mayPublish(checked)) return this.violation("publish", subject, pubViolation(subject));
     let routedReply = reply;
     if (reply !== undefined) {
@@ -259,23 +262,25 @@ export class ClientConn implements Subscriber, ClientOpSink {
       if (o.verbose) this.out.writeRaw(OK);
       return this.answerOwnReply(routedReply, userInfoResponse(id, this.answeringServer()));
     }
-    if (isConsumerCreate(subject)) {
-      // Where the hub will push to is named in the body: src/auth/jetstream.ts decides.
-      const v = checkConsumerCreate(hdrLen, payload, id.policy);
+    if (hdrLen > 0) {
+      // A trace destination makes the hub publish on the caller's behalf (auth/trace_header.ts).
+      const t = checkTraceDestination(hdrLen, payload, policy);
+      if (t.action === "refuse") return this.violation("publish", t.destination, pubViolation(t.destination));
+      if (t.action === "rewrite") {
+        hdrLen += t.payload.length - payload.length;
+        payload = t.payload;
+        this.ctx.counters.rewrittenInboxes++;
+      }
+    }
+    if (jsChecked) {
+      const v = checkJsRequest(subject, hdrLen, payload, policy);
       if (v.action === "refuse") {
-        this.log.info("consumer create refused", { subject, why: v.why });
+        this.log.info("JetStream request refused", { subject, why: v.why });
         return this.violation("publish", subject, pubViolation(subject));
       }
       if (v.action === "rewrite") {
         payload = v.payload;
         this.ctx.counters.rewrittenInboxes++;
-      }
-    }
-    if (isStreamConfigure(subject)) {
-      const v = checkStreamConfigure(hdrLen, payload, id.policy);
-      if (v.action === "refuse") {
-        this.log.info("stream configuration refused", { subject, why: v.why });
-        return this.violation("publish", subject, pubViolation(subject));
       }
     }
     if (o.verbose) this.out.writeRaw(OK);

@@ -191,7 +191,7 @@ export class Router implements LocalSide {
     payload: Uint8Array,
   ): number {
     // Lifecycle events reach nobody, also when carried inside a stream's answer (auth/jetstream.ts).
-    if ((hdrLen > 0 || payload[0] === 0x7b) && carriesLifecycleEvent(hdrLen, payload)) {
+    if ((hdrLen > 0 || payload[0] === 0x7b) && carriesLifecycleEvent(reply, hdrLen, payload)) {
       this.lifecycleWithheld++;
       return 0;
     }

@@ -1,17 +1,23 @@
-// Consumer-create decisions: _INBOX deliver subjects rewritten into the
-// caller's namespace, foreign/lifecycle/ungranted deliver subjects refused,
-// Go's case-insensitive key matching cannot smuggle a field past the check,
-// lifecycle filters refused; and lifecycle events carried inside hub answers.
+// JetStream request decisions (auth/jetstream.ts), one table per kind of
+// request and per hole closed: _INBOX deliver subjects rewritten into the
+// caller's namespace from the parsed body (never by text), foreign, lifecycle
+// and ungranted deliver subjects refused, keys given twice at any depth
+// refused, `$JS.<domain>.API.` checked exactly like `$JS.API.`, streams that
+// could capture another caller's replies or lifecycle refused, snapshots and
+// restores refused; and lifecycle events carried inside hub answers decided
+// only from what the hub sets.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  checkConsumerCreate, checkStreamConfigure, carriesLifecycleEvent, consumerCreatePermissionSubject, isConsumerCreate, isStreamConfigure,
+  carriesLifecycleEvent, checkJsRequest, consumerCreatePermissionSubject, isCheckedJsRequest, jsApiOpStart, unmapDeliverSubjects,
 } from "../../../src/auth/jetstream.js";
 import { CallerPolicy, type PermissionGrants } from "../../../src/auth/caller_policy.js";
 import { md5Hex } from "../../../src/auth/reply_namespace.js";
+import { subjectMatches as subjectMatchesPattern } from "../../../src/subject/subject.js";
 const permissionsFromGrants = (id: string, g: PermissionGrants) => new CallerPolicy(id, "choria", g);
-
+const CREATE = "$JS.API.CONSUMER.CREATE.S";
+const checkConsumerCreate = (hdr: number, payload: Uint8Array, p: CallerPolicy, subject = CREATE) => checkJsRequest(subject, hdr, payload, p);
 const me = "up=alice";
 const other = md5Hex("up=mallory");
 const perms = permissionsFromGrants(me, {
@@ -21,13 +27,21 @@ const perms = permissionsFromGrants(me, {
 });
 const body = (o: unknown): Uint8Array => Buffer.from(JSON.stringify(o));
 const check = (o: unknown, hdr = -1, payload?: Uint8Array) => checkConsumerCreate(hdr, payload ?? body(o), perms);
+const raw = (text: string, subject = CREATE, p = perms) => checkJsRequest(subject, -1, Buffer.from(text), p);
 
 describe("consumer create", () => {
-  test("subjects that carry a consumer config", () => {
-    assert.ok(isConsumerCreate("$JS.API.CONSUMER.CREATE.ORDERS"));
-    assert.ok(isConsumerCreate("$JS.API.CONSUMER.CREATE.ORDERS.c.orders.>"));
-    assert.ok(isConsumerCreate("$JS.API.CONSUMER.DURABLE.CREATE.ORDERS.c"));
-    assert.ok(!isConsumerCreate("$JS.API.CONSUMER.INFO.ORDERS.c"));
+  test("subjects whose body is checked, with and without a JetStream domain", () => {
+    for (const api of ["$JS.API.", "$JS.hub.API.", "$JS.some-domain.API."]) {
+      for (const op of ["CONSUMER.CREATE.ORDERS", "CONSUMER.CREATE.ORDERS.c.orders.>", "CONSUMER.DURABLE.CREATE.ORDERS.c", "STREAM.CREATE.S", "STREAM.UPDATE.S", "STREAM.SNAPSHOT.S", "STREAM.RESTORE.S", "DIRECT.GET.S"]) {
+        assert.ok(isCheckedJsRequest(api + op), api + op);
+      }
+      for (const op of ["CONSUMER.INFO.ORDERS.c", "STREAM.INFO.S", "STREAM.MSG.GET.S", "INFO"]) assert.ok(!isCheckedJsRequest(api + op), api + op);
+    }
+    for (const other of ["$JS.ACK.S.c.1.2.3.4.5", "$JS.EVENT.ADVISORY.x", "$JS.hub.APIX.STREAM.CREATE.S", "$JS..API.STREAM.CREATE.S", "$KV.B.k", "JS.API.STREAM.CREATE.S", "$JS.API"]) {
+      assert.ok(!isCheckedJsRequest(other), other);
+    }
+    assert.equal(jsApiOpStart("$JS.hub.API.STREAM.CREATE.S"), "$JS.hub.API.".length);
+    assert.equal(jsApiOpStart("$JS.API.STREAM.CREATE.S"), "$JS.API.".length);
   });
 
   test("wildcards only in the filter part of a consumer-create subject, checked as placeholder tokens", () => {
@@ -42,6 +56,10 @@ describe("consumer create", () => {
     assert.ok(narrow.mayPublish(p("$JS.API.CONSUMER.CREATE.S.c.orders.*")));
     assert.ok(!narrow.mayPublish(p("$JS.API.CONSUMER.CREATE.S.c.orders.>")), "> covers more than the grant");
     assert.ok(!narrow.mayPublish(p("$JS.API.CONSUMER.CREATE.S.c.>")));
+    // The same under a domain: the filter starts one token later.
+    assert.equal(p("$JS.hub.API.CONSUMER.CREATE.S.c.orders.*"), "$JS.hub.API.CONSUMER.CREATE.S.c.orders._filter_wildcard_");
+    assert.equal(p("$JS.hub.API.CONSUMER.CREATE.*.c.x"), "$JS.hub.API.CONSUMER.CREATE.*.c.x");
+    assert.equal(p("$JS.hub.API.CONSUMER.CREATE.S.*.x"), "$JS.hub.API.CONSUMER.CREATE.S.*.x");
   });
 
   test("pull consumers and own-namespace deliver subjects pass unchanged", () => {
@@ -95,14 +113,13 @@ describe("consumer create", () => {
     assert.equal(check({ config: {}, Config: { deliver_subject: evil } }).action, "refuse");
   });
 
-  test("lifecycle filters are refused; bodies Go could not read go on to the hub's own error", () => {
+  test("lifecycle filters are refused; a body that cannot be read is refused too", () => {
     for (const f of ["choria.lifecycle.>", ">", "choria.*.event.>", "*.lifecycle.event.alive.x"]) {
       assert.equal(check({ config: { filter_subject: f } }).action, "refuse", f);
     }
     assert.equal(check({ config: { filter_subjects: ["orders.>", "choria.>"] } }).action, "refuse");
     assert.equal(check({ config: { filter_subject: "orders.>" } }).action, "pass");
-    for (const bad of ["", "not json", "{broken"]) assert.equal(checkConsumerCreate(-1, Buffer.from(bad), perms).action, "pass", bad);
-    for (const bad of ["[1]", '{"config":"x"}', '{"config":{"deliver_subject":5}}']) {
+    for (const bad of ["", "not json", "{broken", '{"config":{}} x', "[1]", '{"config":"x"}', '{"config":{"deliver_subject":5}}', '{"config":{"filter_subjects":"a"}}', '{"config":{"filter_subjects":[1]}}']) {
       assert.equal(checkConsumerCreate(-1, Buffer.from(bad), perms).action, "refuse", bad);
     }
     // Invalid UTF-8 reads as U+FFFD, as in Go: the deliver subject is still seen and checked.
@@ -130,17 +147,97 @@ describe("consumer create", () => {
   });
 });
 
-describe("stream create and update", () => {
+describe("hole 1: keys given twice, at any depth", () => {
+  const victim = `choria.reply.${other}.x`;
+  test("a second config, mirror or nested key is refused, whatever its case", () => {
+    for (const body of [
+      `{"config":{"deliver_subject":"${victim}"},"config":{"ack_policy":"none"}}`,
+      `{"config":{"ack_policy":"none"},"config":{"deliver_subject":"${victim}"}}`,
+      `{"config":{"deliver_subject":"${victim}"},"CONFIG":{"ack_policy":"none"}}`,
+      `{"config":{"ack_policy":"none","ack_policy":"explicit"}}`,
+      `{"config":{"metadata":{"a":"1","a":"2"}}}`,
+      `{"config":{"deliver_subject":"_INBOX.a","deliver_ſubject":"${victim}"}}`,
+    ]) assert.equal(raw(body).action, "refuse", body);
+    const admin = permissionsFromGrants(me, { publish: { allow: ["$JS.>"], deny: [] }, subscribe: { allow: [], deny: [] }, policies: [] });
+    for (const body of [
+      '{"name":"S","mirror":{"name":"A"},"mirror":{"filter_subject":"choria.reply.>"}}',
+      '{"name":"S","subjects":["a.>"],"subjects":["choria.lifecycle.>"]}',
+      '{"name":"S","sources":[{"name":"A","filter_subject":"a.>","filter_subject":">"}]}',
+    ]) assert.equal(raw(body, "$JS.API.STREAM.CREATE.S", admin).action, "refuse", body);
+  });
+  test("property: no body with a key repeated anywhere is accepted", () => {
+    const key = fc.constantFrom("config", "deliver_subject", "ack_policy", "x", "name");
+    const leaf = fc.constantFrom('"_INBOX.a"', "1", "null", '"a.b"');
+    // An object with one key repeated (possibly in another case), nested inside ordinary objects.
+    const dup = fc.tuple(key, leaf, leaf, fc.boolean()).map(([k, a, b, upper]) => `{"${k}":${a},"${upper ? k.toUpperCase() : k}":${b}}`);
+    const nested = fc.tuple(dup, fc.array(key, { maxLength: 3 })).map(([inner, path]) => path.reduce((acc, k) => `{"${k}":${acc}}`, inner));
+    fc.assert(fc.property(nested, (text) => raw(`{"config":${text}}`).action === "refuse"));
+  });
+});
+
+describe("hole 2: the deliver subject is rewritten in the parsed body, never as text", () => {
+  test("an escaped deliver subject is rewritten, the same text elsewhere is left alone", () => {
+    const v = raw('{"config":{"description":"_INBOX.x.1","deliver_subject":"_INBOX\\u002ex.1"}}');
+    assert.equal(v.action, "rewrite");
+    if (v.action !== "rewrite") return;
+    const sent = JSON.parse(Buffer.from(v.payload).toString());
+    assert.equal(sent.config.deliver_subject, `choria.reply.${md5Hex(me)}._INBOX.x.1`);
+    assert.equal(sent.config.description, "_INBOX.x.1");
+    assert.equal(v.deliverSubject, sent.config.deliver_subject);
+  });
+  test("property: the body sent reads as the body received, with only the deliver subject mapped", () => {
+    const text = fc.string({ maxLength: 12 });
+    fc.assert(fc.property(fc.dictionary(fc.constantFrom("description", "name", "durable_name", "x"), text, { maxKeys: 3 }), fc.string({ maxLength: 8 }).filter((t) => /^[a-z0-9]+$/.test(t)), (extra, tail) => {
+      const cfg = { ...extra, deliver_subject: `_INBOX.${tail || "t"}`, opt_start_seq: 1 };
+      const sentText = JSON.stringify({ config: cfg }).replace('"opt_start_seq":1', '"opt_start_seq":18446744073709551615');
+      const v = raw(sentText);
+      if (v.action !== "rewrite") return false;
+      const out = Buffer.from(v.payload).toString();
+      const got = JSON.parse(out).config;
+      if (got.deliver_subject !== `choria.reply.${md5Hex(me)}._INBOX.${tail || "t"}`) return false;
+      for (const [k, val] of Object.entries(extra)) if (got[k] !== val) return false;
+      return out.includes('"opt_start_seq":18446744073709551615');
+    }));
+  });
+});
+
+describe("hole 3: $JS.<domain>.API gets every check $JS.API gets", () => {
+  const admin = permissionsFromGrants(me, { publish: { allow: ["$JS.>"], deny: [] }, subscribe: { allow: [`*.reply.${md5Hex(me)}.>`], deny: [] }, policies: [] });
+  test("consumer create, stream create and update, snapshot, direct get", () => {
+    for (const api of ["$JS.API.", "$JS.hub.API."]) {
+      assert.equal(raw(`{"config":{"deliver_subject":"choria.reply.${other}.x"}}`, `${api}CONSUMER.CREATE.S`, admin).action, "refuse", api);
+      assert.equal(raw(`{"config":{"deliver_subject":"choria.lifecycle.x"}}`, `${api}CONSUMER.DURABLE.CREATE.S.d`, admin).action, "refuse", api);
+      assert.equal(raw(`{"config":{"deliver_subject":"_INBOX.d"}}`, `${api}CONSUMER.CREATE.S.d`, admin).action, "rewrite", api);
+      assert.equal(raw('{"name":"S","subjects":["choria.reply.>"]}', `${api}STREAM.CREATE.S`, admin).action, "refuse", api);
+      assert.equal(raw('{"name":"S","republish":{"src":">","dest":"choria.lifecycle.x"}}', `${api}STREAM.UPDATE.S`, admin).action, "refuse", api);
+      assert.equal(raw('{"deliver_subject":"_INBOX.snap"}', `${api}STREAM.SNAPSHOT.S`, admin).action, "refuse", api);
+      assert.equal(raw('{"last_by_subj":"a.b","no_headers":true}', `${api}DIRECT.GET.S`, admin).action, "refuse", api);
+      assert.equal(raw('{"name":"S","subjects":["orders.>"]}', `${api}STREAM.CREATE.S`, admin).action, "pass", api);
+    }
+  });
+});
+
+describe("hole 4: streams that could capture another caller's replies or lifecycle", () => {
   const admin = permissionsFromGrants(me, {
     publish: { allow: ["$JS.>", "choria.republish.>"], deny: [] },
     subscribe: { allow: [`*.reply.${md5Hex(me)}.>`, "$JS.EVENT.>"], deny: [] },
     policies: ["test"],
   });
-  const s = (o: unknown) => checkStreamConfigure(-1, body(o), admin).action;
-  test("which subjects carry a stream configuration", () => {
-    assert.ok(isStreamConfigure("$JS.API.STREAM.CREATE.S"));
-    assert.ok(isStreamConfigure("$JS.API.STREAM.UPDATE.S"));
-    assert.ok(!isStreamConfigure("$JS.API.STREAM.INFO.S"));
+  const s = (o: unknown, subject = "$JS.API.STREAM.CREATE.S") => checkJsRequest(subject, -1, body(o), admin).action;
+  test("stream subjects, transforms, mirror and source filters", () => {
+    for (const bad of ["choria.reply.>", `choria.reply.${other}.>`, "choria.*.*.>", "*.reply.*.x", ">", "choria.>", "choria.lifecycle.>", "*.lifecycle.event.>", "_INBOX.>", "*.*"]) {
+      assert.equal(s({ name: "S", subjects: ["orders.>", bad] }), "refuse", `subject ${bad}`);
+      assert.equal(s({ name: "S", subjects: ["orders.>"], subject_transform: { src: "orders.>", dest: bad } }), "refuse", `transform ${bad}`);
+      assert.equal(s({ name: "S", mirror: { name: "O", filter_subject: bad } }), "refuse", `mirror ${bad}`);
+      assert.equal(s({ name: "S", sources: [{ name: "O" }, { name: "P", subject_transforms: [{ src: bad, dest: "x.>" }] }] }), "refuse", `source transform ${bad}`);
+      assert.equal(s({ name: "S", sources: [{ name: "P", subject_transform_dest: bad }] }), "refuse", `source transform dest ${bad}`);
+    }
+    for (const ok of ["orders.>", `choria.reply.${md5Hex(me)}.>`, "choria.governor.x", "$KV.B.>", "choria.broadcast.agent.>"]) {
+      assert.equal(s({ name: "S", subjects: [ok] }), "pass", ok);
+      assert.equal(s({ name: "S", mirror: { name: "O", filter_subject: ok } }), "pass", ok);
+    }
+    assert.equal(s({ name: "S", subjects: "choria.reply.>" }), "refuse", "subjects must be an array");
+    assert.equal(s({ name: "S", sources: [{ name: "P", subject_transforms: [5] }] }), "refuse");
   });
   test("republish only where the caller may publish; external delivery only where it may subscribe", () => {
     assert.equal(s({ name: "S", subjects: ["a.>"] }), "pass");
@@ -152,23 +249,82 @@ describe("stream create and update", () => {
     assert.equal(s({ name: "S", sources: [{ name: "O", external: { api: "$JS.hub.API", deliver: `choria.reply.${other}.steal` } }] }), "refuse");
     assert.equal(s({ name: "S", mirror: { name: "O", external: { api: "$JS.hub.API", deliver: `choria.reply.${md5Hex(me)}.mine` } } }), "pass");
     assert.equal(s({ name: "S", mirror: { name: "O", external: { api: "$JS.hub.API", deliver: "choria.lifecycle" } } }), "refuse");
-    assert.equal(checkStreamConfigure(-1, Buffer.from("nope"), admin).action, "pass", "not JSON: the hub's own error");
+    assert.equal(checkJsRequest("$JS.API.STREAM.CREATE.S", -1, Buffer.from("nope"), admin).action, "refuse", "a body that cannot be read");
+  });
+  test("property: an accepted stream stores nothing from lifecycle or another caller's namespace", () => {
+    const tok = fc.constantFrom("choria", "reply", "lifecycle", other, md5Hex(me), "orders", "*", "x");
+    const pattern = fc.tuple(fc.array(tok, { minLength: 1, maxLength: 5 }), fc.boolean()).map(([t, gt]) => [...t, ...(gt ? [">"] : [])].join("."));
+    fc.assert(fc.property(fc.array(pattern, { minLength: 1, maxLength: 3 }), (subjects) => {
+      if (s({ name: "S", subjects }) !== "pass") return true;
+      for (const p of subjects) {
+        for (const probe of [`choria.reply.${other}.r1`, "choria.lifecycle.event.alive.n1", `choria.reply.${other}.x.y`]) {
+          if (subjectMatchesPattern(p, probe)) return false;
+        }
+      }
+      return true;
+    }));
   });
 });
 
-describe("lifecycle carried inside hub answers", () => {
-  const hdr = (h: string) => Buffer.from(`NATS/1.0\r\n${h}\r\n\r\n`);
-  test("direct get answers and republished copies name the subject in Nats-Subject", () => {
-    const h = hdr("Nats-Stream: EV\r\nNats-Subject: choria.lifecycle.event.alive.n1\r\nNats-Sequence: 4");
-    assert.ok(carriesLifecycleEvent(h.length, Buffer.concat([h, Buffer.from("{}")])));
-    const ok = hdr("Nats-Stream: EV\r\nNats-Subject: orders.new");
-    assert.ok(!carriesLifecycleEvent(ok.length, ok));
-  });
-  test("message get answers carry it in the JSON", () => {
-    const m = (s: string) => Buffer.from(JSON.stringify({ type: "io.nats.jetstream.api.v1.stream_msg_get_response", message: { subject: s, seq: 1, data: "e30=" } }));
-    assert.ok(carriesLifecycleEvent(-1, m("choria.lifecycle.event.alive.n1")));
-    assert.ok(!carriesLifecycleEvent(-1, m("orders.x")));
-    assert.ok(!carriesLifecycleEvent(-1, Buffer.from('{"type":"io.nats.jetstream.api.v1.stream_msg_get_response",broken')));
-    assert.ok(!carriesLifecycleEvent(-1, Buffer.from("plain body choria.lifecycle.x")));
+describe("hole 5: snapshots and restores", () => {
+  test("refused through the gateway, whatever the deliver subject", () => {
+    const admin = permissionsFromGrants(me, { publish: { allow: ["$JS.>"], deny: [] }, subscribe: { allow: [`*.reply.${md5Hex(me)}.>`], deny: [] }, policies: [] });
+    for (const ds of ["_INBOX.snap", `choria.reply.${md5Hex(me)}.snap`, `choria.reply.${other}.snap`]) {
+      assert.equal(raw(JSON.stringify({ deliver_subject: ds, chunk_size: 1024 }), "$JS.API.STREAM.SNAPSHOT.S", admin).action, "refuse", ds);
+    }
+    assert.equal(raw('{"config":{"name":"S","subjects":["choria.reply.>"]},"state":{}}', "$JS.API.STREAM.RESTORE.S", admin).action, "refuse");
   });
 });
+
+describe("hole 6: lifecycle carried inside hub answers, decided from what the hub sets", () => {
+  const hdr = (h: string) => Buffer.from(`NATS/1.0\r\n${h}\r\n\r\n`);
+  test("direct get answers and republished copies: the hub's Nats-Subject is the last one", () => {
+    const h = hdr("Nats-Stream: EV\r\nNats-Subject: choria.lifecycle.event.alive.n1\r\nNats-Sequence: 4");
+    assert.ok(carriesLifecycleEvent(undefined, h.length, Buffer.concat([h, Buffer.from("{}")])));
+    const ok = hdr("Nats-Stream: EV\r\nNats-Subject: orders.new");
+    assert.ok(!carriesLifecycleEvent(undefined, ok.length, ok));
+    // A value stored with its own Nats-Subject header: the hub appends the real one after it.
+    const poisoned = hdr("Nats-Subject: choria.lifecycle.event.alive.n1\r\nNats-Stream: KV_B\r\nNats-Subject: $KV.B.k\r\nNats-Sequence: 1");
+    assert.ok(!carriesLifecycleEvent(undefined, poisoned.length, poisoned));
+    const real = hdr("Nats-Subject: $KV.B.k\r\nNats-Stream: EV\r\nNats-Subject: choria.lifecycle.x");
+    assert.ok(carriesLifecycleEvent(undefined, real.length, real));
+    // Only the exact name counts, as nats-server writes and reads it.
+    const lower = hdr("Nats-Stream: EV\r\nNats-Subject: $KV.B.k\r\nnats-subject: choria.lifecycle.x");
+    assert.ok(!carriesLifecycleEvent(undefined, lower.length, lower));
+  });
+  test("stream deliveries (with a reply) are never judged by stored headers or body", () => {
+    const h = hdr("Nats-Subject: choria.lifecycle.event.alive.n1");
+    assert.ok(!carriesLifecycleEvent("$JS.ACK.KV_B.c.1.1.1.1.0@$KV.B.k", h.length, Buffer.concat([h, Buffer.from("{}")])));
+    assert.ok(!carriesLifecycleEvent("$JS.ACK.KV_B.c.1.1.1.1.0@$KV.B.k", -1, msgGet("choria.lifecycle.x")));
+  });
+  test("message get answers carry it in the JSON; a stored body posing as one is not an answer", () => {
+    assert.ok(carriesLifecycleEvent(undefined, -1, msgGet("choria.lifecycle.event.alive.n1")));
+    assert.ok(!carriesLifecycleEvent(undefined, -1, msgGet("orders.x")));
+    assert.ok(!carriesLifecycleEvent(undefined, -1, Buffer.from('{"type":"io.nats.jetstream.api.v1.stream_msg_get_response",broken')));
+    assert.ok(!carriesLifecycleEvent(undefined, -1, Buffer.from("plain body choria.lifecycle.x")));
+    // A direct get of a value whose body looks like a message-get answer: the answer has headers.
+    const h = hdr("Nats-Stream: KV_B\r\nNats-Subject: $KV.B.k");
+    assert.ok(!carriesLifecycleEvent(undefined, h.length, Buffer.concat([h, msgGet("choria.lifecycle.x")])));
+  });
+});
+
+describe("answers shown with the client's own deliver subject", () => {
+  const ns = `choria.reply.${md5Hex(me)}.`;
+  test("every deliver_subject inside the caller's inbox namespace, nothing else", () => {
+    const answer = { type: "io.nats.jetstream.api.v1.consumer_list_response", consumers: [{ config: { deliver_subject: `${ns}_INBOX.a`, description: `${ns}_INBOX.a` } }, { config: { deliver_subject: `${ns}other` } }], big: 1 };
+    const text = JSON.stringify(answer).replace('"big":1', '"big":18446744073709551615');
+    const out = unmapDeliverSubjects(-1, Buffer.from(text), ns);
+    assert.ok(out);
+    const got = JSON.parse(Buffer.from(out).toString());
+    assert.equal(got.consumers[0].config.deliver_subject, "_INBOX.a");
+    assert.equal(got.consumers[0].config.description, `${ns}_INBOX.a`);
+    assert.equal(got.consumers[1].config.deliver_subject, `${ns}other`);
+    assert.ok(Buffer.from(out).toString().includes("18446744073709551615"));
+    assert.equal(unmapDeliverSubjects(-1, Buffer.from('{"config":{"deliver_subject":"_INBOX.a"}}'), ns), null);
+    assert.equal(unmapDeliverSubjects(-1, Buffer.from(`not json ${ns}_INBOX.a`), ns), null);
+  });
+});
+
+function msgGet(subject: string): Buffer {
+  return Buffer.from(JSON.stringify({ type: "io.nats.jetstream.api.v1.stream_msg_get_response", message: { subject, seq: 1, data: "e30=" } }));
+}
