@@ -39,9 +39,10 @@ export interface HubOptions {
   /**
    * Enable JetStream (streams, Key-Value, Object Store) with its store in a
    * `jetstream/` folder of the hub's directory (a temp folder by default), so
-   * a restarted hub keeps its streams. Optional memory/file limits in bytes.
+   * a restarted hub keeps its streams. Optional memory/file limits in bytes
+   * and a JetStream domain.
    */
-  jetstream?: boolean | { maxMemory?: number; maxFile?: number };
+  jetstream?: boolean | { maxMemory?: number; maxFile?: number; domain?: string };
   /** `leafnodes.min_version`: leafs whose CONNECT states an older version are refused. */
   leafMinVersion?: string;
   /** Appended to the generated config. */
@@ -153,7 +154,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   const configFile = join(dir, "hub.conf");
   const js = opts.jetstream === true ? {} : opts.jetstream || null;
   const jsBlock = js
-    ? `jetstream {\n  store_dir: "${join(dir, "jetstream")}"\n  max_memory_store: ${js.maxMemory ?? 256 * 1024 * 1024}\n  max_file_store: ${js.maxFile ?? 1024 * 1024 * 1024}\n}`
+    ? `jetstream {\n  store_dir: "${join(dir, "jetstream")}"\n  max_memory_store: ${js.maxMemory ?? 256 * 1024 * 1024}\n  max_file_store: ${js.maxFile ?? 1024 * 1024 * 1024}\n${js.domain ? `  domain: "${js.domain}"\n` : ""}}`
     : "";
   const writeConfig = (p: Ports | null): void => {
     writeFileSync(configFile, [
