@@ -17,7 +17,7 @@ import { ClientConn, ConnState } from "./conn/client_conn.js";
 import { CloseReasons } from "./conn/close_reason.js";
 import { ConnCounters, type ConnContext } from "./conn/context.js";
 import {
-  connOptions, monitorOptions, relayOptions, sameOptions, serverTls, tlsListenerOptions, upstreamOptions, wsOptions,
+  connOptions, metricsOptions, monitorOptions, relayOptions, sameOptions, serverTls, tlsListenerOptions, upstreamOptions, wsOptions,
   type ServerTls,
 } from "./config/parts.js";
 import { planReload, type ReloadPlan } from "./config/reload.js";
@@ -28,6 +28,7 @@ import { createLogger, LevelControl, stderrSink, type Logger } from "./obs/log.j
 import { createAuditLog, type RateLimitedAuditLog } from "./obs/audit.js";
 import { createMetrics, sumLinkCounters, type ConnzEntry, type LeafnodeStats, type MetricSources, type RemoteLinkStats, type SubszEntry } from "./obs/metrics.js";
 import { startMonitor } from "./obs/monitor.js";
+import { RecentRing } from "./obs/recent_ring.js";
 import { Router } from "./router/router.js";
 import { startTlsListener, type TlsListener } from "./transport/tls_listener.js";
 import { startWsListener, type WsListener } from "./transport/ws_listener.js";
@@ -37,6 +38,9 @@ import type { Transport } from "./transport/transport.js";
 import { LeafConn } from "./upstream/leaf_conn.js";
 import { VERSION } from "./version.js";
 import { NATS_PROTOCOL_VERSION, clientVisibleVersion } from "./nats_version.js";
+
+/** Closed client connections /connz?state=closed keeps, per process (nats-server's max_closed_clients default). */
+const CLOSED_CONNECTIONS_KEPT = 10_000;
 
 export interface GatewayOptions {
   /** Main log (default: JSON lines on stderr at config.logLevel). */
@@ -76,6 +80,8 @@ export class Gateway {
   private lameDuckRun: Promise<void> | null = null;
   private readonly startedAt = new Date();
   private audit: RateLimitedAuditLog | null = null;
+  /** The last closed client connections, for /connz?state=closed. */
+  private readonly closedConns = new RecentRing<ConnzEntry>(CLOSED_CONNECTIONS_KEPT);
 
   private constructor(
     public config: GatewayConfig,
@@ -159,7 +165,7 @@ export class Gateway {
     const authenticator = this.opts.authenticator ?? (await buildAuthenticator(c, this.log));
     const audit = createAuditLog(this.opts.audit ?? this.log.child({ log: "audit" }));
     this.audit = audit;
-    const metrics = createMetrics(this.metricSources());
+    const metrics = createMetrics(this.metricSources(), metricsOptions(c));
     this.metricsRegistry = metrics.registry;
     this.ctx = {
       router: this.router,
@@ -181,7 +187,10 @@ export class Gateway {
       counters: this.counters,
       callerSlots: new CallerSlots(c.limits.maxConnectionsPerCaller),
       observeAuthSeconds: (s) => metrics.observeAuthSeconds(s),
-      onClosed: (conn) => this.conns.delete(conn as ClientConn),
+      onClosed: (conn) => {
+        this.conns.delete(conn as ClientConn);
+        this.closedConns.push(connzEntry(conn as ClientConn));
+      },
     };
 
     this.setupLeafnodes();
@@ -242,7 +251,7 @@ export class Gateway {
         about: () => ({
           serverId: this.serverId,
           serverName: this.ctx.server.serverName,
-          identity: this.ctx.server.serverName,
+          identity: metricsOptions(this.config).identity,
           version: VERSION,
           sha: "",
           configFile: this.config.source === "<defaults>" ? "" : this.config.source,
@@ -412,14 +421,14 @@ export class Gateway {
       lifecycleFiltered: () => k.lifecycleFiltered + this.router.lifecycleWithheld,
       auditSuppressed: () => this.audit?.suppressed ?? 0,
       leafnode: () => leafnodeStats(this.config, this.upstreams),
-      subsz: (): SubszEntry[] =>
-        live().flatMap((c) => c.subscriptionList().map((s) => ({ subject: s.subject, queue: s.queue, sid: s.sid, cid: c.cid, msgs: s.delivered, max: s.max }))),
+      subsz: (): SubszEntry[] => live().flatMap((c) => subszOf(c)),
       websocket: () => ({ upgrades: this.ws?.stats.upgrades ?? 0, rejected: this.ws?.stats.rejected ?? {} }),
       loginRelay: (): Record<string, number> => {
         const r = this.relay?.stats;
         return r ? { ok: r.ok, bad_request: r.bad_request, too_large: r.too_large, upstream_error: r.upstream_error } : {};
       },
       connz: () => live().map((c) => connzEntry(c)),
+      closedConnz: () => this.closedConns.list(),
       ready: () => this.ready,
       readyReason: () =>
         this.ready ? "ok" : this.lameDuck ? "lame duck mode" : !this.accepting ? "shutting down" : "upstream leafnode not connected",
@@ -472,26 +481,42 @@ function leafnodeStats(c: GatewayConfig, ups: readonly LeafConn[]): LeafnodeStat
   };
 }
 
+/** Subscriptions a closed connection keeps in its /connz entry (its `subscriptions` count stays exact). */
+const CLOSED_SUBSCRIPTIONS_KEPT = 16;
+
+/** A connection's subscriptions as /subsz lists them (the subject as routed). */
+function subszOf(c: ClientConn): SubszEntry[] {
+  return c.subscriptionList().map((s) => ({ subject: s.subject, queue: s.queue, sid: s.sid, cid: c.cid, msgs: s.delivered, max: s.max }));
+}
+
+/** A connection as /connz reads it; a closed one with when and why, and at most CLOSED_SUBSCRIPTIONS_KEPT subscriptions. */
 function connzEntry(c: ClientConn): ConnzEntry {
   const id = c.identity;
+  const closed = c.state === ConnState.Closed;
+  const subs = subszOf(c);
   return {
     cid: c.cid,
-    kind: c.transport.kind,
-    remote: `${c.transport.remoteAddress}:${c.transport.remotePort}`,
-    callerId: id?.callerId ?? null,
-    authMethod: id?.method ?? null,
-    subscriptions: c.subscriptionCount,
-    pendingBytes: c.pendingBytes,
+    transport: c.transport.kind,
+    ip: c.transport.remoteAddress,
+    port: c.transport.remotePort,
+    start: c.connectedAt.getTime(),
+    lastActivity: c.lastActivityAt,
+    stop: closed ? c.closedAt : undefined,
+    reason: c.closedBecauseText ?? undefined,
+    rttMs: c.rttMs,
+    pendingBytes: closed ? 0 : c.pendingBytes,
     inMsgs: c.inMsgs,
     outMsgs: c.outMsgs,
     inBytes: c.inBytes,
     outBytes: c.outBytes,
-    connectedAt: c.connectedAt.toISOString(),
-    tokenExpiresAt: id && Number.isFinite(id.expiresAt) ? new Date(id.expiresAt).toISOString() : null,
+    subscriptions: subs.length,
     name: c.options?.name || undefined,
     lang: c.options?.lang || undefined,
     version: c.options?.version || undefined,
-    subjects: c.subscriptionSubjects(),
+    callerId: id?.callerId ?? null,
+    authMethod: id?.method ?? null,
+    tokenExpiresAt: id && Number.isFinite(id.expiresAt) ? new Date(id.expiresAt).toISOString() : null,
+    subs: closed ? subs.slice(0, CLOSED_SUBSCRIPTIONS_KEPT) : subs,
   };
 }
 

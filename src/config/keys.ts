@@ -115,7 +115,7 @@ export const KEYS: readonly KeySpec[] = [
   { key: "logfile", section: "General", reload: "restart", type: "path", field: "logFile", default: "— (standard error)", schema: zLogFile,
     meaning: "Write the JSON log to this file instead of standard error. As in Choria, `stdout`, `stderr` and `discard` (any case) are not file names: they log to standard output, standard error, or nowhere." },
   { key: "identity", section: "General", reload: "restart", type: "string", field: "serverName", default: "host name", schema: zString,
-    meaning: "Server name sent in INFO to clients and in the leafnode CONNECT to the hub." },
+    meaning: "Server name sent in INFO to clients and in the leafnode CONNECT to the hub, and the `identity` label of the Choria metrics (as a Choria broker labels them)." },
   { key: `${N}gateway_name`, section: "General", reload: "restart", type: "string", field: "clusterName", default: "—", schema: zName,
     meaning: "Choria's cluster name (Choria advises leafnode brokers to set it). It names this node's cluster in /varz; on its own it forms no super cluster: `gateway_port` and `gateway_remotes` stay refused." },
   { key: KEY.mainCollective, section: "General", reload: "restart", type: "string", field: "mainCollective", default: `first of \`collectives\`, else ${D.mainCollective}`, schema: zString,

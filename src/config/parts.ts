@@ -120,6 +120,16 @@ export function relayOptions(c: GatewayConfig): RelayParts | null {
   };
 }
 
+export interface MetricsParts {
+  /** The `identity` label of the Choria metrics. */
+  identity: string;
+}
+
+/** Choria labels its broker metrics with the configured `identity` (the host name when none is set, the loader's default). */
+export function metricsOptions(c: GatewayConfig): MetricsParts {
+  return { identity: c.identity ?? c.serverName };
+}
+
 /** The monitoring HTTP server, or null when it is off. */
 export function monitorOptions(c: GatewayConfig): { host: string; port: number } | null {
   if (c.statsPort === 0) return null;

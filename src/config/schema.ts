@@ -305,6 +305,7 @@ export const gatewayConfigSchema = z.object({
   logFile: z.string().min(1).optional(),
   auditFile: z.string().min(1).optional(),
   serverName: z.string().min(1).regex(/^\S+$/, "must not contain white space"),
+  identity: z.string().min(1).optional(),
   clusterName: z.string().min(1).regex(/^[A-Za-z0-9_-]+$/, "must be letters, digits, _ and - only").optional(),
   tls: z.object({
     cipherSuites: z.array(z.string().refine((n) => cipherSuiteProblem(n) === undefined, "unknown or insecure cipher suite")),

@@ -50,6 +50,12 @@ export interface GatewayConfig {
   auditFile?: string;
   /** Server name in INFO / leaf CONNECT (default: hostname). */
   serverName: string;
+  /**
+   * Choria's `identity` where serverName differs from it (worker mode names
+   * each worker `<identity>-w<n>`): the Choria metrics' `identity` label.
+   * Unset: serverName is the identity.
+   */
+  identity?: string;
   /** Choria's gateway_name: names this node's cluster (monitoring); it forms no super cluster. */
   clusterName?: string;
   mainCollective: string;           // default "choria"

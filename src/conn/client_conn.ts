@@ -59,6 +59,15 @@ export function setCidSpace(first: number, step: number): void {
 export class ClientConn implements Subscriber, ClientOpSink {
   readonly cid = (nextCid += cidStep) - cidStep;
   readonly connectedAt = new Date();
+  /** Last bytes received, ms since the epoch (nats-server's last_activity: per read, not per message). */
+  lastActivityAt = this.connectedAt.getTime();
+  /**
+   * Round trip in ms as nats-server measures it: estimated from accept to
+   * CONNECT, then from each of our PINGs to the client's PONG; 0 before CONNECT.
+   */
+  rttMs = 0;
+  /** When close() ran, ms since the epoch (0 while open). */
+  closedAt = 0;
   readonly nonce = randomBytes(11).toString("base64url");
   state: ConnState = ConnState.AwaitConnect;
   identity: Identity | null = null;
@@ -76,6 +85,9 @@ export class ClientConn implements Subscriber, ClientOpSink {
   private pingTimer: NodeJS.Timeout | null = null;
   private expiryTimer: NodeJS.Timeout | null = null;
   private pingsOut = 0;
+  /** performance.now() when our last PING went out (0: none outstanding). */
+  private pingSentAt = 0;
+  private readonly acceptedAt = performance.now();
   private closeReason: CloseReason | null = null;
   /** The caller id whose connection slot this connection holds. */
   private slotOf: string | null = null;
@@ -134,20 +146,16 @@ export class ClientConn implements Subscriber, ClientOpSink {
     return this.subs.size;
   }
 
-  /** The live subscriptions, read-only (for /subsz). */
+  /** The live subscriptions, read-only (for /subsz); once closed, those it had when it closed (for /connz?state=closed). */
   subscriptionList(): readonly Readonly<ClientSubscription>[] {
     return [...this.subs.values()];
-  }
-
-  /** Client-side subjects of the live subscriptions (for /connz). */
-  subscriptionSubjects(): string[] {
-    return [...this.subs.values()].map((s) => (s.queue ? `${s.clientSubject} ${s.queue}` : s.clientSubject));
   }
 
   // ---- inbound bytes ----
 
   private onData(chunk: Uint8Array): void {
     if (this.state === ConnState.Closed) return;
+    this.lastActivityAt = Date.now();
     if (this.state === ConnState.Authenticating) {
       this.stash.push(chunk);
       return;
@@ -206,6 +214,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
     }
     const o = parsed.options;
     this.options = o;
+    this.rttMs = performance.now() - this.acceptedAt;
     this.log = this.log.child({ name: o.name || undefined, lang: o.lang || undefined });
     this.authInput = {
       authToken: o.authToken,
@@ -324,6 +333,8 @@ export class ClientConn implements Subscriber, ClientOpSink {
   pong(): void {
     if (!this.requireOpen()) return;
     this.pingsOut = 0;
+    if (this.pingSentAt > 0) this.rttMs = performance.now() - this.pingSentAt;
+    this.pingSentAt = 0;
   }
 
   // ---- Subscriber: called by the router ----
@@ -432,12 +443,13 @@ export class ClientConn implements Subscriber, ClientOpSink {
     const wasOpen = this.state === ConnState.Open;
     this.state = ConnState.Closed;
     this.closeReason = reason;
+    this.closedAt = Date.now();
     this.clearTimer("authTimer");
     this.clearTimer("expiryTimer");
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = null;
+    // The map is kept (nothing is routed to it any more) so /connz can show what a closed connection had.
     for (const s of this.subs.values()) this.ctx.router.unsubscribe(s);
-    this.subs.clear();
     if (this.slotOf !== null) this.ctx.callerSlots?.release(this.slotOf);
     this.slotOf = null;
     this.stash = [];
@@ -475,6 +487,11 @@ export class ClientConn implements Subscriber, ClientOpSink {
     return this.closeReason?.label ?? null;
   }
 
+  /** nats-server's text for why it closed (the `reason` /connz shows), or null while open. */
+  get closedBecauseText(): string | null {
+    return this.closeReason?.text ?? null;
+  }
+
   // ---- helpers ----
 
   private requireOpen(): boolean {
@@ -510,7 +527,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
   /** A hub refused this subscription after it was accepted: answer as for a refused SUB, then drop it. */
   refuseSubscription(sub: Subscription): void {
     const s = sub as ClientSubscription;
-    if (this.subs.get(s.sid) !== s) return;
+    if (this.state !== ConnState.Open || this.subs.get(s.sid) !== s) return;
     this.violation("subscribe", s.clientSubject, subViolation(s.clientSubject, s.queue), s.queue);
     this.removeSub(s);
   }
@@ -542,6 +559,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
     if (this.state !== ConnState.Open) return;
     if (this.pingsOut + 1 > this.ctx.settings.pingMax) return this.close(CloseReasons.StaleConnection);
     this.pingsOut++;
+    this.pingSentAt = performance.now();
     this.out.writeRaw(PING);
   }
 

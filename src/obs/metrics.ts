@@ -17,27 +17,40 @@ import { VERSION } from "../version.js";
 /** Every close reason, so each `reason` series exists (at 0) from the start and alerts can use increase(). */
 const closeReasonLabels = Object.values(CloseReasons).map((r) => r.label);
 
-/** One client connection as /connz shows it. */
+/**
+ * One client connection, open or recently closed, as /connz reads it: plain
+ * data (worker mode sends it between processes); the monitor renders it in
+ * nats-server's ConnInfo shape. Times are ms since the epoch.
+ */
 export interface ConnzEntry {
   cid: number;
-  kind: string;
-  remote: string;
-  callerId: string | null;
-  authMethod: string | null;
-  subscriptions: number;
+  /** The transport: "tls" (client port), "websocket", or "tcp" (tests). */
+  transport: "tls" | "websocket" | "tcp";
+  ip: string;
+  port: number;
+  start: number;
+  lastActivity: number;
+  /** Closed connections only: when, and nats-server's text for why. */
+  stop?: number;
+  reason?: string;
+  /** Last round trip measured (0 before CONNECT). */
+  rttMs: number;
   pendingBytes: number;
   inMsgs: number;
   outMsgs: number;
   inBytes: number;
   outBytes: number;
-  /** ISO 8601. */
-  connectedAt: string;
-  tokenExpiresAt: string | null;
+  subscriptions: number;
   name?: string;
   lang?: string;
   version?: string;
-  /** Only included in /connz with `?subs=1`. */
-  subjects?: string[];
+  /** The authenticated caller (nats-server's authorized_user), null before authentication. */
+  callerId: string | null;
+  authMethod: string | null;
+  /** ISO 8601. */
+  tokenExpiresAt: string | null;
+  /** Its subscriptions as /subsz lists them. */
+  subs: SubszEntry[];
 }
 
 /** Figures of one leafnode link, or their totals. Counters are cumulative across reconnects. */
@@ -137,7 +150,10 @@ export interface MetricSources {
   websocket?(): { upgrades: number; rejected: Record<string, number> };
   /** Outcome -> count. */
   loginRelay?(): Record<string, number>;
+  /** The open client connections. */
   connz(): ConnzEntry[];
+  /** Recently closed client connections, oldest first, at most a bounded number (absent: none kept). */
+  closedConnz?(): ConnzEntry[];
   ready(): boolean;
   /** Why not ready, e.g. "upstream not connected". */
   readyReason(): string;

@@ -18,7 +18,9 @@ import { cpus } from "node:os";
 import { GatewayError } from "../errors.js";
 import { isValidLiteralSubject, subjectMatches } from "../subject/subject.js";
 import type { Logger } from "./log.js";
-import { remoteLinks, type ConnzEntry, type MetricSources, type RemoteLinkStats } from "./metrics.js";
+import { connzPage } from "./connz.js";
+import { remoteLinks, type MetricSources, type RemoteLinkStats } from "./metrics.js";
+import { boolParam, goDuration, intParam, subDetail } from "./nats_json.js";
 import { statusPage } from "./status_page.js";
 
 export interface MonitorOptions {
@@ -28,7 +30,7 @@ export interface MonitorOptions {
   registry: { readonly contentType: string; metrics(): Promise<string> };
   sources: MetricSources;
   /** Called before each request is answered (worker mode gathers the workers' snapshots here). */
-  refresh?: (path: string) => Promise<void>;
+  refresh?: (path: string, query: URLSearchParams) => Promise<void>;
   log: Logger;
   /** Server identity for /varz, e.g. { server_id, server_name, version, start, uptime }. */
   info(): Record<string, unknown>;
@@ -58,8 +60,6 @@ export interface Monitor {
   close(): Promise<void>;
 }
 
-/** nats-server's default /connz page size. */
-const defaultConnzLimit = 1024;
 /** nats-server's default /subsz page size. */
 const defaultSubszLimit = 1024;
 
@@ -78,19 +78,6 @@ export const ENDPOINTS: readonly { path: string; title: string }[] = [
 ];
 const known = new Set(["/", ...ENDPOINTS.map((e) => e.path)]);
 
-/** A non-negative integer query parameter, or `fallback` for anything else. */
-function intParam(q: URLSearchParams, name: string, fallback: number): number {
-  const raw = q.get(name);
-  if (raw === null || !/^\d{1,9}$/.test(raw)) return fallback;
-  return Number(raw);
-}
-
-/** nats-server accepts subs=1, subs=true and subs=detail. */
-function boolParam(q: URLSearchParams, name: string): boolean {
-  const raw = q.get(name);
-  return raw === "1" || raw === "true" || raw === "detail";
-}
-
 function send(req: IncomingMessage, res: ServerResponse, status: number, contentType: string, body: string, extra?: Record<string, string>): void {
   const buf = Buffer.from(body, "utf8");
   res.writeHead(status, {
@@ -105,34 +92,6 @@ function send(req: IncomingMessage, res: ServerResponse, status: number, content
 
 function sendJson(req: IncomingMessage, res: ServerResponse, status: number, value: unknown, extra?: Record<string, string>): void {
   send(req, res, status, "application/json; charset=utf-8", JSON.stringify(value, null, 2) + "\n", extra);
-}
-
-function connzPage(sources: MetricSources, q: URLSearchParams): Record<string, unknown> {
-  const offset = intParam(q, "offset", 0);
-  const limit = intParam(q, "limit", defaultConnzLimit);
-  const withSubs = boolParam(q, "subs");
-  const all = sources.connz().slice().sort((a, b) => a.cid - b.cid);
-  const page = all.slice(offset, offset + limit).map((c): ConnzEntry => {
-    if (withSubs) return { ...c, subjects: c.subjects ?? [] };
-    const { subjects: _omit, ...rest } = c;
-    return rest;
-  });
-  return {
-    now: new Date().toISOString(),
-    num_connections: page.length,
-    total: all.length,
-    offset,
-    limit,
-    connections: page,
-  };
-}
-
-/** A round trip as Go's time.Duration prints it, which nats-server's leafz uses ("12ms", "1.5ms", "850µs"). */
-export function goDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms <= 0) return "0s";
-  if (ms < 1) return `${Number((ms * 1000).toFixed(3))}µs`;
-  if (ms < 1000) return `${Number(ms.toFixed(3))}ms`;
-  return `${Number((ms / 1000).toFixed(6))}s`;
 }
 
 /** nats-server's /leafz: one entry per connected link (the gateway is the spoke). */
@@ -185,14 +144,7 @@ function subsz(sources: MetricSources, about: About, q: URLSearchParams): Record
       .filter((s) => !test || subjectMatches(s.subject, test))
       .sort((a, b) => a.cid - b.cid || (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
     page.total = all.length;
-    page.subscriptions_list = all.slice(offset, offset + limit).map((s) => ({
-      subject: s.subject,
-      qgroup: s.queue || undefined,
-      sid: s.sid,
-      msgs: s.msgs,
-      max: s.max > 0 ? s.max : undefined,
-      cid: s.cid,
-    }));
+    page.subscriptions_list = all.slice(offset, offset + limit).map(subDetail);
   }
   return page;
 }
@@ -307,7 +259,7 @@ export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
       return;
     }
 
-    if (opts.refresh && path !== "/metrics" && path !== "/choria/prometheus" && path !== "/healthz") await opts.refresh(path);
+    if (opts.refresh && path !== "/metrics" && path !== "/choria/prometheus" && path !== "/healthz") await opts.refresh(path, query);
     switch (path) {
       case "/":
         send(req, res, 200, "text/html; charset=utf-8", statusPage({ about: aboutOf(opts), sources, endpoints: ENDPOINTS }));
@@ -329,9 +281,12 @@ export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
           else sendJson(req, res, 503, { status: "unavailable", reason: sources.readyReason(), remotes });
         }
         return;
-      case "/connz":
-        sendJson(req, res, 200, connzPage(sources, query));
+      case "/connz": {
+        const page = connzPage(sources, aboutOf(opts).serverId, query);
+        if (typeof page === "string") send(req, res, 400, "text/plain; charset=utf-8", page + "\n");
+        else sendJson(req, res, 200, page);
         return;
+      }
       case "/varz":
         sendJson(req, res, 200, varz(sources, opts.info()));
         return;

@@ -45,6 +45,7 @@ export function mergeSnapshots(snaps: WorkerSnapshot[], expected: number, why: s
   const reason = ready ? "ok" : why ?? (missing > 0 ? `${missing} of ${expected} workers not answering` : `worker ${notReady!.worker}: ${notReady!.readyReason}`);
   const leafnode = mergeLeafnodes(snaps.map((s) => s.leafnode));
   const connz: ConnzEntry[] = snaps.flatMap((s) => s.connz ?? []);
+  const closedConnz: ConnzEntry[] = snaps.flatMap((s) => s.closedConnz ?? []);
   const ws = snaps.filter((s) => s.websocket !== null);
   const relays = snaps.filter((s) => s.loginRelay !== null);
   const sources: MetricSources = {
@@ -63,6 +64,7 @@ export function mergeSnapshots(snaps: WorkerSnapshot[], expected: number, why: s
     lifecycleFiltered: () => sum((s) => s.lifecycleFiltered),
     leafnode: () => leafnode,
     connz: () => connz,
+    closedConnz: () => closedConnz,
     ready: () => ready,
     readyReason: () => reason,
   };
@@ -78,7 +80,7 @@ export function mergeSnapshots(snaps: WorkerSnapshot[], expected: number, why: s
 
 /** Take every value out of a live MetricSources (in a worker) as plain data. */
 export function snapshotOf(
-  worker: number, sources: MetricSources, varz: Record<string, unknown>, withConnz: boolean,
+  worker: number, sources: MetricSources, varz: Record<string, unknown>, withConnz: boolean, withClosed: boolean,
 ): WorkerSnapshot {
   return {
     worker,
@@ -101,6 +103,7 @@ export function snapshotOf(
     websocket: sources.websocket ? sources.websocket() : null,
     loginRelay: sources.loginRelay ? sources.loginRelay() : null,
     connz: withConnz ? sources.connz() : null,
+    closedConnz: withClosed ? (sources.closedConnz?.() ?? []) : null,
     ready: sources.ready(),
     readyReason: sources.readyReason(),
     varz,

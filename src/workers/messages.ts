@@ -35,6 +35,8 @@ export interface WorkerSnapshot {
   loginRelay: Record<string, number> | null;
   /** Only when the primary asked for it (/connz). */
   connz: ConnzEntry[] | null;
+  /** Recently closed connections, only when asked for (/connz?state=closed or all). */
+  closedConnz: ConnzEntry[] | null;
   ready: boolean;
   readyReason: string;
   varz: Record<string, unknown>;
@@ -51,7 +53,7 @@ export type ToWorker =
   | { type: "aaa:reload" }
   | { type: "aaa:lame-duck" }
   | { type: "aaa:shutdown"; reason: string }
-  | { type: "aaa:snapshot"; id: number; connz: boolean };
+  | { type: "aaa:snapshot"; id: number; connz: boolean; closed: boolean };
 
 /** Worker → primary. */
 export type ToPrimary =

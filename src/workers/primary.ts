@@ -13,6 +13,7 @@ import { AggregatorRegistry } from "prom-client";
 import { loadConfig } from "../config/load.js";
 import type { GatewayConfig } from "../config/types.js";
 import type { LevelControl, Logger } from "../obs/log.js";
+import { wantsClosed } from "../obs/connz.js";
 import { startMonitor, type Monitor } from "../obs/monitor.js";
 import type { MetricSources } from "../obs/metrics.js";
 import { VERSION } from "../version.js";
@@ -109,7 +110,7 @@ export async function runPrimary(o: PrimaryRun): Promise<number> {
   };
 
   /** Every live worker's snapshot (those that do not answer in time are left out). */
-  const snapshots = (connz: boolean): Promise<WorkerSnapshot[]> => {
+  const snapshots = (connz: boolean, closed: boolean): Promise<WorkerSnapshot[]> => {
     const live = slots.filter((s) => s.worker?.isConnected() && s.ports !== null);
     const id = ++snapshotId;
     return new Promise((resolve) => {
@@ -122,7 +123,7 @@ export async function runPrimary(o: PrimaryRun): Promise<number> {
       const timer = setTimeout(finish, SNAPSHOT_TIMEOUT_MS);
       pending.set(id, { snaps, left: live.length, done: finish });
       if (live.length === 0) finish();
-      for (const s of live) tell(s, { type: "aaa:snapshot", id, connz });
+      for (const s of live) tell(s, { type: "aaa:snapshot", id, connz, closed });
     });
   };
 
@@ -163,8 +164,9 @@ export async function runPrimary(o: PrimaryRun): Promise<number> {
       registry: { contentType: aggregator.contentType, metrics: () => aggregator.clusterMetrics() },
       sources,
       log: log.child({ component: "monitor" }),
-      refresh: async (path) => {
-        const snaps = await snapshots(path === "/connz");
+      refresh: async (path, query) => {
+        const connz = path === "/connz";
+        const snaps = await snapshots(connz, connz && wantsClosed(query));
         varzWorkers = snaps;
         view = mergeSnapshots(snaps, count, why());
       },

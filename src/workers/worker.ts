@@ -26,10 +26,11 @@ export function workerIndex(): number {
  * A worker's configuration: the monitor belongs to the primary, and each
  * worker has its own server name (`<identity>-w<index>`): the hub drops an
  * older leafnode connection when a new one arrives with the same name, so
- * workers sharing one would take turns evicting each other.
+ * workers sharing one would take turns evicting each other. The Choria
+ * identity stays the configured one, so every worker labels its metrics alike.
  */
 export function workerConfig(c: GatewayConfig, index: number): GatewayConfig {
-  return { ...c, statsPort: 0, serverName: `${c.serverName}-w${index}` };
+  return { ...c, statsPort: 0, serverName: `${c.serverName}-w${index}`, identity: c.identity ?? c.serverName };
 }
 
 function send(m: ToPrimary): void {
@@ -77,7 +78,7 @@ export async function runWorker(o: WorkerRun): Promise<number> {
         control.shutdown(m.reason);
         return;
       case "aaa:snapshot":
-        send({ type: "aaa:snapshot", id: m.id, snap: snapshotOf(index, sources, gateway.varz(), m.connz) });
+        send({ type: "aaa:snapshot", id: m.id, snap: snapshotOf(index, sources, gateway.varz(), m.connz, m.closed) });
         return;
     }
   };

@@ -197,19 +197,19 @@ describe("operator monitor: /metrics, /readyz, /connz", () => {
     nc.subscribe("ops.two", { queue: "workers" });
     await nc.flush();
 
-    type Entry = { cid: number; callerId: string; subscriptions: number; tokenExpiresAt: string; name?: string; subjects?: string[]; authMethod: string };
-    const page = JSON.parse((await httpGet(w.stats, "/connz?subs=1")).body) as { total: number; connections: Entry[] };
+    type Entry = { cid: number; authorized_user?: string; subscriptions: number; token_expires: string; name?: string; subscriptions_list?: string[]; auth_method: string };
+    const page = JSON.parse((await httpGet(w.stats, "/connz?subs=1&auth=1")).body) as { total: number; connections: Entry[] };
     assert.equal(page.total, 1);
     const c = page.connections[0]!;
-    assert.equal(c.callerId, "up=connz");
+    assert.equal(c.authorized_user, "up=connz");
     assert.equal(c.name, "connz-client");
     assert.equal(c.subscriptions, 2);
-    assert.deepEqual([...(c.subjects ?? [])].sort(), ["ops.one", "ops.two workers"]);
-    assert.equal(c.tokenExpiresAt, new Date(exp * 1000).toISOString());
+    assert.deepEqual([...(c.subscriptions_list ?? [])].sort(), ["ops.one", "ops.two"]);
+    assert.equal(c.token_expires, new Date(exp * 1000).toISOString());
 
     // Without ?subs the subject list is left out; the count stays.
     const plain = JSON.parse((await httpGet(w.stats, "/connz")).body) as { connections: Entry[] };
-    assert.equal(plain.connections[0]!.subjects, undefined);
+    assert.equal(plain.connections[0]!.subscriptions_list, undefined);
     assert.equal(plain.connections[0]!.subscriptions, 2);
 
     await nc.close();

@@ -25,6 +25,7 @@ export interface FakeState {
   websocket: { upgrades: number; rejected: Record<string, number> };
   loginRelay: Record<string, number>;
   connz: ConnzEntry[];
+  closedConnz: ConnzEntry[];
   ready: boolean;
   readyReason: string;
 }
@@ -70,6 +71,7 @@ export function fakeState(): FakeState {
     websocket: { upgrades: 8, rejected: { origin: 1 } },
     loginRelay: { ok: 6, timeout: 1 },
     connz: [],
+    closedConnz: [],
     ready: true,
     readyReason: "",
   };
@@ -96,17 +98,25 @@ export function fakeSources(state: FakeState): MetricSources {
     websocket: () => state.websocket,
     loginRelay: () => state.loginRelay,
     connz: () => state.connz,
+    closedConnz: () => state.closedConnz,
     ready: () => state.ready,
     readyReason: () => state.readyReason,
   };
 }
 
+/** An open connection `cid` (started at cid seconds past 2024-01-01) with two subscriptions. */
 export function connzEntry(cid: number, extra: Partial<ConnzEntry> = {}): ConnzEntry {
+  const start = Date.UTC(2024, 0, 1) + cid * 1000;
   return {
-    cid, kind: "Client", remote: `127.0.0.1:${40000 + cid}`, callerId: `choria=user${cid}`, authMethod: "aaa-jwt",
+    cid, transport: "tls", ip: "127.0.0.1", port: 40000 + cid, start, lastActivity: start + 500, rttMs: 1.5,
+    callerId: `choria=user${cid}`, authMethod: "aaa-jwt",
     subscriptions: 2, pendingBytes: 0, inMsgs: cid, outMsgs: cid * 2, inBytes: cid * 10, outBytes: cid * 20,
-    connectedAt: "2024-01-01T00:00:00.000Z", tokenExpiresAt: "2024-01-02T00:00:00.000Z",
-    subjects: [`choria.reply.${cid}.>`, "_INBOX.>"], ...extra,
+    tokenExpiresAt: "2024-01-02T00:00:00.000Z",
+    subs: [
+      { subject: `choria.reply.${cid}.>`, sid: "1", cid, msgs: cid, max: 0 },
+      { subject: "_INBOX.>", queue: "q", sid: "2", cid, msgs: 0, max: 5 },
+    ],
+    ...extra,
   };
 }
 
