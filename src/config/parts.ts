@@ -104,6 +104,8 @@ export interface RelayParts {
   urls: string[];
   maxBodyBytes: number;
   timeout: number;
+  /** A client's TLS handshake, as on the client port (tls_timeout). */
+  handshakeTimeout: number;
   ca: string | undefined;
 }
 
@@ -116,6 +118,7 @@ export function relayOptions(c: GatewayConfig): RelayParts | null {
     urls: c.loginRelay.urls,
     maxBodyBytes: c.loginRelay.maxBodyBytes,
     timeout: c.loginRelay.timeout,
+    handshakeTimeout: c.tlsTimeout,
     ca: c.clientTls.ca,
   };
 }
