@@ -46,7 +46,7 @@ function sendUnfinished(ws: WebSocket, data: Buffer): Promise<void> {
 }
 
 test("peers that never log in, sending compressed unfinished fragments: each closed with 1009, memory stays bounded", async (t) => {
-  const l = await listen(t, { compression: true, maxFrameBytes: MAX_FRAME, preLoginMessageBytes: PRE_LOGIN }, false);
+  const l = await listen(t, { compression: true, maxFrameBytes: MAX_FRAME, preLoginMessageBytes: PRE_LOGIN }, false, false);
   const PEERS = 100;
   const peers: Peer[] = [];
   for (let i = 0; i < PEERS; i++) peers.push(await openPeer(t, l.url()));
@@ -71,7 +71,7 @@ test("peers that never log in, sending compressed unfinished fragments: each clo
 });
 
 test("before login a message of the pre-login size passes, one byte more does not (uncompressed, across fragments)", async (t) => {
-  const l = await listen(t, { maxFrameBytes: MAX_FRAME, preLoginMessageBytes: PRE_LOGIN }, false);
+  const l = await listen(t, { maxFrameBytes: MAX_FRAME, preLoginMessageBytes: PRE_LOGIN }, false, false);
   const ok = await rawUpgrade(t, l.listener.port);
   ok.socket.write(Buffer.concat([clientFrame(2, Buffer.alloc(PRE_LOGIN / 2, 0x41), { fin: false }), clientFrame(0, Buffer.alloc(PRE_LOGIN / 2, 0x41))]));
   await waitFor(() => l.accepted[0]?.received().length === PRE_LOGIN, "the whole message");
@@ -83,7 +83,7 @@ test("before login a message of the pre-login size passes, one byte more does no
 });
 
 test("before login tiny fragments cannot stand in for bytes: the 65th fragment closes the connection", async (t) => {
-  const l = await listen(t, { maxFrameBytes: MAX_FRAME, preLoginMessageBytes: PRE_LOGIN }, false);
+  const l = await listen(t, { maxFrameBytes: MAX_FRAME, preLoginMessageBytes: PRE_LOGIN }, false, false);
   const peer = await rawUpgrade(t, l.listener.port);
   const frames = [clientFrame(2, Buffer.from("x"), { fin: false })];
   for (let i = 0; i < 100; i++) frames.push(clientFrame(0, Buffer.from("x"), { fin: false }));
@@ -93,7 +93,7 @@ test("before login tiny fragments cannot stand in for bytes: the 65th fragment c
 });
 
 test("after login the max_payload-based limit applies: a 1 MiB compressed message passes whole", async (t) => {
-  const l = await listen(t, { compression: true, maxFrameBytes: MAX_FRAME, preLoginMessageBytes: PRE_LOGIN }, false);
+  const l = await listen(t, { compression: true, maxFrameBytes: MAX_FRAME, preLoginMessageBytes: PRE_LOGIN }, false, false);
   const peer = await openPeer(t, l.url());
   await waitFor(() => l.accepted.length === 1, "accepted");
   l.accepted[0]!.transport.loggedIn!();
