@@ -24,7 +24,7 @@
  * (WAIT_TIMEOUT_FACTOR × `tlsTimeout`); a socket beyond either is closed and
  * counted in `refused`.
  */
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server } from "node:net";
 import type { SecureContext } from "node:tls";
 import type { AcceptHandler } from "./transport.js";
 import type { Logger } from "../obs/log.js";
