@@ -225,6 +225,7 @@ export class Gateway {
         allowHosts,
         handshakeTimeout: ws.handshakeTimeout,
         maxFrameBytes: ws.maxFrameBytes,
+        preLoginMessageBytes: ws.preLoginMessageBytes,
         log: this.log.child({ component: "websocket" }),
         onAccept: (t) => this.accept(t),
       });

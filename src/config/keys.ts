@@ -192,7 +192,7 @@ export const KEYS: readonly KeySpec[] = [
   { key: `${A}websocket_insecure`, section: "Client listeners", reload: "restart", type: "bool", field: "websocketInsecure", default: String(D.websocketInsecure), schema: zBool,
     meaning: "Plain ws:// without TLS, for local development only." },
   { key: `${N}tls_timeout`, section: "Client listeners", reload: "restart", type: "duration", field: "tlsTimeout", default: dur(D.tlsTimeout), schema: zDuration(1, 60_000),
-    meaning: "TLS handshake timeout (at most 60s)." },
+    meaning: "TLS handshake timeout (at most 60s) on the client, WebSocket and login relay listeners; also how long a login relay connection may stay idle before its first request, and (× 5) how long a client socket may wait for a handshake slot (docs/isolation.md#before-login)." },
   { key: `${N}auth_timeout`, section: "Client listeners", reload: "new connections", type: "duration", field: "authTimeout", default: dur(D.authTimeout), schema: zDuration(1, 60_000),
     meaning: "Time a client has to send CONNECT after INFO (at most 60s)." },
 

@@ -78,6 +78,7 @@ export interface WsParts {
   allowedOrigins: string[];
   handshakeTimeout: number;
   maxFrameBytes: number;
+  preLoginMessageBytes: number;
   /** Plain ws:// together with the AAA authenticator: every WebSocket login will be refused. */
   insecureWithAaa: boolean;
 }
@@ -94,6 +95,8 @@ export function wsOptions(c: GatewayConfig): WsParts | null {
     handshakeTimeout: c.tlsTimeout,
     // One message carries at most a CONNECT line or a payload with its control line.
     maxFrameBytes: c.limits.maxPayload + c.limits.maxConnectLine + 4096,
+    // Before login, only a CONNECT line (and a PING): what the TLS port lets a client hold.
+    preLoginMessageBytes: c.limits.maxConnectLine + 4096,
     insecureWithAaa: c.websocketInsecure && c.authenticator === "aaa",
   };
 }
@@ -104,6 +107,8 @@ export interface RelayParts {
   urls: string[];
   maxBodyBytes: number;
   timeout: number;
+  /** A client's TLS handshake, as on the client port (tls_timeout). */
+  handshakeTimeout: number;
   ca: string | undefined;
 }
 
@@ -116,6 +121,7 @@ export function relayOptions(c: GatewayConfig): RelayParts | null {
     urls: c.loginRelay.urls,
     maxBodyBytes: c.loginRelay.maxBodyBytes,
     timeout: c.loginRelay.timeout,
+    handshakeTimeout: c.tlsTimeout,
     ca: c.clientTls.ca,
   };
 }

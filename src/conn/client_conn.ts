@@ -24,7 +24,7 @@ import type { Subscriber, Subscription } from "../router/types.js";
 import { isValidSubject } from "../subject/subject.js";
 import type { Transport } from "../transport/transport.js";
 import type { Logger } from "../obs/log.js";
-import { CloseReasons, type CloseReason } from "./close_reason.js";
+import { CloseReasons, transportCloseReason, type CloseReason } from "./close_reason.js";
 import type { ConnContext } from "./context.js";
 import { Outbound } from "./outbound.js";
 import { parseConnectOptions, type ConnectOptions } from "./connect_options.js";
@@ -114,7 +114,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
     transport.onData((chunk) => this.onData(chunk));
     transport.onClose((err) => {
       if (err) this.log.debug("transport closed with error", { error: err });
-      this.close(err ? CloseReasons.TransportError : CloseReasons.ClientClosed);
+      this.close(transportCloseReason(err, this.state === ConnState.Open));
     });
     this.out.writeRaw(encodeInfo(this.infoObject()));
     this.out.flush();
@@ -380,6 +380,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
     }
     this.identity = identity;
     this.state = ConnState.Open;
+    this.transport.loggedIn?.();
     this.clearTimer("authTimer");
     this.log = this.log.child({ caller: identity.callerId });
     this.ctx.counters.bump(this.ctx.counters.authOutcomes, "ok");

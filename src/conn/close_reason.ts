@@ -50,3 +50,15 @@ export const CloseReasons = {
   TransportError: reason("transport_error", "Read Error", null, false, 1006),
   PermissionsRevoked: reason("permissions_revoked", "Authentication Failure", WireText.AuthViolation),
 } as const;
+
+/**
+ * Why a connection ended when its transport closed under it. A WebSocket
+ * message over the limit (closed with 1009 by the transport) is what the TLS
+ * port calls the same thing: before login a CONNECT line too long, after it a
+ * payload too large. Anything else failing is a transport error.
+ */
+export function transportCloseReason(err: Error | undefined, loggedIn: boolean): CloseReason {
+  if (err === undefined) return CloseReasons.ClientClosed;
+  if ((err as { code?: unknown }).code === "GW_ERR_WS_MESSAGE_TOO_LARGE") return loggedIn ? CloseReasons.MaxPayload : CloseReasons.MaxControlLine;
+  return CloseReasons.TransportError;
+}

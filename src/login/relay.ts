@@ -10,16 +10,28 @@
  * again, because the service may have acted on it. Answers pass through
  * unchanged. Passwords, tokens and signatures live only in the request bodies,
  * which are never logged.
+ *
+ * Every connection to the relay is a caller that has not logged in yet, so it
+ * gets the client port's bounds (docs/isolation.md#before-login): the TLS
+ * handshake within `handshakeTimeout` (tls_timeout), the request headers and
+ * the whole request within their timeouts, checked every second; at most
+ * MAX_HANDSHAKES connections per peer address (transport/admission.ts, the
+ * client port's admission; one more is closed at once) and MAX_WAITING for
+ * the whole listener (Node drops one more at accept). Closed ones are counted
+ * in `stats.refused`.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { readFileSync } from "node:fs";
 import type { SecureContextOptions } from "node:tls";
+import type { Socket } from "node:net";
 import type { ListenOptions } from "../transport/listen.js";
 import { Pool } from "undici";
 import type { Logger } from "../obs/log.js";
 import { GatewayError } from "../errors.js";
 import { listen } from "../transport/listen.js";
+import { Admission, MAX_HANDSHAKES, MAX_WAITING } from "../transport/admission.js";
+import { DEFAULTS } from "../config/defaults.js";
 import { failedBeforeSending, isResponseTimeout, networkErrorCode } from "./errors.js";
 import { validateRelayBody, type RelayRoute } from "./schemas.js";
 
@@ -33,6 +45,13 @@ export interface LoginRelayStats {
   /** Sum and count of request durations in seconds (for a Prometheus summary/histogram). */
   latencySecondsSum: number;
   latencyCount: number;
+  /**
+   * Connections closed before a request: at accept because their address had MAX_HANDSHAKES open
+   * (address_busy) or the listener MAX_WAITING (listener_full); in a TLS handshake that failed or
+   * did not finish within handshakeTimeout (tls_handshake); no request within handshakeTimeout
+   * after it (idle).
+   */
+  refused: { address_busy: number; listener_full: number; tls_handshake: number; idle: number };
 }
 
 /** PEM text, or a path to a PEM file when it does not start with "-----BEGIN". */
@@ -56,6 +75,11 @@ export interface LoginRelayOptions {
   connectTimeout?: number;
   /** Connections per AAA URL; default 16. */
   connectionsPerUrl?: number;
+  /** Milliseconds for a client's TLS handshake (tls_timeout); default DEFAULTS.tlsTimeout. */
+  handshakeTimeout?: number;
+  /** Open connections per peer address (default MAX_HANDSHAKES) and in all (default MAX_WAITING); more are closed at accept. */
+  maxPerAddress?: number;
+  maxConnections?: number;
   log: Logger;
   /** CAs that verify the AAA service (default: the system store). */
   ca?: PemSource;
@@ -182,7 +206,9 @@ export async function startLoginRelay(opts: LoginRelayOptions): Promise<LoginRel
     return { url: origin + pathPrefix, pathPrefix, pool };
   });
 
-  const stats: LoginRelayStats = { ok: 0, bad_request: 0, too_large: 0, upstream_error: 0, latencySecondsSum: 0, latencyCount: 0 };
+  const stats: LoginRelayStats = {
+    ok: 0, bad_request: 0, too_large: 0, upstream_error: 0, latencySecondsSum: 0, latencyCount: 0, refused: { address_busy: 0, listener_full: 0, tls_handshake: 0, idle: 0 },
+  };
 
   const record = (outcome: RelayOutcome, started: bigint): void => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -294,7 +320,14 @@ export async function startLoginRelay(opts: LoginRelayOptions): Promise<LoginRel
     record(await relay(route, read.body, req, res, rlog), started);
   };
 
+  /** Sockets with a request in progress (idle while the AAA service answers is not idle), and those that sent one. */
+  const busy = new WeakSet<object>();
+  const served = new WeakSet<object>();
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const socket = req.socket;
+    busy.add(socket);
+    served.add(socket);
+    res.once("close", () => busy.delete(socket));
     handle(req, res).catch((err: unknown) => {
       log.error("login relay handler failed", { error: err as Error });
       if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
@@ -302,12 +335,51 @@ export async function startLoginRelay(opts: LoginRelayOptions): Promise<LoginRel
     });
   };
 
+  // The TLS handshake gets tls_timeout, as on the client port (Node's default is 120 s).
+  const handshakeTimeout = opts.handshakeTimeout ?? DEFAULTS.tlsTimeout;
+  // Node checks the headers and request timeouts every connectionsCheckingInterval (30 s by default).
+  const httpOptions = { connectionsCheckingInterval: 1000 };
   const server: Server = opts.tls
-    ? createHttpsServer({ minVersion: "TLSv1.2", ...opts.tls, cert: pem(opts.tls.cert), key: pem(opts.tls.key) }, onRequest)
-    : createHttpServer(onRequest);
+    ? createHttpsServer({ ...httpOptions, handshakeTimeout, minVersion: "TLSv1.2", ...opts.tls, cert: pem(opts.tls.cert), key: pem(opts.tls.key) }, onRequest)
+    : createHttpServer(httpOptions, onRequest);
   // Slow clients may not hold a socket longer than an upstream request may take.
   server.requestTimeout = Math.max(opts.timeout, 1000);
   server.headersTimeout = Math.min(server.requestTimeout, 10_000);
+  // Node enforces the two above only once a request has begun: a connection that sends nothing
+  // after its handshake would be held forever. Idle without a request, it gets tls_timeout, as
+  // the client port gives a connection for its handshake (between keep-alive requests Node's
+  // keepAliveTimeout, 5 s, takes over).
+  server.timeout = handshakeTimeout;
+  server.on("timeout", (socket: Socket) => {
+    if (busy.has(socket)) return; // requestTimeout and the upstream timeout bound a request
+    if (!served.has(socket)) {
+      stats.refused.idle++;
+      log.debug("login relay connection idle without a request: closed", { remote: socket.remoteAddress });
+    }
+    socket.destroy();
+  });
+  server.maxConnections = opts.maxConnections ?? MAX_WAITING;
+  server.on("drop", () => {
+    stats.refused.listener_full++;
+    log.debug("connection dropped: the login relay has maxConnections open", { limit: server.maxConnections });
+  });
+  // Per address: a connection holds its place until it closes; one beyond the limit is closed at once.
+  const admission = new Admission({
+    perAddress: opts.maxPerAddress ?? MAX_HANDSHAKES,
+    maxWaiting: 0,
+    waitTimeout: 0,
+    log,
+    start: (socket, settled) => void socket.once("close", settled),
+  });
+  server.prependListener("connection", (socket: Socket) => {
+    if (socket.destroyed) return; // refused by client_hosts
+    admission.offer(socket);
+    if (socket.destroyed) stats.refused.address_busy++;
+  });
+  server.on("tlsClientError", (err: Error & { code?: string }) => {
+    stats.refused.tls_handshake++;
+    log.debug("login relay TLS handshake failed", { code: err.code });
+  });
 
   const port = await listen(server, { ...opts.listen, allowHosts: opts.allowHosts ?? null, log, what: "login relay" });
   log.info("login relay listening", { host: opts.listen.host, port, tls: opts.tls !== null, upstreams: upstreams.map((u) => u.url) });

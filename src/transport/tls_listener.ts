@@ -16,31 +16,21 @@
  * client process then cannot answer its later INFOs in time and those clients
  * are dropped. docs/workers.md#connection-storms has the figures.
  *
- * The limit is per address so that nobody can delay anyone else: sockets that
- * never start TLS hold only their own address's slots (each for at most
- * `tlsTimeout`), and other addresses are admitted at once, as without any
- * limit. The queue of one address is bounded (MAX_WAITING); beyond it a socket
- * is closed at once.
+ * The admission (admission.ts, shared with the login relay) is per address
+ * so that nobody can delay anyone else: sockets that never start TLS hold only
+ * their own address's slots (each for at most `tlsTimeout`), and other
+ * addresses are admitted at once, as without any limit. Waiting is bounded
+ * listener-wide (MAX_WAITING sockets of all addresses) and in time
+ * (WAIT_TIMEOUT_FACTOR × `tlsTimeout`); a socket beyond either is closed and
+ * counted in `refused`.
  */
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server } from "node:net";
 import type { SecureContext } from "node:tls";
 import type { AcceptHandler } from "./transport.js";
 import type { Logger } from "../obs/log.js";
 import { listen, loadContext, type ListenOptions, type ServerTlsFiles } from "./listen.js";
 import { SocketTransport } from "./socket_transport.js";
-
-/**
- * TLS handshakes in progress per peer address. A handshake costs the
- * server 1-2 ms of CPU and a Node client 4-8 ms, so 64 at once are well under
- * a second of work even for one busy client process: the default 2 s
- * `tls_timeout` then measures a client's own handshake, not a queue. It still
- * keeps a core busy: at 100 ms per handshake (a slow network) 64 in progress
- * are 640 handshakes/s, more than a core completes.
- */
-export const MAX_HANDSHAKES = 64;
-
-/** Accepted sockets of one address waiting for a handshake slot; more are closed at once. */
-export const MAX_WAITING = 4096;
+import { Admission, MAX_HANDSHAKES, MAX_WAITING, WAIT_TIMEOUT_FACTOR, type AdmissionRefusalName } from "./admission.js";
 
 export interface TlsListenerOptions {
   host: string;
@@ -53,14 +43,18 @@ export interface TlsListenerOptions {
   onAccept: AcceptHandler;
   /** TLS handshakes run at once per peer address (default MAX_HANDSHAKES); more accepted sockets of that address wait their turn. */
   maxHandshakes?: number;
-  /** Sockets of one address that may wait for a slot (default MAX_WAITING); more are closed at once. */
+  /** Sockets that may wait for a slot, all addresses together (default MAX_WAITING); more are closed at once. */
   maxWaiting?: number;
+  /** ms a socket may wait for a slot (default WAIT_TIMEOUT_FACTOR × tlsTimeout); then it is closed. */
+  waitTimeout?: number;
 }
 
 export interface TlsListener {
   readonly port: number;
   /** Handshakes in progress and accepted sockets waiting for one to finish (all addresses). */
   readonly handshakes: { running: number; waiting: number };
+  /** Sockets closed before their handshake, by reason (queue full, waited too long). */
+  readonly refused: Readonly<Record<AdmissionRefusalName, number>>;
   /** Stop accepting; existing connections are left to their owners, sockets still waiting are closed. */
   close(): Promise<void>;
   /** Reload the server certificate (SIGHUP). */
@@ -69,95 +63,33 @@ export interface TlsListener {
 
 export async function startTlsListener(opts: TlsListenerOptions): Promise<TlsListener> {
   let context: SecureContext | null = opts.tls ? loadContext(opts.tls) : null;
-  const limit = Math.max(1, opts.maxHandshakes ?? MAX_HANDSHAKES);
-  const maxWaiting = opts.maxWaiting ?? MAX_WAITING;
-  /** Per peer address: handshakes in progress and sockets waiting, oldest first. */
-  const peers = new Map<string, { running: number; waiting: Set<Socket> }>();
-
-  const peerOf = (address: string) => {
-    let p = peers.get(address);
-    if (p === undefined) peers.set(address, (p = { running: 0, waiting: new Set() }));
-    return p;
-  };
-  /** Forget an address with nothing running or waiting (the map holds only active peers). */
-  const tidy = (address: string, p: { running: number; waiting: Set<Socket> }): void => {
-    if (p.running === 0 && p.waiting.size === 0) peers.delete(address);
-  };
-
-  const start = (socket: Socket, address: string): void => {
-    if (context === null) {
-      opts.onAccept(new SocketTransport(socket, false, null));
-      return;
-    }
-    const p = peerOf(address);
-    p.running++;
-    let done = false;
-    const settled = (): void => {
-      if (done) return;
-      done = true;
-      p.running--;
-      admit(address, p);
-    };
-    opts.onAccept(new SocketTransport(socket, false, { context, timeout: opts.tlsTimeout, settled }));
-    // A socket the accept handler closed before any write never starts its handshake.
-    if (socket.destroyed) settled();
-  };
-  /** Start this address's waiting sockets, oldest first, while it has room; a waiter that went away is skipped. */
-  const admit = (address: string, p: { running: number; waiting: Set<Socket> }): void => {
-    for (const socket of p.waiting) {
-      if (p.running >= limit) return;
-      p.waiting.delete(socket);
-      socket.off("close", forget);
-      if (!socket.destroyed) start(socket, address);
-    }
-    tidy(address, p);
-  };
-  function forget(this: Socket): void {
-    // The peer address was read at accept, so Node still has it after the close.
-    const address = this.remoteAddress ?? "";
-    const p = peers.get(address);
-    if (p?.waiting.delete(this)) tidy(address, p);
-  }
+  const admission = new Admission({
+    perAddress: opts.maxHandshakes ?? MAX_HANDSHAKES,
+    maxWaiting: opts.maxWaiting ?? MAX_WAITING,
+    waitTimeout: opts.waitTimeout ?? WAIT_TIMEOUT_FACTOR * opts.tlsTimeout,
+    log: opts.log,
+    start: (socket, settled) => {
+      opts.onAccept(new SocketTransport(socket, false, { context: context!, timeout: opts.tlsTimeout, settled }));
+      // A socket the accept handler closed before any write never starts its handshake.
+      if (socket.destroyed) settled();
+    },
+  });
 
   const server: Server = createServer({ noDelay: true }, (socket) => {
     if (socket.destroyed) return; // refused by client_hosts
-    const address = socket.remoteAddress ?? "";
-    if (context !== null) {
-      const p = peers.get(address);
-      if (p !== undefined && p.running >= limit) {
-        socket.on("error", () => {}); // a waiting peer that resets is just forgotten
-        if (p.waiting.size >= maxWaiting) {
-          socket.destroy();
-          return;
-        }
-        socket.once("close", forget);
-        p.waiting.add(socket);
-        return;
-      }
-    }
-    start(socket, address);
+    if (context === null) opts.onAccept(new SocketTransport(socket, false, null));
+    else admission.offer(socket);
   });
   server.on("error", (err) => opts.log.error("client listener error", { error: err }));
   const port = await listen(server, { host: opts.host, port: opts.port, allowHosts: opts.allowHosts, log: opts.log, what: "client" });
   return {
     port,
     get handshakes() {
-      let running = 0;
-      let waiting = 0;
-      for (const p of peers.values()) {
-        running += p.running;
-        waiting += p.waiting.size;
-      }
-      return { running, waiting };
+      return admission.counts;
     },
+    refused: admission.refused,
     close: () => new Promise<void>((resolve) => {
-      for (const p of peers.values()) {
-        for (const socket of p.waiting) {
-          socket.off("close", forget);
-          socket.destroy();
-        }
-        p.waiting.clear();
-      }
+      admission.close();
       server.close(() => resolve());
     }),
     reloadCertificate(tls) {

@@ -41,6 +41,13 @@ export interface Transport {
   /** Close now, dropping anything queued. */
   destroy(): void;
 
+  /**
+   * The peer has logged in: lift the bounds that hold before login (the
+   * WebSocket transport accepts messages up to its max_payload-based limit
+   * from now on instead of the CONNECT-sized one). Absent where nothing changes.
+   */
+  loggedIn?(): void;
+
   onData(cb: (chunk: Uint8Array) => void): void;
   onDrain(cb: () => void): void;
   /** Called exactly once, when the transport is closed for any reason. */

@@ -44,6 +44,12 @@ export interface WsListenerOptions {
   handshakeTimeout: number;
   /** Largest accepted WebSocket message (max payload + control line slack); larger → close 1009. */
   maxFrameBytes: number;
+  /**
+   * Largest accepted message before the peer has logged in (a CONNECT line and
+   * a PING: max_connect_line + 4 KiB), inflated and across fragments; larger →
+   * close 1009. Default: the same figure for the default max_connect_line.
+   */
+  preLoginMessageBytes?: number;
   /** Only these peers may connect (client_hosts; null = everyone): others are dropped before TLS and upgrade. */
   allowHosts: ListenOptions["allowHosts"];
   log: Logger;
@@ -83,6 +89,19 @@ export interface WsListener {
 }
 
 const ignore = (): void => {};
+
+/**
+ * Before login a message may have at most this many fragments and wait for
+ * at most this many raw chunks: each is a Buffer object of its own (about
+ * 100 bytes of heap however small), so without them a peer could pin
+ * megabytes with tiny fragments or tiny TCP segments while staying under the
+ * byte limit. A real client sends its CONNECT in one frame and a few reads.
+ */
+const PRE_LOGIN_FRAGMENTS = 64;
+const PRE_LOGIN_CHUNKS = 256;
+/** After login: `ws`'s own defaults, as before the pre-login bound existed. */
+const WS_FRAGMENTS = 16 * 1024;
+const WS_CHUNKS = 256 * 1024;
 const defaultHighWaterMark = DEFAULTS.websocket.highWaterMark;
 const defaultCloseTimeout = DEFAULTS.websocket.closeTimeout;
 
@@ -118,7 +137,10 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
     noServer: true,
     clientTracking: false,
     perMessageDeflate: opts.compression ? deflateOptions : false,
-    maxPayload: opts.maxFrameBytes,
+    // Every WebSocket starts with the pre-login limits; WsTransport.loggedIn() raises them.
+    maxPayload: Math.min(opts.preLoginMessageBytes ?? DEFAULTS.limits.maxConnectLine + 4096, opts.maxFrameBytes),
+    maxFragments: PRE_LOGIN_FRAGMENTS,
+    maxBufferedChunks: PRE_LOGIN_CHUNKS,
     // ws >= 8.18 option, not yet in @types/ws.
     closeTimeout: opts.closeTimeout ?? defaultCloseTimeout,
   };
@@ -131,6 +153,10 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
     },
     closed: (t: WsTransport): void => {
       if (open.delete(t)) stats.active--;
+    },
+    afterLogin: { maxPayload: opts.maxFrameBytes, maxFragments: WS_FRAGMENTS, maxBufferedChunks: WS_CHUNKS },
+    limitsStuck: (t: WsTransport): void => {
+      log.error("cannot raise the WebSocket receive limits after login (ws internals changed?): messages above the pre-login limit will be refused", { remote: t.remoteAddress });
     },
   };
 

@@ -8,6 +8,15 @@
  * mark with onDrain, pause/resume that holds messages already parsed, a single
  * onClose that carries the protocol violation (if any) as a typed error, and a
  * liveness flag for the listener's WebSocket ping sweep.
+ *
+ * Before login a WebSocket may hold no more than the TLS port lets a client
+ * hold (docs/isolation.md#before-login): `ws` is created with the listener's
+ * pre-login receive limits (a message of about a CONNECT line, inflated and
+ * across fragments, and few fragments and buffered chunks), and loggedIn()
+ * raises them to the limits after login. `ws` takes those limits only as
+ * constructor options, so loggedIn() sets the fields its receiver and its
+ * permessage-deflate extension read on every frame (ws 8.x; the unit test
+ * test/unit/transport/ws_prelogin.test.ts fails if they move).
  */
 import type { Socket } from "node:net";
 import { WebSocket, type RawData } from "ws";
@@ -54,10 +63,43 @@ export function violationFromWsError(err: Error): WsTransportError {
   }
 }
 
+/** What `ws` holds for one message at most: its length (inflated, all fragments), fragments, and raw chunks waiting for a frame to complete. */
+export interface WsReceiveLimits {
+  maxPayload: number;
+  maxFragments: number;
+  maxBufferedChunks: number;
+}
+
+/** The fields of `ws` (8.x) that hold its receive limits; see the file comment. */
+interface WsInternals {
+  _receiver?: { _maxPayload?: number; _maxFragments?: number; _maxBufferedChunks?: number } | null;
+  _extensions?: Record<string, { _maxPayload?: number }>;
+}
+
+/** Sets the receive limits of an open WebSocket; false when `ws` does not hold them where expected. */
+export function setReceiveLimits(ws: WebSocket, limits: WsReceiveLimits): boolean {
+  const internals = ws as unknown as WsInternals;
+  const r = internals._receiver;
+  if (r == null || typeof r._maxPayload !== "number" || typeof r._maxFragments !== "number" || typeof r._maxBufferedChunks !== "number") return false;
+  r._maxPayload = limits.maxPayload;
+  r._maxFragments = limits.maxFragments;
+  r._maxBufferedChunks = limits.maxBufferedChunks;
+  const deflate = internals._extensions?.["permessage-deflate"];
+  if (deflate !== undefined) {
+    if (typeof deflate._maxPayload !== "number") return false;
+    deflate._maxPayload = limits.maxPayload;
+  }
+  return true;
+}
+
 /** What the transport tells its listener (stats, bookkeeping). */
 export interface WsTransportHooks {
   violation(transport: WsTransport, err: WsTransportError): void;
   closed(transport: WsTransport): void;
+  /** The receive limits once the peer has logged in (`ws` was created with the pre-login ones). */
+  readonly afterLogin: WsReceiveLimits;
+  /** loggedIn() could not raise the limits (a `ws` whose internals moved): the pre-login ones stay. */
+  limitsStuck(transport: WsTransport): void;
 }
 
 // One shared options object: `ws` copies it, so nothing is allocated per write here.
@@ -151,6 +193,10 @@ export class WsTransport implements Transport {
     // The frame is a copy: the chunks are free again.
     written?.();
     return ok;
+  }
+
+  loggedIn(): void {
+    if (!setReceiveLimits(this.ws, this.hooks.afterLogin)) this.hooks.limitsStuck(this);
   }
 
   pause(): void {

@@ -5,10 +5,15 @@
  * 502 naming the URL and code; failover happens only before sending; bad,
  * oversized and misrouted requests are answered without reaching the service;
  * nothing secret reaches the log; stats and the onRequest hook count outcomes.
+ * Before login the relay is bounded like the client port: a silent socket is
+ * closed after the TLS handshake timeout, one that says nothing after TLS
+ * after the headers timeout, and connections are capped per address and in
+ * all, each closed one counted.
  */
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type AddressInfo } from "node:net";
+import { connect as netConnect, createServer, type AddressInfo, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -221,6 +226,83 @@ describe("login relay", () => {
     const relay = await relayFor([svc.url], t, { tls: { cert: tls.certFile, key: tls.keyFile } });
     const result = await performLogin(["--url", `https://127.0.0.1:${relay.port}/choria/v1/login`, "--ca", tls.caFile, "--token-file", join(work, "tls", "token"), "--user", "bob", "--password-file", join(work, "pw")], quietIo(work));
     assert.equal((await jwtVerify(result.token, svc.signerPublicKey)).payload.callerid, "up=bob");
+  });
+});
+
+describe("login relay before login: bounded like the client port", () => {
+  let work: string;
+  let tls: ReturnType<typeof makeTestTls>;
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), "relay-bounds-"));
+    tls = makeTestTls(work);
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  async function relay(t: { after(fn: () => Promise<void>): void }, extra: Partial<LoginRelayOptions>): Promise<LoginRelay> {
+    // No AAA service is needed: nothing here gets as far as a request.
+    const r = await startLoginRelay({ listen: { host: "127.0.0.1", port: 0 }, tls: null, urls: ["http://127.0.0.1:1"], maxBodyBytes: 4096, timeout: 10_000, log: createLogger(new MemorySink(), new LevelControl("error")), ...extra });
+    t.after(() => r.close());
+    return r;
+  }
+
+  /** A TCP socket that sends nothing; `closed` resolves when the relay closes it. */
+  function silent(port: number, from = "127.0.0.1"): { socket: Socket; closed: Promise<void> } {
+    const socket = netConnect({ port, host: "127.0.0.1", localAddress: from });
+    socket.on("error", () => {});
+    return { socket, closed: new Promise<void>((resolve) => socket.once("close", () => resolve())) };
+  }
+
+  async function closedWithin<T extends { socket: Socket; closed: Promise<void> }>(socks: T[], ms: number): Promise<number> {
+    await Promise.race([Promise.all(socks.map((s) => s.closed)), new Promise((r) => setTimeout(r, ms))]);
+    return socks.filter((s) => s.socket.destroyed).length;
+  }
+
+  test("silent sockets are closed after the TLS handshake timeout (tls_timeout), not Node's 120 s", async (t) => {
+    const r = await relay(t, { tls: { cert: tls.certFile, key: tls.keyFile }, handshakeTimeout: 1000 });
+    const socks = Array.from({ length: 50 }, () => silent(r.port));
+    t.after(() => socks.forEach((s) => s.socket.destroy()));
+    assert.equal(await closedWithin(socks, 5000), 50, "every silent socket closed by the relay within 5 s");
+    assert.equal(r.stats.refused.tls_handshake, 50);
+  });
+
+  test("a TLS connection that sends no request is closed once it was idle for tls_timeout", async (t) => {
+    const r = await relay(t, { tls: { cert: tls.certFile, key: tls.keyFile }, handshakeTimeout: 1000 });
+    const socket = tlsConnect({ port: r.port, host: "127.0.0.1", ca: readFileSync(tls.caFile), servername: "localhost" });
+    socket.on("error", () => {});
+    t.after(() => void socket.destroy());
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    await new Promise<void>((resolve) => socket.once("secureConnect", () => resolve()));
+    const started = Date.now();
+    await Promise.race([closed, new Promise((res) => setTimeout(res, 6000))]);
+    assert.ok(socket.destroyed, "closed by the relay within 6 s");
+    assert.ok(Date.now() - started >= 900, "not before it was idle for tls_timeout");
+    assert.equal(r.stats.refused.idle, 1);
+  });
+
+  test("connections are capped per address and for the whole listener; each one closed is counted", async (t) => {
+    const r = await relay(t, { maxPerAddress: 3, maxConnections: 5 });
+    const first = [silent(r.port), silent(r.port), silent(r.port)];
+    t.after(() => first.forEach((s) => s.socket.destroy()));
+    await Promise.all(first.map((s) => new Promise((res) => s.socket.once("connect", res))));
+    const extra = silent(r.port);
+    t.after(() => extra.socket.destroy());
+    assert.equal(await closedWithin([extra], 2000), 1, "the fourth from one address is closed at once");
+    assert.equal(r.stats.refused.address_busy, 1);
+    assert.equal(await closedWithin(first, 500), 0, "the first three are still open");
+    // Another address still gets in, and gets its answer, while the first one is at its limit.
+    const other = new Agent({ localAddress: "127.0.0.2" });
+    t.after(() => other.close());
+    const res = await request(`http://127.0.0.1:${r.port}/nope`, { dispatcher: other });
+    await res.body.text();
+    assert.equal(res.statusCode, 404);
+    // Up to five open in all: the sixth, from yet another address, is dropped by the listener.
+    const more = [silent(r.port, "127.0.0.3"), silent(r.port, "127.0.0.3")];
+    t.after(() => more.forEach((s) => s.socket.destroy()));
+    await Promise.all(more.map((s) => new Promise((res) => s.socket.once("connect", res))));
+    const sixth = silent(r.port, "127.0.0.4");
+    t.after(() => sixth.socket.destroy());
+    assert.equal(await closedWithin([sixth], 2000), 1, "the sixth connection is dropped");
+    assert.ok(r.stats.refused.listener_full >= 1);
   });
 });
 

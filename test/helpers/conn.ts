@@ -29,6 +29,8 @@ export class FakeTransport implements Transport {
   written = "";
   /** Set false to keep written text empty (memory tests). */
   record = true;
+  /** How often the connection said its peer logged in. */
+  loggedInCalls = 0;
   private dataCb: (chunk: Uint8Array) => void = () => {};
   private closeCb: (err?: Error) => void = () => {};
 
@@ -60,6 +62,9 @@ export class FakeTransport implements Transport {
     this.destroyed = true;
     this.finish();
   }
+  loggedIn(): void {
+    this.loggedInCalls++;
+  }
   onData(cb: (chunk: Uint8Array) => void): void {
     this.dataCb = cb;
   }
@@ -72,6 +77,13 @@ export class FakeTransport implements Transport {
   send(data: string | Uint8Array): void {
     if (this.ended) return;
     this.dataCb(typeof data === "string" ? Buffer.from(data, "latin1") : data);
+  }
+
+  /** The transport fails under the connection (a WebSocket closing for a protocol violation). */
+  fail(err: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.closeCb(err);
   }
 
   /** Take what was written so far. */

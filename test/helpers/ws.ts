@@ -49,11 +49,16 @@ export interface TestListener {
   url(path?: string): string;
 }
 
-/** Starts a listener on 127.0.0.1:0; `echo` writes every inbound chunk back. */
+/**
+ * Starts a listener on 127.0.0.1:0; `echo` writes every inbound chunk back.
+ * Each accepted transport is told its peer logged in (the limits after login
+ * apply) unless `loggedIn` is false.
+ */
 export async function listen(
   t: TestContext,
   overrides: Partial<WsListenerOptions> = {},
   echo = true,
+  loggedIn = true,
 ): Promise<TestListener> {
   const accepted: Accepted[] = [];
   const listener = await startWsListener({
@@ -76,6 +81,7 @@ export async function listen(
         closeError: undefined,
         received: () => Buffer.concat(rec.chunks),
       };
+      if (loggedIn) transport.loggedIn?.();
       transport.onData((chunk) => {
         rec.chunks.push(Buffer.from(chunk));
         if (echo) transport.write(chunk);

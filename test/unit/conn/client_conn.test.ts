@@ -12,9 +12,41 @@ import { CloseReasons } from "../../../src/conn/close_reason.js";
 import { CallerSlots } from "../../../src/conn/caller_slots.js";
 import { md5Hex } from "../../../src/auth/reply_namespace.js";
 import { connWorld, settle } from "../../helpers/conn.js";
+import { WsTransportError, WsViolation } from "../../../src/transport/ws_transport.js";
 
 const A_MD5 = md5Hex("alice");
 const B_MD5 = md5Hex("bob");
+
+describe("what the transport is told, and how its failures are named", () => {
+  const tooLarge = () => new WsTransportError("GW_ERR_WS_MESSAGE_TOO_LARGE", WsViolation.MessageTooLarge, 1009, "Max payload size exceeded");
+
+  test("a WebSocket message over the limit before login counts as max_control_line (the TLS port's over-long CONNECT)", async () => {
+    const w = connWorld();
+    const { conn, t } = w.open();
+    t.fail(tooLarge());
+    await settle();
+    assert.equal(conn.closedBecause, "max_control_line");
+    assert.equal(w.ctx.counters.closeReasons.max_control_line, 1);
+    assert.equal(t.loggedInCalls, 0);
+  });
+
+  test("the transport is told once when the caller logged in; a message over the limit after it counts as max_payload", async () => {
+    const w = connWorld();
+    const { conn, t } = await w.login("alice", { fleet_management: true });
+    assert.equal(t.loggedInCalls, 1);
+    t.fail(tooLarge());
+    await settle();
+    assert.equal(conn.closedBecause, "max_payload");
+  });
+
+  test("any other transport failure is a transport_error", async () => {
+    const w = connWorld();
+    const { conn, t } = w.open();
+    t.fail(new Error("ECONNRESET"));
+    await settle();
+    assert.equal(conn.closedBecause, "transport_error");
+  });
+});
 
 describe("ClientConn enforces the caller policy", () => {
   test("INFO first, any op before CONNECT is an Authorization Violation and a close", async () => {

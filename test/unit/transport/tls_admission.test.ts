@@ -9,7 +9,9 @@
  * goes out only when a handshake slot is free, so each clock measures one
  * handshake and every connection completes INFO → TLS → PING → PONG. Also:
  * waiting sockets that go away are forgotten, and close() drops the ones
- * still waiting.
+ * still waiting; waiting is bounded in time (a waiting socket is closed
+ * without INFO after `waitTimeout`) and listener-wide (one queue for every
+ * address, so neither one address nor many can hold more sockets than it).
  */
 import { describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
@@ -26,7 +28,12 @@ const BUSY_MS = 600;
 const CONNECTIONS = 6;
 
 /** A listener that says INFO, answers PING with PONG once TLS is up, and counts handshake timeouts. */
-async function pingListener(t: TestContext, maxHandshakes: number, maxWaiting?: number): Promise<TlsListener & { timeouts: () => number }> {
+async function pingListener(
+  t: TestContext,
+  maxHandshakes: number,
+  maxWaiting?: number,
+  waitTimeout?: number,
+): Promise<TlsListener & { timeouts: () => number }> {
   const pki = await getPki();
   let timeouts = 0;
   const l = await startTlsListener({
@@ -38,6 +45,7 @@ async function pingListener(t: TestContext, maxHandshakes: number, maxWaiting?: 
     log: nullLogger,
     maxHandshakes,
     ...(maxWaiting === undefined ? {} : { maxWaiting }),
+    ...(waitTimeout === undefined ? {} : { waitTimeout }),
     onAccept: (tr) => {
       tr.onData((chunk) => {
         if (Buffer.from(chunk).toString().includes("PING")) tr.write(Buffer.from("PONG\r\n"));
@@ -177,5 +185,67 @@ describe("TLS handshake admission", () => {
     await other.info;
     assert.equal(l.timeouts(), 0, "the other address did not wait for the squatter's clock");
     assert.equal(await handshakeAndPing(other.socket), "ok");
+  });
+});
+
+/** A raw socket that records whether it received any byte and when it closed. */
+function silent(port: number, from?: string): { socket: Socket; got: () => number; closed: Promise<void> } {
+  const { socket } = openRaw(port, from);
+  let bytes = 0;
+  socket.on("data", (b: Buffer) => (bytes += b.length));
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  return { socket, got: () => bytes, closed };
+}
+
+async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(ok(), what);
+}
+
+describe("bounded waiting (queued sockets hold a descriptor and nothing else, for a bounded time)", () => {
+  test("a waiting socket is closed, without INFO, once it has waited waitTimeout", async (t) => {
+    // The one slot is held by a socket that never starts TLS (for TLS_TIMEOUT_MS, renewed by the next waiter without the deadline).
+    const l = await pingListener(t, 1, undefined, 1000);
+    const squatter = openRaw(l.port);
+    t.after(() => squatter.socket.destroy());
+    await squatter.info;
+    const waiters = Array.from({ length: 10 }, () => silent(l.port));
+    t.after(() => {
+      for (const w of waiters) w.socket.destroy();
+    });
+    await until("ten waiting", () => l.handshakes.waiting === 10);
+    const started = Date.now();
+    await Promise.race([Promise.all(waiters.map((w) => w.closed)), new Promise((r) => setTimeout(r, 4 * TLS_TIMEOUT_MS))]);
+    const seconds = (Date.now() - started) / 1000;
+    assert.deepEqual(waiters.map((w) => w.socket.destroyed), Array(10).fill(true), `every waiter closed by the server (after ${seconds} s)`);
+    assert.deepEqual(waiters.map((w) => w.got()), Array(10).fill(0), "none of them got an INFO");
+    assert.equal(l.refused.queue_timeout, 10);
+    assert.equal(l.handshakes.waiting, 0);
+  });
+
+  test("the queue is one for the whole listener: once it is full another address's extra socket is closed, its first is admitted", async (t) => {
+    const l = await pingListener(t, 1, 3);
+    const squatters = [silent(l.port), silent(l.port), silent(l.port), silent(l.port)];
+    t.after(() => {
+      for (const s of squatters) s.socket.destroy();
+    });
+    await until("127.0.0.1 holds its slot and fills the queue", () => l.handshakes.running === 1 && l.handshakes.waiting === 3);
+    // A second address: its first socket needs no queue and is admitted at once.
+    const first = openRaw(l.port, "127.0.0.2");
+    t.after(() => first.socket.destroy());
+    await first.info;
+    // Its second would have to wait, and there is no room left anywhere: closed at once, counted.
+    const second = silent(l.port, "127.0.0.2");
+    t.after(() => second.socket.destroy());
+    await Promise.race([second.closed, new Promise((r) => setTimeout(r, TLS_TIMEOUT_MS / 2))]);
+    assert.ok(second.socket.destroyed, "the socket beyond the listener-wide queue is closed at once");
+    assert.equal(second.got(), 0);
+    assert.equal(l.refused.queue_full, 1);
+    assert.deepEqual(l.handshakes, { running: 2, waiting: 3 });
+    // A third address still gets through the whole way.
+    const third = openRaw(l.port, "127.0.0.3");
+    await third.info;
+    assert.equal(await handshakeAndPing(third.socket), "ok");
   });
 });
