@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { UpstreamError } from "../errors.js";
 import { KEY, REMOTE_KEY, keyFor } from "../config/keys.js";
 import type { LeafRemoteConfig } from "../config/types.js";
-import { DialErrorCode, TlsHandshakeError, type PeerCertFacts } from "../transport/tls_dialer.js";
+import { DialErrorCode } from "../transport/tls_dialer.js";
 import type { RemoteUrl } from "./remote_urls.js";
 
 export const LinkFailureCode = {
@@ -72,7 +72,6 @@ interface Facts {
   code: string;
   /** OpenSSL's reason ("sslv3 alert bad certificate") or the error's message. */
   reason: string;
-  peer: PeerCertFacts | undefined;
   err: Record<string, unknown>;
   key: (setting: keyof typeof REMOTE_KEY) => string;
 }
@@ -128,25 +127,23 @@ function hubRefusedOurCert(f: Facts): LinkFailure {
 
 function hubCertUntrusted(f: Facts): LinkFailure {
   const ca = f.ctx.remote.tls.ca;
-  const who = f.peer ? ` (${f.peer.subject}, issued by ${f.peer.issuer})` : "";
   const trust = ca === undefined ? "the system's CAs" : `the CA file ${ca}`;
   return make(LinkFailureCode.HubCertUntrusted, f,
-    `we refused the hub's certificate at ${f.hub}${who}: it is not signed by a CA in ${trust} (${f.reason}); put the CA that signed the hub's certificate in ${caKeysText(f)}`,
+    `we refused the hub's certificate at ${f.hub}: it is not signed by a CA in ${trust} (${f.reason}); put the CA that signed the hub's certificate in ${caKeysText(f)}`,
     [f.key("tlsCa"), KEY.fileCa]);
 }
 
 function hubCertExpired(f: Facts): LinkFailure {
-  const when = f.code === "CERT_NOT_YET_VALID"
-    ? `is not valid until ${f.peer?.validFrom ?? "a later date"}`
-    : `expired${f.peer ? ` on ${f.peer.validTo}` : ""}`;
+  // Node drops the hub's certificate with the failed handshake, so its dates are not known here.
+  const when = f.code === "CERT_NOT_YET_VALID" ? "is not valid yet" : "has expired";
   return make(LinkFailureCode.HubCertExpired, f,
-    `we refused the hub's certificate at ${f.hub}${f.peer ? ` (${f.peer.subject})` : ""}: it ${when}; the hub's operator must renew its leafnode certificate ` +
+    `we refused the hub's certificate at ${f.hub}: it ${when}; the hub's operator must renew its leafnode certificate ` +
       `(${f.key("tlsVerify")} = false would accept it, for testing only)`,
     [f.key("tlsVerify")]);
 }
 
 function hubNameMismatch(f: Facts): LinkFailure {
-  const names = (typeof f.err.cert === "object" && f.err.cert !== null ? (f.err.cert as { subjectaltname?: string }).subjectaltname : undefined) ?? f.peer?.altNames;
+  const names = typeof f.err.cert === "object" && f.err.cert !== null ? (f.err.cert as { subjectaltname?: string }).subjectaltname : undefined;
   const host = f.ctx.url.host;
   return make(LinkFailureCode.HubNameMismatch, f,
     `we refused the hub's certificate at ${f.hub}: it is not issued for the host name "${host}"${names ? ` (it names ${names})` : ""}; ` +
@@ -278,8 +275,7 @@ export function explainFailure(cause: Error | string, ctx: FailureContext): Link
   const code = String(err.code ?? "");
   const reason = (typeof err.reason === "string" ? err.reason : String(err.message ?? cause.message)).trim();
   const row = byCode.get(code);
-  const peer = cause instanceof TlsHandshakeError ? cause.peer : undefined;
-  if (row !== undefined) return row.explain({ ctx, hub, code, reason, peer, err, key });
+  if (row !== undefined) return row.explain({ ctx, hub, code, reason, err, key });
   if (code === DialErrorCode.Timeout) {
     return new LinkFailure(LinkFailureCode.Timeout, `the hub at ${hub} did not answer in time (${cause.message}); check that ${key("url")} names its leafnode port and that nothing drops the traffic`, [key("url")], cause.message);
   }
