@@ -12,7 +12,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSigner, writeSignerFiles } from "../../src/auth/mint.js";
@@ -21,18 +20,10 @@ import { gatewayConfText } from "../../src/devkit/world.js";
 import { getPki, issueCert, type Pki } from "../helpers/pki.js";
 import { startHub, waitFor, type Hub } from "../helpers/hub.js";
 import { startGateway } from "../helpers/gateway.js";
+import { closedPort } from "./link_down_world.js";
 
 const R = "plugin.choria.network.leafnode_remote.";
 const PAST = { startDate: "20200101000000Z", endDate: "20200102000000Z" };
-
-/** A port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 /** broker.conf lines for one remote. */
 function remote(name: string, url: string, tls: { cert?: string; key?: string; ca: string }): string[] {
