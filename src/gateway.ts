@@ -467,6 +467,7 @@ function leafnodeStats(c: GatewayConfig, ups: readonly LeafConn[]): LeafnodeStat
     bufferLimitBytes: c.upstreamBufferBytes,
     subscriptions: u.connected ? u.hubInterest.size : 0,
     subjects: () => (u.connected ? [...u.hubInterest.entries()].map((e) => (e.queue ? `${e.subject} ${e.queue}` : e.subject)) : []),
+    status: u.status(),
   }));
   const sum = (f: (r: RemoteLinkStats) => number): number => remotes.reduce((n, r) => n + f(r), 0);
   const first = remotes[0];

@@ -1,5 +1,5 @@
 /**
- * `aaa-leafnode check --config FILE`: everything `run` would refuse, found
+ * `aaa-leafnode check --config FILE [--connect]`: everything `run` would refuse, found
  * without starting anything. It loads the broker.conf with the file checks,
  * then loads what the authenticator would load at start (signer keys, org
  * issuers, policy files, the listener certificate and key), and prints the
@@ -7,6 +7,7 @@
  * change takes effect on reload, what the permission policies grant and under
  * which conditions, plus the hard restrictions no policy can lift. Exit 0 when
  * valid, 1 with every error (each naming file, line and key), 2 on bad usage.
+ * With --connect it then dials every hub URL once (check_connect.ts).
  */
 import { ConfigError } from "../errors.js";
 import { loadIssuers, loadPolicies, loadSigners, type Policy, type PolicyCondition } from "../auth/index.js";
@@ -19,14 +20,19 @@ import { serverTls } from "../config/parts.js";
 import { loadContext } from "../transport/listen.js";
 import type { CliIo } from "./io.js";
 import { flagValue } from "./io.js";
+import { checkConnect } from "./check_connect.js";
 
-export const checkHelp = `Usage: aaa-leafnode check --config FILE
+export const checkHelp = `Usage: aaa-leafnode check --config FILE [--connect]
 
 Validate a broker.conf without starting the gateway: the keys and values, the
 files it names, the AAA signer keys or org issuers, and the permission policies.
 Prints warnings (file:line: key: message), the effective settings grouped by
 when a change takes effect on reload (live, new connections, restart), and what
-each policy grants. Exit status: 0 valid, 1 invalid (every error names file, line, key).`;
+each policy grants. Exit status: 0 valid, 1 invalid (every error names file, line, key).
+
+--connect  also dial every URL of every leafnode remote once (mTLS, CONNECT,
+           registration) and say, per URL, that it connected or why not in
+           words that name the keys to change; exit 1 when any fails.`;
 
 /** The restrictions every caller is under, whatever its token and the policies say. */
 export const HARD_RESTRICTIONS: readonly string[] = [
@@ -94,6 +100,7 @@ export async function checkCommand(argv: string[], io: CliIo): Promise<number> {
   out.push("", "hard restrictions (apply to every caller; no policy or token claim lifts them):");
   for (const r of HARD_RESTRICTIONS) out.push(`  - ${r}`);
   io.stdout.write(out.join("\n") + "\n");
+  if (argv.includes("--connect") && !(await checkConnect(config, io))) return 1;
   return 0;
 }
 

@@ -13,6 +13,7 @@ import { hostname } from "node:os";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { CloseReasons } from "../conn/close_reason.js";
 import { VERSION } from "../version.js";
+import type { RemoteStatus } from "../upstream/leaf_conn.js";
 
 /** Every close reason, so each `reason` series exists (at 0) from the start and alerts can use increase(). */
 const closeReasonLabels = Object.values(CloseReasons).map((r) => r.label);
@@ -97,6 +98,8 @@ export interface RemoteLinkStats extends LinkFigures {
   subscriptions?: number;
   /** Those subjects ("subject" or "subject queue"); only read for /leafz?subs=1. */
   subjects?(): string[];
+  /** State, last error, failed attempts and next retry (/varz and the status page). */
+  status?: RemoteStatus;
 }
 
 /** One client subscription as /subsz lists it (nats-server's SubDetail). */

@@ -22,6 +22,7 @@ import { connzPage } from "./connz.js";
 import { remoteLinks, type MetricSources, type RemoteLinkStats } from "./metrics.js";
 import { boolParam, goDuration, intParam, subDetail } from "./nats_json.js";
 import { statusPage } from "./status_page.js";
+import type { RemoteStatus } from "../upstream/leaf_conn.js";
 
 export interface MonitorOptions {
   host: string;
@@ -175,6 +176,19 @@ function choriaIndex(about: About): Record<string, unknown> {
   };
 }
 
+/** A remote's state, last error, failed attempts and next retry, as /varz spells them. */
+function remoteStatusFields(s: RemoteStatus | undefined): Record<string, unknown> {
+  if (s === undefined) return {};
+  return {
+    state: s.state,
+    last_error: s.lastError?.text ?? null,
+    last_error_code: s.lastError?.code ?? null,
+    last_error_at: s.lastError?.at ?? null,
+    failed_attempts: s.failedAttempts,
+    next_retry: s.nextRetryAt,
+  };
+}
+
 function varz(sources: MetricSources, info: Record<string, unknown>): Record<string, unknown> {
   const leaf = sources.leafnode();
   return {
@@ -209,7 +223,9 @@ function varz(sources: MetricSources, info: Record<string, unknown>): Record<str
       remotes: (leaf.remotes ?? []).map((r) => ({
         remote: r.remote,
         connected: r.connected === 1,
-        url: r.host !== undefined ? `${r.host}:${r.port}` : null,
+        // Connected to, or while down the address being dialled or last dialled.
+        url: r.host !== undefined ? `${r.host}:${r.port}` : (r.status?.url ?? null),
+        ...remoteStatusFields(r.status),
         rtt_ms: r.rttMs ?? null,
         in_msgs: r.inMsgs,
         out_msgs: r.outMsgs,

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { isIP, type Socket, connect as netConnect } from "node:net";
-import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
+import { connect as tlsConnect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from "node:tls";
 import { UpstreamError } from "../errors.js";
 import type { Transport } from "./transport.js";
 import { SocketTransport } from "./socket_transport.js";
@@ -48,6 +48,37 @@ export const DialErrorCode = {
   BadInfo: "GW_ERR_UPSTREAM_BAD_INFO",
   Tls: "GW_ERR_UPSTREAM_TLS",
 } as const;
+
+/** What the hub's certificate said, kept with a failed handshake so the failure can be explained. */
+export interface PeerCertFacts {
+  subject: string;
+  issuer: string;
+  validFrom: string;
+  validTo: string;
+  /** e.g. "IP Address:127.0.0.1, DNS:localhost" ("" when none). */
+  altNames: string;
+}
+
+/** A failed TLS handshake, with the hub's certificate when it presented one. */
+export class TlsHandshakeError extends UpstreamError {
+  constructor(message: string, readonly peer: PeerCertFacts | undefined, options?: ErrorOptions) {
+    super(DialErrorCode.Tls, message, options);
+  }
+}
+
+/** The facts of a peer certificate, or undefined when there is none. */
+export function peerFacts(cert: PeerCertificate | undefined): PeerCertFacts | undefined {
+  if (!cert || typeof cert.valid_to !== "string") return undefined;
+  const dn = (x: Record<string, unknown> | undefined): string =>
+    x ? Object.entries(x).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("+") : String(v)}`).join(", ") : "";
+  return {
+    subject: dn(cert.subject as unknown as Record<string, unknown>),
+    issuer: dn(cert.issuer as unknown as Record<string, unknown>),
+    validFrom: cert.valid_from,
+    validTo: cert.valid_to,
+    altNames: cert.subjectaltname ?? "",
+  };
+}
 
 /** Dial, read INFO, upgrade to TLS when required; rejects with an UpstreamError. */
 export async function dialLeaf(opts: LeafDialOptions): Promise<LeafDialResult> {
@@ -178,8 +209,9 @@ function startTls(raw: Socket, opts: LeafDialOptions): Promise<TLSSocket> {
     });
     secure.once("error", (err) => {
       clearTimeout(timer);
+      const peer = peerFacts(secure.getPeerCertificate());
       secure.destroy();
-      reject(new UpstreamError(DialErrorCode.Tls, `TLS handshake with ${opts.host}:${opts.port}: ${err.message}`, { cause: err }));
+      reject(new TlsHandshakeError(`TLS handshake with ${opts.host}:${opts.port}: ${err.message}`, peer, { cause: err }));
     });
   });
 }

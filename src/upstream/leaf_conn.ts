@@ -29,6 +29,7 @@ import { PendingBuffer } from "./pending_buffer.js";
 import { JS_API_PROBE_SUBJECT, hubWithheldQueue, isHubWithheldJetStreamSubject } from "../router/reply_tracker.js";
 import { RemoteUrlList, type RemoteUrl } from "./remote_urls.js";
 import { HubRules, refusedSubjectOf } from "./safety.js";
+import { explainFailure, type LinkFailure } from "./link_failure.js";
 
 export interface LeafConnOptions {
   remote: LeafRemoteConfig;
@@ -48,6 +49,24 @@ export interface LeafConnOptions {
   timeouts?: { connect?: number; info?: number; handshake?: number; register?: number };
   /** TLS version, ciphers and curves for the link (OpenSSL names; absent = Node's defaults). */
   tlsPolicy?: LeafDialOptions["tlsPolicy"];
+  /** Observes each failed attempt or lost link, explained (`check --connect`). Must not throw. */
+  onFailure?(failure: LinkFailure): void;
+}
+
+/** Where a remote's link is: dialling or handshaking, registered, or waiting to retry. */
+export type RemoteState = "connecting" | "connected" | "backing off" | "stopped";
+
+/** A remote's link as an operator sees it (/varz, the status page). */
+export interface RemoteStatus {
+  state: RemoteState;
+  /** host:port connected to, being dialled, or last dialled (null before the first attempt). */
+  url: string | null;
+  /** Why the last attempt failed or the link was lost: the operator's sentence, its code and when (ISO 8601). */
+  lastError: { text: string; code: string; at: string } | null;
+  /** Attempts that failed since the link was last live. */
+  failedAttempts: number;
+  /** When the next attempt starts (ISO 8601), while backing off. */
+  nextRetryAt: string | null;
 }
 
 export interface LeafConnStats {
@@ -95,6 +114,11 @@ export class LeafConn implements Upstream, LinkOwner {
   private overflowLogged = false;
   private replyDropLogged = false;
   private nextDelay: number | undefined;
+  /** Status for operators: the URL of the current or last attempt, the last failure, failures in a row, the next retry. */
+  private attemptUrl: RemoteUrl | null = null;
+  private lastFailure: { failure: LinkFailure; at: Date } | null = null;
+  private failedAttempts = 0;
+  private nextRetryAt: Date | null = null;
   /** Hub limits and rules, kept from the last connection. */
   private hubMaxPayload = 0;
   private hubHeaders = true;
@@ -150,6 +174,19 @@ export class LeafConn implements Upstream, LinkOwner {
   /** The connected hub's first INFO (monitoring, tests). */
   get hubInfo(): HubInfo | null {
     return this.link?.registered ? this.link.hubInfo : null;
+  }
+
+  /** State, last error, failures in a row and next retry, for /varz and the status page. */
+  status(): RemoteStatus {
+    const state: RemoteState = this.stopped ? "stopped" : this.connected ? "connected" : this.retryTimer !== null ? "backing off" : "connecting";
+    const last = this.lastFailure;
+    return {
+      state,
+      url: this.attemptUrl?.label ?? null,
+      lastError: last === null ? null : { text: last.failure.message, code: last.failure.code, at: last.at.toISOString() },
+      failedAttempts: this.failedAttempts,
+      nextRetryAt: state === "backing off" && this.nextRetryAt !== null ? this.nextRetryAt.toISOString() : null,
+    };
   }
 
   start(): void {
@@ -238,6 +275,8 @@ export class LeafConn implements Upstream, LinkOwner {
   private attempt(): void {
     if (this.stopped) return;
     const url = this.urls.next();
+    this.attemptUrl = url;
+    this.nextRetryAt = null;
     const tls = this.opts.remote.tls;
     const t = { ...DEFAULTS.remote.timeouts, ...this.opts.timeouts };
     let first: HubInfo | null = null;
@@ -258,7 +297,7 @@ export class LeafConn implements Upstream, LinkOwner {
       },
     }).then(
       (res) => this.onDialed(url, res, first ?? parseHubInfo(res.infoJson)),
-      (err: Error) => this.onFailure(url, err.message.trim()),
+      (err: Error) => this.onFailure(url, err),
     ).finally(() => {
       this.dialing = null;
     });
@@ -343,6 +382,7 @@ export class LeafConn implements Upstream, LinkOwner {
     if (link !== this.link) return;
     // Only now: a hub that refuses our LS+ closes before this point, and must not get a fast retry.
     this.backoff.reset();
+    this.failedAttempts = 0;
     this.flushPending(link);
     this.overflowLogged = false;
     this.replyDropLogged = false;
@@ -378,7 +418,7 @@ export class LeafConn implements Upstream, LinkOwner {
     this.nextDelay = this.backoff.next();
   }
 
-  linkClosed(link: Link, reason: string): void {
+  linkClosed(link: Link, reason: string, cause?: Error): void {
     if (link !== this.link) return;
     this.link = null;
     this.hub.clear();
@@ -388,15 +428,23 @@ export class LeafConn implements Upstream, LinkOwner {
       this.log.info("upstream closed", { url: link.url.label });
       return;
     }
-    this.onFailure(link.url, reason.trim(), wasConnected);
+    this.onFailure(link.url, cause ?? reason, wasConnected);
   }
 
-  private onFailure(url: RemoteUrl, reason: string, wasConnected = false): void {
-    this.stats.lastError = reason;
+  /** Explain the failure (link_failure.ts), keep it for the status, log it, and schedule the next attempt. */
+  private onFailure(url: RemoteUrl, cause: Error | string, wasConnected = false): void {
+    const failure = explainFailure(cause, { remote: this.opts.remote, url });
+    this.stats.lastError = failure.message;
+    this.lastFailure = { failure, at: new Date() };
+    this.failedAttempts++;
+    this.opts.onFailure?.(failure);
     if (this.stopped) return;
     const delay = this.nextDelay ?? this.backoff.next();
     this.nextDelay = undefined;
-    this.log.warn(wasConnected ? "upstream connection lost" : "upstream connect failed", { url: url.label, error: reason, retryInMs: delay });
+    this.nextRetryAt = new Date(Date.now() + delay);
+    this.log.warn(wasConnected ? "upstream connection lost" : "upstream connect failed", {
+      url: url.label, error: failure.message, code: failure.code, detail: failure.detail === failure.message ? undefined : failure.detail, retryInMs: delay,
+    });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.attempt();

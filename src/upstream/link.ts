@@ -33,8 +33,11 @@ export interface LinkOwner {
   linkLsMinus(link: Link, subject: string, queue: string | undefined): void;
   linkMsg(link: Link, subject: string, reply: string | undefined, queues: string[] | null, hdrLen: number, payload: Uint8Array): void;
   linkErr(link: Link, text: string): void;
-  /** Called once; `reason` is the hub's -ERR text, the socket error, or why we closed. */
-  linkClosed(link: Link, reason: string): void;
+  /**
+   * Called once; `reason` is the hub's -ERR text, the socket error's message, or why we closed;
+   * `cause` is the socket error itself when that closed the link (a TLS alert from the hub, a reset).
+   */
+  linkClosed(link: Link, reason: string, cause?: Error): void;
 }
 
 export interface LinkOptions {
@@ -227,9 +230,10 @@ export class Link implements LeafOpSink {
     this.stateNow = "closed";
     this.clearTimers(false);
     this.out.close(); // drop what never left
-    const reason = this.closeReason ?? this.hubError ?? (err ? err.message : "connection closed by the hub");
+    const own = this.closeReason ?? this.hubError;
+    const reason = own ?? (err ? err.message : "connection closed by the hub");
     this.resolveClosed();
-    this.owner.linkClosed(this, reason);
+    this.owner.linkClosed(this, reason, own === undefined ? err : undefined);
   }
 
   private clearTimers(registerOnly: boolean): void {
