@@ -5,8 +5,10 @@
  * issuers, policy files, the listener certificate and key), and prints the
  * warnings, the effective settings as broker.conf lines grouped by when a
  * change takes effect on reload, what the permission policies grant and under
- * which conditions, plus the hard restrictions no policy can lift. Exit 0 when
- * valid, 1 with every error (each naming file, line and key), 2 on bad usage.
+ * which conditions, plus the hard restrictions no policy can lift. An unknown
+ * key is a warning with the likely meant key; `--strict` makes it an error.
+ * Exit 0 when valid, 1 with every error (each naming file, line and key), 2 on
+ * bad usage.
  */
 import { ConfigError } from "../errors.js";
 import { loadIssuers, loadPolicies, loadSigners, type Policy, type PolicyCondition } from "../auth/index.js";
@@ -20,13 +22,15 @@ import { loadContext } from "../transport/listen.js";
 import type { CliIo } from "./io.js";
 import { flagValue } from "./io.js";
 
-export const checkHelp = `Usage: aaa-leafnode check --config FILE
+export const checkHelp = `Usage: aaa-leafnode check --config FILE [--strict]
 
 Validate a broker.conf without starting the gateway: the keys and values, the
 files it names, the AAA signer keys or org issuers, and the permission policies.
 Prints warnings (file:line: key: message), the effective settings grouped by
 when a change takes effect on reload (live, new connections, restart), and what
-each policy grants. Exit status: 0 valid, 1 invalid (every error names file, line, key).`;
+each policy grants. An unknown key is a warning (with the known key it most
+likely meant); with --strict it is an error. Exit status: 0 valid, 1 invalid
+(every error names file, line, key).`;
 
 /** The restrictions every caller is under, whatever its token and the policies say. */
 export const HARD_RESTRICTIONS: readonly string[] = [
@@ -48,7 +52,12 @@ export async function checkCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     const loaded = loadConfig(path);
     config = loaded.config;
-    for (const w of loaded.warnings) io.stderr.write(`warning: ${formatWarning(w)}\n`);
+    const strict = argv.includes("--strict");
+    const unknown = strict ? loaded.warnings.filter((w) => w.unknownKey) : [];
+    for (const w of loaded.warnings) if (!unknown.includes(w)) io.stderr.write(`warning: ${formatWarning(w)}\n`);
+    if (unknown.length > 0) {
+      return reportErrors(unknown.map((w) => new ConfigError(w.message.replace(", ignored", " (refused by --strict)"), w)), path, io);
+    }
   } catch (err) {
     return reportErrors(err, path, io);
   }
