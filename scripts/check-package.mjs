@@ -1,12 +1,14 @@
 // The packed-install check: what `npm pack` produces installs and runs on its own.
 // From a clean copy of the working tree (no build/, the repository's node_modules linked in
 // for the compiler) it runs `npm pack`, so `prepack` must build; checks the tarball holds the
-// built code, bin, policies and docs and nothing of tests, benches or TypeScript sources;
-// installs it with `npm install -g` into a temporary prefix; then, from an empty folder and
-// with each Node binary given on the command line, runs `aaa-leafnode --version` and
-// `aaa-leafnode check --config` against a broker.conf generated here (valid: exit 0; broken:
-// exit 1 naming file, line and key). Needs a built repository (for the devkit that writes the
-// configuration). Usage: node scripts/check-package.mjs [NODE_BINARY ...]
+// built code, bin, policies, docs and the deploy/ examples and nothing of tests, benches or
+// TypeScript sources; installs it with `npm install -g` into a temporary prefix (production
+// dependencies only); then, from an empty folder and with each Node binary given on the
+// command line, runs `aaa-leafnode --version`, `aaa-leafnode check --config` against a
+// broker.conf generated here (valid: exit 0; broken: exit 1 naming file, line and key) and a
+// short `aaa-leafnode demo` (a small fleet; needs nats-server and openssl, as the demo does).
+// Needs a built repository (for the devkit that writes the configuration).
+// Usage: node scripts/check-package.mjs [NODE_BINARY ...]
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -39,6 +41,7 @@ try {
   const listed = must("git ls-files", run("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: repo }));
   for (const f of listed.stdout.split("\0").filter(Boolean)) {
     if (!existsSync(join(repo, f))) continue; // deleted but not yet committed
+    if (f === "node_modules") continue; // a linked node_modules (a worktree's) is no directory to .gitignore
     mkdirSync(dirname(join(src, f)), { recursive: true });
     cpSync(join(repo, f), join(src, f));
   }
@@ -51,10 +54,11 @@ try {
   const files = info.files.map((f) => f.path);
   const tarball = join(tmp, info.filename);
   console.log(`packed ${info.filename}: ${files.length} files, ${info.size} bytes (${info.unpackedSize} unpacked)`);
-  for (const need of ["package.json", "bin/aaa-leafnode.js", "build/src/cli/main.js", "build/src/gateway.js", "policies/minimal.json", "docs/configuration.md", "README.md", "LICENSE"]) {
+  for (const need of ["package.json", "bin/aaa-leafnode.js", "build/src/cli/main.js", "build/src/gateway.js", "policies/minimal.json", "docs/configuration.md", "README.md", "LICENSE",
+    "deploy/README.md", "deploy/broker.conf.example", "deploy/kubernetes/kustomization.yaml", "deploy/systemd/aaa-leafnode.service"]) {
     check(`the package holds ${need}`, files.includes(need));
   }
-  const stray = files.filter((f) => /^(test|bench|scripts|deploy|src|build\/test|build\/bench|node_modules)\//.test(f) || /\.ts$|\.map$|tsbuildinfo/.test(f));
+  const stray = files.filter((f) => /^(test|bench|scripts|src|build\/test|build\/bench|node_modules)\//.test(f) || /\.ts$|\.map$|tsbuildinfo/.test(f));
   check("the package holds no tests, benches, sources or maps", stray.length === 0, stray.slice(0, 20).join("\n"));
 
   // 3. Install globally into a temporary prefix (production dependencies only).
@@ -93,6 +97,9 @@ try {
     const broken = run(bin, ["check", "--config", bad], { cwd: empty, env });
     check(`[node ${nodeVersion}] check of a broken broker.conf: exit 1 naming file, line and key`,
       broken.status === 1 && broken.stderr.includes(`error: ${bad}:${badLine}: plugin.choria.network.peers: `), broken.stdout + broken.stderr);
+    const demo = run(bin, ["demo", "--nodes", "5", "--timeout", "60"], { cwd: empty, env, timeout: 120_000 });
+    check(`[node ${nodeVersion}] aaa-leafnode demo runs from the installed package: demo: OK`,
+      demo.status === 0 && /^alice: 5 of 5 nodes replied/m.test(demo.stdout) && /\ndemo: OK\n$/.test(demo.stdout), demo.stdout + demo.stderr);
   }
 } catch (err) {
   failures.push(err instanceof Error ? err.message : String(err));

@@ -1,13 +1,14 @@
 /**
- * `aaa-leafnode check --config FILE [--connect]`: everything `run` would refuse, found
+ * `aaa-leafnode check --config FILE [--strict] [--connect]`: everything `run` would refuse, found
  * without starting anything. It loads the broker.conf with the file checks,
  * then loads what the authenticator would load at start (signer keys, org
  * issuers, policy files, the listener certificate and key), and prints the
  * warnings, the effective settings as broker.conf lines grouped by when a
  * change takes effect on reload, what the permission policies grant and under
- * which conditions, plus the hard restrictions no policy can lift. Exit 0 when
- * valid, 1 with every error (each naming file, line and key), 2 on bad usage.
- * With --connect it then dials every hub URL once (check_connect.ts).
+ * which conditions, plus the hard restrictions no policy can lift. An unknown
+ * key is a warning with the likely meant key; `--strict` makes it an error.
+ * Exit 0 when valid, 1 with every error (each naming file, line and key), 2 on
+ * bad usage. With --connect it then dials every hub URL once (check_connect.ts).
  */
 import { ConfigError } from "../errors.js";
 import { loadIssuers, loadPolicies, loadSigners, type Policy, type PolicyCondition } from "../auth/index.js";
@@ -22,14 +23,17 @@ import type { CliIo } from "./io.js";
 import { flagValue } from "./io.js";
 import { checkConnect } from "./check_connect.js";
 
-export const checkHelp = `Usage: aaa-leafnode check --config FILE [--connect]
+export const checkHelp = `Usage: aaa-leafnode check --config FILE [--strict] [--connect]
 
 Validate a broker.conf without starting the gateway: the keys and values, the
 files it names, the AAA signer keys or org issuers, and the permission policies.
 Prints warnings (file:line: key: message), the effective settings grouped by
 when a change takes effect on reload (live, new connections, restart), and what
-each policy grants. Exit status: 0 valid, 1 invalid (every error names file, line, key).
+each policy grants. An unknown key is a warning (with the known key it most
+likely meant); with --strict it is an error. Exit status: 0 valid, 1 invalid
+(every error names file, line, key).
 
+--strict   refuse unknown keys (an error instead of a warning).
 --connect  also dial every URL of every leafnode remote once (mTLS, CONNECT,
            registration) and say, per URL, that it connected or why not in
            words that name the keys to change; exit 1 when any fails.`;
@@ -54,7 +58,12 @@ export async function checkCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     const loaded = loadConfig(path);
     config = loaded.config;
-    for (const w of loaded.warnings) io.stderr.write(`warning: ${formatWarning(w)}\n`);
+    const strict = argv.includes("--strict");
+    const unknown = strict ? loaded.warnings.filter((w) => w.unknownKey) : [];
+    for (const w of loaded.warnings) if (!unknown.includes(w)) io.stderr.write(`warning: ${formatWarning(w)}\n`);
+    if (unknown.length > 0) {
+      return reportErrors(unknown.map((w) => new ConfigError(w.message.replace(", ignored", " (refused by --strict)"), w)), path, io);
+    }
   } catch (err) {
     return reportErrors(err, path, io);
   }

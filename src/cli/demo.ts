@@ -7,12 +7,13 @@
  * bob being refused the subscriptions that would let him read alice's replies
  * or lifecycle events. Every claim is checked, not just printed: the last line
  * is `demo: OK` (exit 0) or `demo: FAILED <why>` (exit 1). On SIGINT/SIGTERM or
- * --timeout everything started is stopped and the temp folder removed.
+ * --timeout everything started is stopped and the temp folder removed. Its
+ * NATS connections use the devkit's own small client (lite_client.ts), so the
+ * demo runs from the installed package, which has no dev dependencies.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { createSigner, writeSignerFiles } from "../auth/mint.js";
 import { formatWarning, loadConfig } from "../config/load.js";
 import { GatewayError } from "../errors.js";
@@ -20,10 +21,10 @@ import { Gateway } from "../gateway.js";
 import { createLogger, fileSink, LevelControl } from "../obs/log.js";
 import { LIFECYCLE_ALIVE_SUBJECT, startFleet, type FleetReply } from "../devkit/fleet.js";
 import { startHub } from "../devkit/hub.js";
-import { loadNatsClient } from "../devkit/nats_client.js";
+import { connectLite, type DevConnection, type DevMsg } from "../devkit/lite_client.js";
 import { generatePki } from "../devkit/pki.js";
 import { waitFor } from "../devkit/wait.js";
-import { connectCaller, mintCaller, replySubjectFor, writeGatewayConf } from "../devkit/world.js";
+import { mintCaller, replySubjectFor, writeGatewayConf } from "../devkit/world.js";
 import type { CliIo } from "./io.js";
 import { flagValue } from "./io.js";
 
@@ -37,7 +38,8 @@ broadcasts to the fleet and makes a request, and bob is shown that he can read
 neither alice's replies nor lifecycle events. Ends with "demo: OK" (exit 0) or
 "demo: FAILED <why>" (exit 1). Stops on SIGINT/SIGTERM or after --timeout
 seconds (default 120). Needs nats-server (NATS_SERVER_BIN, default
-/usr/sbin/nats-server), openssl and the dev dependency @nats-io/transport-node.`;
+/usr/sbin/nats-server) and openssl; runs from the installed package (its
+clients are the devkit's own small NATS client, no dev dependency).`;
 
 /** A check of the demo that did not hold. */
 class DemoFailure extends GatewayError {
@@ -61,7 +63,7 @@ function positiveInt(text: string | undefined, fallback: number, name: string, m
 /** What one client received, for the checks at the end. */
 class Inbox {
   readonly subjects: string[] = [];
-  record(m: Msg): void {
+  record(m: DevMsg): void {
     this.subjects.push(m.subject);
   }
   count(prefix: string): number {
@@ -161,8 +163,6 @@ function printLogTail(file: string, io: CliIo): void {
 
 async function runDemo(nodes: number, io: CliIo, cleanup: Cleanup, state: { logFile?: string }): Promise<void> {
   const say = (line: string) => io.stdout.write(line + "\n");
-  await loadNatsClient();
-
   const dir = mkdtempSync(join(tmpdir(), "aaa-leafnode-demo-"));
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
   process.once("exit", removeDir);
@@ -182,13 +182,12 @@ async function runDemo(nodes: number, io: CliIo, cleanup: Cleanup, state: { logF
   cleanup.add("the hub", () => hub.stop());
   say(`hub: nats-server pid ${hub.pid}, clients ${hub.clientUrl}, leafnodes ${hub.leafUrl} (client certificate required)`);
 
-  const fleet = await startFleet({ hubUrl: hub.clientUrl, count: nodes });
+  const fleet = await startFleet({ hubUrl: hub.clientUrl, count: nodes, dial: (name) => connectLite({ url: hub.clientUrl, name }) });
   cleanup.add("the fleet", () => fleet.stop());
   say(`fleet: ${nodes} simulated Choria servers on the hub (${fleet.identities[0]} ... ${fleet.identities.at(-1)})`);
 
   // A hub-side witness proves lifecycle events really flow, so "none reached a client" means something.
-  const nats = await loadNatsClient();
-  const witness = await nats.connect({ servers: hub.clientUrl, name: "lifecycle-witness", maxReconnectAttempts: 0 });
+  const witness = await connectLite({ url: hub.clientUrl, name: "lifecycle-witness" });
   cleanup.add("the hub witness", () => witness.close());
   let lifecycleAtHub = 0;
   witness.subscribe("choria.lifecycle.>", {
@@ -217,7 +216,7 @@ async function runDemo(nodes: number, io: CliIo, cleanup: Cleanup, state: { logF
 
   // ---- alice: fleet_management ----
   const alice = mintCaller(signer, "up=alice", { fleet_management: true });
-  const aliceNc = await connectCaller({ url: gatewayUrl, ca: pki.ca, credentials: alice });
+  const aliceNc = await connectLite({ url: gatewayUrl, ca: pki.ca, credentials: alice, name: alice.callerId });
   cleanup.add("alice's connection", () => aliceNc.close());
   const aliceInbox = new Inbox();
   say("alice: connected as up=alice (fleet_management): token verified, nonce signature verified");
@@ -229,7 +228,7 @@ async function runDemo(nodes: number, io: CliIo, cleanup: Cleanup, state: { logF
     return (hubInterest?.match(agentSubject).plain && hubInterest.match(`choria.node.${probeNode}`).plain) || undefined;
   }, STEP_TIMEOUT_MS);
 
-  const broadcast = async (nc: NatsConnection, round: number, onReply: (identity: string) => void): Promise<number> => {
+  const broadcast = async (nc: DevConnection, round: number, onReply: (identity: string) => void): Promise<number> => {
     const reply = replySubjectFor(alice.callerId, `${round}${Date.now().toString(16)}${Math.random().toString(16).slice(2, 10)}`);
     let replies = 0;
     const sub = nc.subscribe(reply, {
@@ -269,7 +268,7 @@ async function runDemo(nodes: number, io: CliIo, cleanup: Cleanup, state: { logF
 
   // ---- bob: tries to snoop ----
   const bob = mintCaller(signer, "up=bob", { fleet_management: true, events_viewer: true });
-  const bobNc = await connectCaller({ url: gatewayUrl, ca: pki.ca, credentials: bob });
+  const bobNc = await connectLite({ url: gatewayUrl, ca: pki.ca, credentials: bob, name: bob.callerId });
   cleanup.add("bob's connection", () => bobNc.close());
   const bobInbox = new Inbox();
   say("bob: connected as up=bob (fleet_management, events_viewer)");

@@ -6,6 +6,7 @@ import { VERSION } from "../version.js";
 import { runCommand, runHelp } from "./run.js";
 import { checkCommand, checkHelp } from "./check.js";
 import { demoCommand, demoHelp } from "./demo.js";
+import { devkitCommand, devkitHelp } from "./devkit.js";
 import { loginCommand, loginHelp } from "./login.js";
 import { tokenCommand, tokenHelp } from "./token.js";
 import type { CliIo } from "./io.js";
@@ -22,6 +23,7 @@ const commands: Record<string, Command> = {
   token: { summary: "inspect a client token; mint development tokens", help: tokenHelp, run: tokenCommand },
   login: { summary: "log in to the Choria AAA service (saves token and seed)", help: loginHelp, run: loginCommand },
   demo: { summary: "run the gateway end to end with a local hub and fleet", help: demoHelp, run: demoCommand },
+  devkit: { summary: "make trial certificates and an AAA signer (devkit pki --out DIR)", help: devkitHelp, run: devkitCommand },
 };
 
 function usage(): string {

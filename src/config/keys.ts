@@ -330,7 +330,7 @@ export type KeyLookup =
   | { kind: "known"; spec: KeySpec; name?: string }
   | { kind: "refused"; restriction: string }
   | { kind: "ignored"; reason: string }
-  | { kind: "unknown" };
+  | { kind: "unknown"; suggestion?: string };
 
 /** What a key in broker.conf is; `name` is the remote/issuer name of keyed settings. */
 export function lookupKey(key: string): KeyLookup {
@@ -344,7 +344,54 @@ export function lookupKey(key: string): KeyLookup {
   }
   const ignored = IGNORED_RE.find((x) => x.re.test(key));
   if (ignored) return { kind: "ignored", reason: ignored.r.reason };
-  return { kind: "unknown" };
+  const suggestion = suggestKey(key);
+  return suggestion === undefined ? { kind: "unknown" } : { kind: "unknown", suggestion };
+}
+
+/**
+ * The known key an unknown one was most likely meant to be: the nearest key of
+ * the table by edit distance (a swap of two neighbouring characters counts
+ * once), if it is near enough to be a typo: at most 3 edits and fewer than a
+ * quarter of the key's length. A keyed setting is compared with the name the
+ * typed key carries (`leafnode_remote.hub.tls.cretificate` → `…hub.tls.cert`).
+ */
+function suggestKey(key: string): string | undefined {
+  const limit = Math.min(3, Math.ceil(key.length / 4) - 1);
+  let best: { key: string; d: number } | undefined;
+  for (const spec of KEYS) {
+    const candidate = spec.key.includes("<name>") ? keyedCandidate(spec.key, key) : spec.key;
+    if (candidate === undefined || Math.abs(candidate.length - key.length) > limit) continue;
+    const d = editDistance(key, candidate);
+    if (d <= limit && (best === undefined || d < best.d)) best = { key: candidate, d };
+  }
+  return best?.key;
+}
+
+/** `prefix.<name>.rest` with the name taken from `typed` where it has the same prefix. */
+function keyedCandidate(pattern: string, typed: string): string | undefined {
+  const at = pattern.indexOf("<name>");
+  const prefix = pattern.slice(0, at);
+  if (!typed.startsWith(prefix)) return undefined;
+  const name = typed.slice(prefix.length).split(".")[0]!;
+  return name === "" ? undefined : pattern.replace("<name>", name);
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
+export function editDistance(a: string, b: string): number {
+  let prev2: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, prev2[j - 2]! + 1);
+      cur.push(d);
+    }
+    prev2 = prev;
+    prev = cur;
+  }
+  return prev[b.length]!;
 }
 
 /** A keyed spec's key for one name (`leafnode_remote.<name>.url` → `leafnode_remote.choria.url`). */
@@ -373,9 +420,13 @@ export function renderConfigurationDoc(): string {
     "",
     "aaa-leafnode reads a Choria `broker.conf`: one `key = value` per line, split at the first `=`,",
     "both sides trimmed; lines starting with `#` and blank lines are ignored. A key given twice",
-    "gives a warning and the last value wins. Unknown keys give a warning naming file, line and key;",
+    "gives a warning and the last value wins. Unknown keys give a warning naming file, line and key,",
+    "and the known key it most likely meant when one is a few typing errors away (`did you mean`);",
     "keys that would break a restriction of the client leafnode stop the start with an error.",
-    "`aaa-leafnode check --config FILE` validates a file and prints the effective settings.",
+    "`aaa-leafnode check --config FILE` validates a file and prints the effective settings;",
+    "`check --strict` also fails on unknown keys. Every file the configuration names must exist and",
+    "be readable, and each certificate must go with its key (an error names the key's line and the",
+    "certificate's); a file reached through two settings of one line is reported once.",
     "",
     "As in Choria, every `*.cfg` or `*.conf` file in a `plugin.d/` folder next to the configuration",
     "file is read after it, in name order, each line `key = value` standing for",

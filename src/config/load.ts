@@ -9,6 +9,7 @@
  */
 import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
+import { createSecureContext } from "node:tls";
 import { basename, dirname, extname, join, resolve, sep } from "node:path";
 import { ConfigError } from "../errors.js";
 import { KEY, keyFor, KEYS, lookupKey, primarySpecFor, REMOTE_KEY, type KeySpec, type ReloadClass } from "./keys.js";
@@ -148,7 +149,8 @@ export function parseConfigText(text: string, source: string, opts: LoadOptions 
     errors.push(new ConfigError(message, { file: o.file ?? source, line: o.line, key: o.key }));
   };
   const isErroredField = (dotted: string) => erroredFields.some((f) => dotted === f || dotted.startsWith(f + "."));
-  const warn = (message: string, o: Origin) => warnings.push({ file: o.file ?? source, line: o.line ?? 0, key: o.key, message });
+  const warningAt = (message: string, o: Origin): ConfigWarning => ({ file: o.file ?? source, line: o.line ?? 0, key: o.key, message });
+  const warn = (message: string, o: Origin) => warnings.push(warningAt(message, o));
 
   // 1. Classify every key and convert its value.
   const values = new Map<string, Value>();
@@ -160,7 +162,8 @@ export function parseConfigText(text: string, source: string, opts: LoadOptions 
     } else if (found.kind === "ignored") {
       warn(`ignored: ${found.reason}`, origin);
     } else if (found.kind === "unknown") {
-      warn("unknown key, ignored", origin);
+      const hint = found.suggestion === undefined ? "" : `; did you mean ${found.suggestion}?`;
+      warnings.push({ ...warningAt(`unknown key, ignored${hint}`, origin), unknownKey: true });
     } else {
       const { spec } = found;
       const r = spec.schema.safeParse(entry.value);
@@ -439,12 +442,22 @@ function originForPath(path: string[], origins: Map<string, Origin>): Origin {
   return { key: spec?.key ?? path.join(".") };
 }
 
+/**
+ * The files the configuration names exist and can be read, and each
+ * certificate goes with its key. A file reached through two settings from the
+ * same line (a remote without its own `tls.cert` uses the listener's) is
+ * reported once, naming both uses.
+ */
 function checkFiles(c: GatewayConfig, origins: Map<string, Origin>, error: Report, skip: (field: string) => boolean): void {
   const at = (field: string) => originForPath(field.split("."), origins);
+  const uses = new Map<string, { path: string; origin: Origin; what: string[] }>();
   const readable = (path: unknown, what: string, field: string) => {
     if (typeof path !== "string" || skip(field)) return;
-    const problem = fileProblem(path, "file");
-    if (problem) error(`${what} ${path}: ${problem}`, at(field));
+    const origin = at(field);
+    const id = `${path}\0${origin.file ?? ""}\0${origin.line ?? ""}\0${origin.key}`;
+    const use = uses.get(id);
+    if (use) use.what.push(what);
+    else uses.set(id, { path, origin, what: [what] });
   };
   readable(c.clientTls?.cert, "listener certificate file", "clientTls.cert");
   readable(c.clientTls?.key, "listener key file", "clientTls.key");
@@ -458,6 +471,35 @@ function checkFiles(c: GatewayConfig, origins: Map<string, Origin>, error: Repor
     readable(r.tls.ca, `remote "${r.name}" CA file`, `leafRemotes.${i}.tls.ca`);
     readable(r.credentials, `remote "${r.name}" credentials file`, `leafRemotes.${i}.credentials`);
   });
+  const bad = new Set<string>();
+  for (const { path, origin, what } of uses.values()) {
+    const problem = fileProblem(path, "file");
+    if (!problem) continue;
+    bad.add(path);
+    const also = what.length > 1 ? ` (also the ${what.slice(1).join(", ")})` : "";
+    error(`${what[0]} ${path}${also}: ${problem}`, origin);
+  }
+  // Each certificate with its key, once per pair and line, where both files could be read.
+  const pairs = new Set<string>();
+  const pair = (cert: string | undefined, key: string | undefined, what: string, field: string) => {
+    if (cert === undefined || key === undefined || bad.has(cert) || bad.has(key) || skip(`${field}.cert`) || skip(`${field}.key`)) return;
+    const origin = at(`${field}.key`);
+    const id = `${cert}\0${key}\0${origin.file ?? ""}\0${origin.line ?? ""}`;
+    if (pairs.has(id)) return;
+    pairs.add(id);
+    const certProblem = tlsProblem({ cert });
+    const keyProblem = tlsProblem({ key });
+    if (certProblem) error(`${what} certificate ${cert} cannot be loaded: ${certProblem}`, at(`${field}.cert`));
+    if (keyProblem) error(`${what} key ${key} cannot be loaded: ${keyProblem}`, origin);
+    const problem = certProblem || keyProblem ? undefined : tlsProblem({ cert, key });
+    if (problem) {
+      const certOrigin = at(`${field}.cert`);
+      const certAt = `${certOrigin.key}${certOrigin.line === undefined ? "" : `, line ${certOrigin.line}`}`;
+      error(`${what} key ${key} does not go with the certificate ${cert} (${certAt}): ${problem}`, origin);
+    }
+  };
+  pair(c.clientTls?.cert, c.clientTls?.key, "listener", "clientTls");
+  c.leafRemotes.forEach((r, i) => pair(r.tls.cert, r.tls.key, `remote "${r.name}"`, `leafRemotes.${i}.tls`));
   if (typeof c.policiesDir === "string") {
     const problem = fileProblem(c.policiesDir, "directory");
     if (problem) error(`policies folder ${c.policiesDir}: ${problem}`, at("policiesDir"));
@@ -467,6 +509,16 @@ function checkFiles(c: GatewayConfig, origins: Map<string, Origin>, error: Repor
     if (typeof p !== "string" || isLogTarget(p)) continue;
     const problem = fileProblem(dirname(p), "directory");
     if (problem) error(`folder of the ${what} ${dirname(p)}: ${problem}`, at(field));
+  }
+}
+
+/** Why PEM certificate and/or key files cannot be loaded as a TLS context (OpenSSL's words), or undefined. */
+function tlsProblem(files: { cert?: string; key?: string }): string | undefined {
+  try {
+    createSecureContext({ cert: files.cert === undefined ? undefined : readFileSync(files.cert), key: files.key === undefined ? undefined : readFileSync(files.key) });
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
   }
 }
 

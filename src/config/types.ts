@@ -125,4 +125,6 @@ export interface ConfigWarning {
   line: number;
   key: string;
   message: string;
+  /** Set for a key the table does not know (`check --strict` refuses those). */
+  unknownKey?: true;
 }

@@ -27,6 +27,8 @@ export interface CliResult {
 }
 
 export interface CliRunOptions {
+  /** The package to run (default: this one, packageRoot()). */
+  root?: string;
   cwd?: string;
   env?: Record<string, string | undefined>;
   /** Written to standard input, which is then closed. */
@@ -45,7 +47,7 @@ export interface CliChild {
 }
 
 export function spawnCli(args: string[], opts: CliRunOptions = {}): CliChild {
-  const root = packageRoot();
+  const root = opts.root ?? packageRoot();
   const child = spawn(process.execPath, [join(root, "bin", "aaa-leafnode.js"), ...args], {
     cwd: opts.cwd ?? root,
     env: { ...process.env, ...opts.env },

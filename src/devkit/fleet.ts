@@ -10,7 +10,7 @@
  * gateway must never let any client see.
  */
 import { readFileSync } from "node:fs";
-import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import type { DevConnection, DevMsg } from "./lite_client.js";
 import { loadNatsClient } from "./nats_client.js";
 
 export interface FleetOptions {
@@ -21,6 +21,11 @@ export interface FleetOptions {
   perConnection?: number;
   /** Operator-mode hubs: a .creds file for the fleet's connections. */
   creds?: string;
+  /**
+   * Opens one of the fleet's connections to the hub (default: the official
+   * client; the demo passes the devkit's small client, which needs no dev dependency).
+   */
+  dial?: (name: string) => Promise<DevConnection>;
 }
 
 /** The JSON body every simulated server answers with. */
@@ -47,15 +52,26 @@ export const LIFECYCLE_ALIVE_SUBJECT = "choria.lifecycle.event.alive.server";
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-export async function startFleet(opts: FleetOptions): Promise<Fleet> {
+/** A fleet connection through the official client. */
+async function dialOfficial(opts: FleetOptions, name: string): Promise<DevConnection> {
   const nats = await loadNatsClient();
+  return nats.connect({
+    servers: opts.hubUrl,
+    name,
+    authenticator: opts.creds ? nats.credsAuthenticator(readFileSync(opts.creds)) : undefined,
+    maxReconnectAttempts: 0,
+  });
+}
+
+export async function startFleet(opts: FleetOptions): Promise<Fleet> {
+  const dial = opts.dial ?? ((name: string) => dialOfficial(opts, name));
   const prefix = opts.identityPrefix ?? "node";
   const per = Math.max(1, opts.perConnection ?? 250);
   const identities = Array.from({ length: opts.count }, (_, i) => `${prefix}-${i}.example.net`);
-  const conns: NatsConnection[] = [];
+  const conns: DevConnection[] = [];
   let answered = 0;
 
-  const reply = (m: Msg, identity: string): void => {
+  const reply = (m: DevMsg, identity: string): void => {
     if (!m.reply) return;
     const body: FleetReply = { identity, subject: m.subject, request: dec.decode(m.data) };
     m.respond(enc.encode(JSON.stringify(body)));
@@ -65,12 +81,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   try {
     for (let start = 0; start < identities.length; start += per) {
       const group = identities.slice(start, start + per);
-      const nc = await nats.connect({
-        servers: opts.hubUrl,
-        name: `fleet-${start}`,
-        authenticator: opts.creds ? nats.credsAuthenticator(readFileSync(opts.creds)) : undefined,
-        maxReconnectAttempts: 0,
-      });
+      const nc = await dial(`fleet-${start}`);
       conns.push(nc);
       nc.subscribe("choria.broadcast.agent.>", {
         callback: (err, m) => {

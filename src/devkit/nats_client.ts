@@ -1,7 +1,7 @@
 /**
  * Loads the official NATS JavaScript client on demand. It is a devDependency:
- * the gateway itself never needs it, only the demo, the tests and the
- * benchmarks do, so it is imported dynamically and its absence becomes one
+ * the gateway and the demo (lite_client.ts) never need it, only the tests and
+ * the benchmarks do, so it is imported dynamically and its absence becomes one
  * clear DevkitError instead of a crash at module load.
  */
 import { DevkitError, DevkitErrorCode } from "./errors.js";

@@ -5,11 +5,13 @@
  * client certificate of its own for refusal tests. Written into a folder the
  * caller chooses (`generatePki`) or a per-process temp folder removed at exit
  * (`getPki`). For demos, tests and benchmarks only: keys are unencrypted and
- * valid for two days.
+ * valid for two days. `generateTrialPki` makes the same without the untrusted
+ * pair, valid longer and for more host names, for `aaa-leafnode devkit pki`.
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { isIP } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { DevkitError, DevkitErrorCode } from "./errors.js";
@@ -48,24 +50,35 @@ async function openssl(args: string[]): Promise<void> {
   }
 }
 
-async function makeCa(dir: string, name: string): Promise<CertFiles> {
+/** How long the certificates are valid and which names the server certificates carry. */
+export interface PkiOptions {
+  /** Days of validity (default 2). */
+  days?: number;
+  /** Host names and IP addresses of the server certificates (default 127.0.0.1, localhost). */
+  hosts?: string[];
+}
+
+const DEFAULT_HOSTS = ["127.0.0.1", "localhost"];
+
+async function makeCa(dir: string, name: string, days: number): Promise<CertFiles> {
   const cert = join(dir, `${name}.pem`);
   const key = join(dir, `${name}.key`);
   await openssl([
-    "req", "-x509", ...EC, "-keyout", key, "-out", cert, "-days", "2", "-subj", `/CN=${name}`,
+    "req", "-x509", ...EC, "-keyout", key, "-out", cert, "-days", String(days), "-subj", `/CN=${name}`,
     "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
   ]);
   return { cert, key };
 }
 
-async function makeLeafCert(dir: string, name: string, ca: CertFiles, usage: "server" | "client"): Promise<CertFiles> {
+async function makeLeafCert(dir: string, name: string, ca: CertFiles, usage: "server" | "client", opts: Required<PkiOptions>): Promise<CertFiles> {
   const cert = join(dir, `${name}.pem`);
   const key = join(dir, `${name}.key`);
   const csr = join(dir, `${name}.csr`);
   const ext = join(dir, `${name}.ext`);
   const lines = ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment"];
   if (usage === "server") {
-    lines.push("extendedKeyUsage=serverAuth,clientAuth", "subjectAltName=IP:127.0.0.1,DNS:localhost");
+    const sans = opts.hosts.map((h) => (isIP(h) ? `IP:${h}` : `DNS:${h}`));
+    lines.push("extendedKeyUsage=serverAuth,clientAuth", `subjectAltName=${sans.join(",")}`);
   } else {
     lines.push("extendedKeyUsage=clientAuth", `subjectAltName=DNS:${name}.test`);
   }
@@ -73,23 +86,32 @@ async function makeLeafCert(dir: string, name: string, ca: CertFiles, usage: "se
   await openssl(["req", ...EC, "-keyout", key, "-out", csr, "-subj", `/CN=${name}`]);
   await openssl([
     "x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial",
-    "-out", cert, "-days", "2", "-extfile", ext,
+    "-out", cert, "-days", String(opts.days), "-extfile", ext,
   ]);
+  rmSync(csr);
+  rmSync(ext);
   return { cert, key };
 }
 
-/** Generate the whole PKI into `dir` (created 0700 if missing). */
-export async function generatePki(dir: string): Promise<Pki> {
+export type TrialPki = Omit<Pki, "untrustedCa" | "untrustedClient">;
+
+/** The CA, hub, leaf and gateway certificates into `dir` (created 0700 if missing). */
+export async function generateTrialPki(dir: string, options: PkiOptions = {}): Promise<TrialPki> {
+  const opts = { days: options.days ?? 2, hosts: options.hosts ?? DEFAULT_HOSTS };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const [ca, untrusted] = await Promise.all([makeCa(dir, "ca"), makeCa(dir, "untrusted-ca")]);
+  const ca = await makeCa(dir, "ca", opts.days);
   // One certificate at a time per CA: concurrent -CAcreateserial runs race on the serial file.
-  const hub = await makeLeafCert(dir, "hub", ca, "server");
-  const [leaf, untrustedClient] = await Promise.all([
-    makeLeafCert(dir, "leaf", ca, "client"),
-    makeLeafCert(dir, "untrusted-client", untrusted, "client"),
-  ]);
-  const gateway = await makeLeafCert(dir, "gateway", ca, "server");
-  return { dir, ca: ca.cert, hub, leaf, gateway, untrustedCa: untrusted.cert, untrustedClient };
+  const hub = await makeLeafCert(dir, "hub", ca, "server", opts);
+  const leaf = await makeLeafCert(dir, "leaf", ca, "client", opts);
+  const gateway = await makeLeafCert(dir, "gateway", ca, "server", opts);
+  return { dir, ca: ca.cert, hub, leaf, gateway };
+}
+
+/** Generate the whole PKI, with the untrusted pair, into `dir` (created 0700 if missing). */
+export async function generatePki(dir: string): Promise<Pki> {
+  const [trial, untrusted] = await Promise.all([generateTrialPki(dir), makeCa(dir, "untrusted-ca", 2)]);
+  const untrustedClient = await makeLeafCert(dir, "untrusted-client", untrusted, "client", { days: 2, hosts: DEFAULT_HOSTS });
+  return { ...trial, untrustedCa: untrusted.cert, untrustedClient };
 }
 
 let cached: Promise<Pki> | null = null;

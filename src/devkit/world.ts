@@ -1,19 +1,17 @@
 /**
  * Pieces that put a gateway in front of a devkit hub: a broker.conf written in
  * the Choria format (so whatever uses it also exercises the real config
- * loader), client credentials minted by the development signer, and a NATS
- * connection through the gateway exactly as a Choria client makes it:
- * anonymous TLS, the JWT in `auth_token`, and the ed25519 signature of the
- * server nonce in `sig`.
+ * loader), client credentials minted by the development signer, and Choria's
+ * private reply subjects. The demo connects with them through
+ * lite_client.ts (anonymous TLS, the JWT in `auth_token`, the ed25519
+ * signature of the server nonce in `sig`).
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Authenticator, NatsConnection } from "@nats-io/transport-node";
 import { md5Hex } from "../auth/reply_namespace.js";
-import { createEd25519KeyPair, mintClientToken, signNonce, type ClientTokenSpec, type DevSigner } from "../auth/mint.js";
+import { createEd25519KeyPair, mintClientToken, type ClientTokenSpec, type DevSigner } from "../auth/mint.js";
 import type { ClientPermissionFlags } from "../auth/types.js";
 import type { Hub } from "./hub.js";
-import { loadNatsClient } from "./nats_client.js";
 import type { Pki } from "./pki.js";
 
 export interface GatewayConfOptions {
@@ -94,38 +92,6 @@ export function mintCaller(
   const keys = createEd25519KeyPair();
   const token = mintClientToken(signer, { ...spec, callerid: callerId, publicKey: keys.publicHex, permissions });
   return { callerId, token, seedHex: keys.seedHex };
-}
-
-/** The CONNECT fields a Choria client sends: `auth_token` = JWT, `sig` = ed25519(seed, nonce) base64 raw-URL. */
-export function choriaAuthenticator(token: string, seedHex: string): Authenticator {
-  // nats.js merges whatever the authenticator returns into CONNECT; its Auth union has no
-  // member with both auth_token and sig, so the object is typed loosely here.
-  return ((nonce?: string) => ({ auth_token: token, sig: signNonce(seedHex, nonce ?? "") })) as unknown as Authenticator;
-}
-
-export interface ConnectCallerOptions {
-  /** e.g. tls://127.0.0.1:4222 */
-  url: string;
-  /** CA file that verifies the gateway's certificate. */
-  ca: string;
-  credentials: CallerCredentials;
-  name?: string;
-  /** Default 0: a demo or test wants to see a refusal, not a retry. */
-  maxReconnectAttempts?: number;
-  timeoutMs?: number;
-}
-
-/** Connect through the gateway as a Choria client does (TLS, token, signed nonce). */
-export async function connectCaller(opts: ConnectCallerOptions): Promise<NatsConnection> {
-  const nats = await loadNatsClient();
-  return nats.connect({
-    servers: opts.url,
-    tls: { caFile: opts.ca },
-    name: opts.name ?? opts.credentials.callerId,
-    authenticator: choriaAuthenticator(opts.credentials.token, opts.credentials.seedHex),
-    maxReconnectAttempts: opts.maxReconnectAttempts ?? 0,
-    timeout: opts.timeoutMs ?? 10000,
-  });
 }
 
 /** A Choria-style private reply subject: `<collective>.reply.<md5(callerid)>.<id>`. */

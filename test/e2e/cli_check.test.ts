@@ -67,16 +67,53 @@ describe("aaa-leafnode check", () => {
     const { file, line } = conf("unknown.conf", ["plugin.choria.network.no_such_thing = 1"]);
     const r = await runCli(["check", "--config", file]);
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(r.stderr.includes(`warning: ${file}:${line}: plugin.choria.network.no_such_thing: unknown key`), r.stderr);
+    assert.ok(r.stderr.includes(`warning: ${file}:${line}: plugin.choria.network.no_such_thing: unknown key, ignored\n`), r.stderr);
   });
 
-  test("a certificate the listeners cannot load: exit 1 naming the key", async () => {
+  test("a mistyped key: the warning names the key it most likely meant; --strict makes it an error", async () => {
+    const { file, line } = conf("typo.conf", ["plugin.choria.network.clinet_port = 4333"]);
+    const r = await runCli(["check", "--config", file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stderr.includes(`warning: ${file}:${line}: plugin.choria.network.clinet_port: unknown key, ignored; did you mean plugin.choria.network.client_port?\n`), r.stderr);
+    const strict = await runCli(["check", "--strict", "--config", file]);
+    assert.equal(strict.code, 1, strict.stdout + strict.stderr);
+    assert.equal(strict.stderr, `error: ${file}:${line}: plugin.choria.network.clinet_port: unknown key (refused by --strict); did you mean plugin.choria.network.client_port?\n${file}: configuration is invalid (1 error)\n`);
+    assert.equal(strict.stdout, "");
+    // --strict passes a file without unknown keys, and keeps other warnings warnings.
+    const { file: other } = conf("strict-ok.conf", ["plugin.choria.network.pprof_port = 0"]);
+    const ok = await runCli(["check", "--strict", "--config", other]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /^warning: .*pprof_port: ignored: /m);
+    assert.match(ok.stdout, /configuration is valid/);
+  });
+
+  test("a certificate that is not one: exit 1 naming file, line and key", async () => {
     const bad = join(dir, "not-a-cert.pem");
     writeFileSync(bad, "-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n");
-    const { file } = conf("bad-cert.conf", [`plugin.security.file.certificate = ${bad}`]);
+    const { file, line } = conf("bad-cert.conf", [`plugin.security.file.certificate = ${bad}`]);
     const r = await runCli(["check", "--config", file]);
     assert.equal(r.code, 1);
-    assert.ok(r.stderr.includes(`error: ${file}: plugin.security.file.certificate: the listeners cannot use ${bad}`), r.stderr);
+    assert.ok(r.stderr.includes(`error: ${file}:${line}: plugin.security.file.certificate: listener certificate ${bad} cannot be loaded: `), r.stderr);
+  });
+
+  test("a key that does not go with its certificate: exit 1 naming the key's line and the certificate's", async () => {
+    const text = base.replace(pki.gateway.key, pki.hub.key);
+    const lineOf = (key: string) => text.split("\n").findIndex((l) => l.startsWith(`${key} =`)) + 1;
+    const { file } = conf("mismatch.conf", ["plugin.choria.network.leafnode_remotes = hub", "plugin.choria.network.leafnode_remote.hub.url = tls://127.0.0.1:7422"], text);
+    const r = await runCli(["check", "--config", file]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `error: ${file}:${lineOf("plugin.security.file.key")}: plugin.security.file.key: listener key ${pki.hub.key} does not go with the certificate ${pki.gateway.cert} `
+      + `(plugin.security.file.certificate, line ${lineOf("plugin.security.file.certificate")}): error:05800074:x509 certificate routines::key values mismatch\n${file}: configuration is invalid (1 error)\n`);
+  });
+
+  test("a missing certificate used by the listeners and a remote is reported once", async () => {
+    const missing = join(dir, "gone.pem");
+    const text = base.replace(pki.gateway.cert, missing);
+    const { file } = conf("missing.conf", ["plugin.choria.network.leafnode_remotes = hub", "plugin.choria.network.leafnode_remote.hub.url = tls://127.0.0.1:7422"], text);
+    const line = text.split("\n").findIndex((l) => l.startsWith("plugin.security.file.certificate =")) + 1;
+    const r = await runCli(["check", "--config", file]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `error: ${file}:${line}: plugin.security.file.certificate: listener certificate file ${missing} (also the remote "hub" certificate file): not found\n${file}: configuration is invalid (1 error)\n`);
   });
 
   const broken: { name: string; extra: string[]; key: string; text: RegExp }[] = [

@@ -124,7 +124,8 @@ describe("reload: all or nothing", () => {
       `${A}ping_max = 7`,
       "plugin.choria.network.leafnode_remote.hub.url = nats://127.0.0.1:1",
     ].join("\n") + "\n");
-    const next = loadConfig(file).config;
+    // The loader refuses the pair itself (naming the line); the gateway must refuse it as well.
+    const next = loadConfig(file, { checkFiles: false }).config;
     await assert.rejects(gw.reload(next), (err: Error & { code?: string }) =>
       err.code === "GW_ERR_CONFIG" && /reload refused: the client listener cannot use .*bad-cert\.pem/.test(err.message));
 

@@ -3,15 +3,41 @@
  * and NATS client: it runs to `demo: OK` with every reply counted; on SIGINT
  * it stops the hub it started and removes its temp folder; on --timeout it
  * gives up with `demo: FAILED timed out` and still cleans up (a stand-in
- * nats-server that never comes up makes the timeout certain).
+ * nats-server that never comes up makes the timeout certain). It also runs
+ * from a copy of the package whose node_modules holds the production
+ * dependencies only, as `npm install -g` leaves it (scripts/check-package.mjs
+ * does the real install in CI).
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { runCli, spawnCli } from "../../src/devkit/cli_process.js";
+import { dirname, join, relative } from "node:path";
+import { packageRoot, runCli, spawnCli } from "../../src/devkit/cli_process.js";
 import { waitFor } from "../../src/devkit/wait.js";
+
+/**
+ * The folders (relative to `root`) of the production dependencies of the
+ * package at `root` and of theirs, each found as Node finds it: in the
+ * depending package's own node_modules, else in the root's.
+ */
+function productionDeps(root: string): string[] {
+  const found = new Set<string>();
+  const visit = (pkgDir: string) => {
+    const manifest = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { dependencies?: Record<string, string> };
+    for (const name of Object.keys(manifest.dependencies ?? {})) {
+      const dir = [join(pkgDir, "node_modules", name), join(root, "node_modules", name)].find((d) => existsSync(join(d, "package.json")));
+      assert.ok(dir, `dependency ${name} of ${pkgDir} is installed`);
+      const rel = relative(root, dir);
+      if (found.has(rel)) continue;
+      found.add(rel);
+      visit(dir);
+    }
+  };
+  visit(root);
+  return [...found];
+}
 
 function isAlive(pid: number): boolean {
   try {
@@ -40,6 +66,28 @@ describe("aaa-leafnode demo", () => {
     assert.match(r.stdout, /\ndemo: OK\n$/);
     const dir = /^demo: working in (\S+)$/m.exec(r.stdout)?.[1];
     assert.ok(dir && !existsSync(dir), "the temp folder is removed");
+  });
+
+  test("runs from the package with production dependencies only (no @nats-io client, no jose)", async () => {
+    const root = packageRoot();
+    const pkg = join(scratch, "installed");
+    for (const part of ["package.json", "bin", "policies", "build/src"]) cpSync(join(root, part), join(pkg, part), { recursive: true });
+    // The production dependency tree: package.json's dependencies and theirs, resolved as Node does.
+    const deps = productionDeps(root);
+    assert.ok(deps.includes(join("node_modules", "ws")) && !deps.some((d) => d.includes("@nats-io") || d.endsWith("jose")), deps.join(" "));
+    // A nested dependency comes along with the package it is nested in (a link to the real folder).
+    for (const d of deps.filter((x) => x.split("node_modules").length === 2)) {
+      mkdirSync(dirname(join(pkg, d)), { recursive: true });
+      symlinkSync(join(root, d), join(pkg, d), "dir");
+    }
+    // The copy really lacks the dev dependencies the demo used to import.
+    const probe = spawnSync(process.execPath, ["--input-type=module", "-e", "await import('@nats-io/transport-node')"], { cwd: join(pkg, "build", "src"), encoding: "utf8" });
+    assert.match(probe.stderr, /ERR_MODULE_NOT_FOUND/);
+    const r = await runCli(["demo", "--nodes", "5", "--timeout", "60"], { root: pkg, cwd: scratch, timeoutMs: 90_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^alice: 5 of 5 nodes replied to the broadcast$/m);
+    assert.match(r.stdout, /bob received 0 of them$/m);
+    assert.match(r.stdout, /\ndemo: OK\n$/);
   });
 
   test("SIGINT stops the hub and removes the temp folder", async () => {

@@ -8,10 +8,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError } from "../../../src/errors.js";
+import { getPki } from "../../../src/devkit/pki.js";
 import { configProblems, loadConfig, parseConfigText } from "../../../src/config/load.js";
 import { logTarget, serverTls, tlsPolicy } from "../../../src/config/parts.js";
 import { GO_CIPHER_SUITES, GO_CURVES, GO_INSECURE_SUITES, opensslCiphers, opensslCurves } from "../../../src/config/tls_names.js";
@@ -21,9 +22,12 @@ const SIGNER_HEX = "a".repeat(64);
 const N = "plugin.choria.network.";
 const A = `${N}aaa_leafnode.`;
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), "aaa-choria-keys-"));
-  for (const f of ["cert.pem", "key.pem"]) writeFileSync(join(dir, f), "-----BEGIN TEST-----\n-----END TEST-----\n");
+  // Certificate and key are checked to go together, so they are a real pair.
+  const pki = await getPki();
+  copyFileSync(pki.gateway.cert, join(dir, "cert.pem"));
+  copyFileSync(pki.gateway.key, join(dir, "key.pem"));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -6,10 +6,13 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import fc from "fast-check";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { ConfigError } from "../../../src/errors.js";
+import { getPki } from "../../../src/devkit/pki.js";
+import { editDistance, KEYS, lookupKey } from "../../../src/config/keys.js";
 import {
   AggregateConfigError, configProblems, describeConfig, loadConfig, parseConfigText,
 } from "../../../src/config/load.js";
@@ -17,11 +20,18 @@ import {
 let dir = "";
 const SIGNER_HEX = "a".repeat(64);
 const ISSUER_HEX = "b".repeat(64);
+const REMOTE = "plugin.choria.network.leafnode_remote.";
+const OWN = "plugin.choria.network.aaa_leafnode.";
 
-before(() => {
+before(async () => {
   dir = mkdtempSync(join(tmpdir(), "aaa-leafnode-config-"));
-  for (const f of ["cert.pem", "key.pem", "ca.pem", "signer-cert.pem", "own-cert.pem", "own-key.pem", "up.pem", "up-key.pem", "hub.creds"]) {
+  for (const f of ["ca.pem", "signer-cert.pem", "hub.creds"]) {
     writeFileSync(join(dir, f), `-----BEGIN TEST-----\nSECRET-CONTENT-OF-${f}\n-----END TEST-----\n`);
+  }
+  // Certificate and key pairs are checked to go together, so they are real ones.
+  const pki = await getPki();
+  for (const [to, from] of [["cert.pem", pki.gateway.cert], ["key.pem", pki.gateway.key], ["own-cert.pem", pki.hub.cert], ["own-key.pem", pki.hub.key], ["up.pem", pki.leaf.cert], ["up-key.pem", pki.leaf.key]] as const) {
+    copyFileSync(from, join(dir, to));
   }
   mkdirSync(join(dir, "policies"));
   mkdirSync(join(dir, "a-folder.pem"));
@@ -159,7 +169,51 @@ describe("refused settings", () => {
 describe("warnings", () => {
   test("an unknown key warns with file, line and key and is otherwise ignored", () => {
     const { warnings } = load(conf("identity = gw1", "plugin.choria.network.no_such_thing = 1"));
-    assert.deepEqual(warnings, [{ file: "test.conf", line: 5, key: "plugin.choria.network.no_such_thing", message: "unknown key, ignored" }]);
+    assert.deepEqual(warnings, [{ file: "test.conf", line: 5, key: "plugin.choria.network.no_such_thing", message: "unknown key, ignored", unknownKey: true }]);
+  });
+
+  const typos: [typed: string, meant: string | undefined][] = [
+    ["plugin.choria.network.clinet_port", "plugin.choria.network.client_port"],
+    ["plugin.choria.network.client_prot", "plugin.choria.network.client_port"],
+    ["plugin.security.file.certifcate", "plugin.security.file.certificate"],
+    ["loglvel", "loglevel"],
+    ["plugin.choria.network.leafnode_remote.east.tls.cretificate", undefined],
+    ["plugin.choria.network.leafnode_remote.east.tsl.cert", "plugin.choria.network.leafnode_remote.east.tls.cert"],
+    ["plugin.choria.network.aaa_leafnode.max_subscription", "plugin.choria.network.aaa_leafnode.max_subscriptions"],
+    ["plugin.choria.network.no_such_thing", undefined],
+    ["colour", undefined],
+  ];
+  for (const [typed, meant] of typos) {
+    test(`an unknown key ${typed} suggests ${meant ?? "nothing"}`, () => {
+      const { warnings } = load(conf(`${typed} = 1`));
+      assert.equal(warnings.length, 1);
+      assert.equal(warnings[0]!.key, typed);
+      assert.equal(warnings[0]!.unknownKey, true);
+      assert.equal(warnings[0]!.message, meant === undefined ? "unknown key, ignored" : `unknown key, ignored; did you mean ${meant}?`);
+    });
+  }
+
+  test("property: one typo in any known key is unknown and suggests a known key", () => {
+    const known = KEYS.filter((s) => !s.key.includes("<name>")).map((s) => s.key);
+    fc.assert(fc.property(fc.constantFrom(...known), fc.nat(), fc.constantFrom("x", "q", "z"), (key, at, ch) => {
+      const i = at % key.length;
+      const typed = key.slice(0, i) + ch + key.slice(i + 1);
+      const found = lookupKey(typed);
+      if (found.kind !== "unknown") return true; // the typo made another known (or refused, ignored) key
+      // The nearest known key: the one typed, or one just as near.
+      return found.suggestion !== undefined && editDistance(typed, found.suggestion) <= editDistance(typed, key);
+    }));
+  });
+
+  test("edit distance: insertions, deletions, substitutions and adjacent swaps count one each", () => {
+    assert.equal(editDistance("client_port", "client_port"), 0);
+    assert.equal(editDistance("client_port", "clinet_port"), 1);
+    assert.equal(editDistance("client_port", "client_prt"), 1);
+    assert.equal(editDistance("client_port", "cliient_port"), 1);
+    assert.equal(editDistance("client_port", "client_pork"), 1);
+    assert.equal(editDistance("abc", ""), 3);
+    assert.equal(editDistance("", "abc"), 3);
+    assert.equal(editDistance("ca", "abc"), 3);
   });
 
   test("understood but ineffective Choria keys warn with the reason", () => {
@@ -368,6 +422,32 @@ describe("semantic checks", () => {
     assert.match(ps[1]!.message, /a-folder\.pem: not a regular file/);
     // checkFiles: false skips file checks.
     assert.equal(load(text, { checkFiles: false }).config.clientTls.cert, `${dir}/missing-cert.pem`);
+  });
+
+  test("a missing file used by the listener and by a remote is reported once, naming both uses", () => {
+    const text = conf("plugin.choria.network.leafnode_remotes = hub", `${REMOTE}hub.url = h:7422`).replace(`${dir}/cert.pem`, `${dir}/missing-cert.pem`);
+    const ps = problems(text);
+    assert.equal(ps.length, 1, ps.map((p) => p.message).join("\n"));
+    assert.equal(ps[0]!.key, "plugin.security.file.certificate");
+    assert.equal(ps[0]!.line, 1);
+    assert.match(ps[0]!.message, /listener certificate file .*missing-cert\.pem \(also the remote "hub" certificate file\): not found$/);
+  });
+
+  test("a certificate and key that do not go together name the key's line and the certificate's", () => {
+    const ps = problems(conf(`${OWN}client_tls.certificate = own-cert.pem`, `${OWN}client_tls.key = key.pem`,
+      "plugin.choria.network.leafnode_remotes = east", `${REMOTE}east.url = h:7422`, `${REMOTE}east.tls.cert = up.pem`, `${REMOTE}east.tls.key = own-key.pem`));
+    assert.deepEqual(ps.map((p) => [p.key, p.line]), [[`${OWN}client_tls.key`, 5], [`${REMOTE}east.tls.key`, 9]]);
+    assert.match(ps[0]!.message, new RegExp(`listener key ${dir}/key\\.pem does not go with the certificate ${dir}/own-cert\\.pem \\(${OWN.replace(/\./g, "\\.")}client_tls\\.certificate, line 4\\): .*key values mismatch`));
+    assert.match(ps[1]!.message, /remote "east" key .*own-key\.pem does not go with the certificate .*up\.pem \(plugin\.choria\.network\.leafnode_remote\.east\.tls\.cert, line 8\)/);
+    // The listener's pair, inherited by a remote, is checked (and would be reported) once.
+    assert.equal(problems(conf("plugin.choria.network.leafnode_remotes = hub", `${REMOTE}hub.url = h:7422`).replace(`${dir}/key.pem`, `${dir}/own-key.pem`)).length, 1);
+  });
+
+  test("a file that is no certificate or no key is reported at its own line", () => {
+    const ps = problems(conf().replace(`${dir}/cert.pem`, `${dir}/ca.pem`).replace(`${dir}/key.pem`, `${dir}/hub.creds`));
+    assert.deepEqual(ps.map((p) => [p.key, p.line]), [["plugin.security.file.certificate", 1], ["plugin.security.file.key", 2]]);
+    assert.match(ps[0]!.message, /listener certificate .*ca\.pem cannot be loaded: /);
+    assert.match(ps[1]!.message, /listener key .*hub\.creds cannot be loaded: /);
   });
 
   test("a missing signer file, credentials file and policies folder are reported", () => {
