@@ -22,6 +22,7 @@
  * subject>` as its reply (nats-server client.go, processMsgResults), and the
  * receiving server delivers it with the stream subject and the bare ack reply.
  */
+import { jsApiOpStart } from "../auth/jetstream.js";
 
 /** Limits of one tracker. */
 export interface ReplyTrackerOptions {
@@ -183,7 +184,7 @@ export function isHubWithheldJetStreamSubject(subject: string): boolean {
   return subject.startsWith("$KV.") || subject.startsWith("$OBJ.");
 }
 
-const DIRECT_GET_PREFIX = "$JS.API.DIRECT.GET.";
+const DIRECT_GET_OP = "DIRECT.GET.";
 /** nats-server's queue group for the subscriptions of JetStream's own services (direct get). */
 const JS_SYSTEM_QUEUE = "_sys_";
 
@@ -193,9 +194,12 @@ const JS_SYSTEM_QUEUE = "_sys_";
  * stream; a leafnode message reaches a hub's queue subscribers only when it
  * names their group, so a direct get must name it (the plain `$JS.API.>`
  * interest the hub advertises is JetStream's API service, which ignores them).
+ * The same under a JetStream domain (`$JS.<domain>.API.DIRECT.GET.…`), which
+ * the hub maps onto `$JS.API.` before it delivers.
  */
 export function hubWithheldQueue(subject: string): string | null {
-  return subject.startsWith(DIRECT_GET_PREFIX) ? JS_SYSTEM_QUEUE : null;
+  const op = jsApiOpStart(subject);
+  return op > 0 && subject.startsWith(DIRECT_GET_OP, op) ? JS_SYSTEM_QUEUE : null;
 }
 
 /** A subject whose advertised interest shows the hub offers JetStream to our account. */

@@ -44,7 +44,7 @@ async function world(t: Parameters<typeof startJsWorld>[0], domain?: string): Pr
   const w = await startJsWorld(t, domain ? { hub: { jetstream: { domain } } } : {});
   const hub = await w.hubClient();
   const hjsm = await jetstreamManager(hub);
-  await hjsm.streams.add({ name: "ORDERS", subjects: ["orders.>"] });
+  await hjsm.streams.add({ name: "ORDERS", subjects: ["orders.>"], allow_direct: true });
   await hub.request("orders.new", enc("order 1"), { timeout: 5000 }).catch(() => undefined);
   return { w, hub };
 }
@@ -179,6 +179,8 @@ test("JetStream isolation: $JS.<domain>.API gets the checks of $JS.API, against 
   // The domain-qualified API reaches the hub's JetStream through the gateway.
   const djsm = await jetstreamManager(anc, { domain: "hub", timeout: 5000 });
   assert.equal((await djsm.streams.info("ORDERS")).config.name, "ORDERS");
+  // A direct get under the domain names the hub's `_sys_` queue as one without it does.
+  assert.equal(dec((await djsm.direct.getMessage("ORDERS", { seq: 1 }))!.data), "order 1");
   for (const [subject, body] of [
     ["$JS.hub.API.CONSUMER.CREATE.ORDERS", `{"stream_name":"ORDERS","config":{"deliver_subject":"${victim}.stolen","ack_policy":"none"}}`],
     ["$JS.hub.API.CONSUMER.DURABLE.CREATE.ORDERS.D", `{"stream_name":"ORDERS","config":{"durable_name":"D","deliver_subject":"choria.lifecycle.x","ack_policy":"none"}}`],
