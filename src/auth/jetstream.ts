@@ -65,7 +65,7 @@ export function jsApiOpStart(subject: string): number {
 }
 
 /** The requests whose body this module must see. */
-const enum Op {
+enum Op {
   None,
   ConsumerCreate,
   StreamConfigure,
