@@ -4,7 +4,9 @@
  * checks it the way nats-server 2.9.10 does (ws_upgrade.ts), lets `ws` finish
  * the upgrade and hands each WebSocket, wrapped as a `WsTransport`, to the
  * AcceptHandler. One handshake timer per socket covers TLS handshake and
- * upgrade together, so a silent or slow peer cannot hold a socket. Every
+ * upgrade together, so a silent or slow peer cannot hold a socket, and the
+ * client port's admission (admission.ts) bounds how many sockets are in
+ * their handshake per address and how many wait, as on the TLS port. Every
  * refused upgrade and every post-upgrade protocol violation is counted by
  * reason in `stats` and logged at debug: scanners and broken clients are
  * routine on an internet-facing port and must never reach the process.
@@ -29,6 +31,7 @@ import {
   type UpgradeRejection,
 } from "./ws_upgrade.js";
 import { WsTransport, type WsTransportError, type WsViolationName } from "./ws_transport.js";
+import { Admission, MAX_HANDSHAKES, MAX_WAITING, WAIT_TIMEOUT_FACTOR, type AdmissionRefusalName } from "./admission.js";
 
 export interface WsListenerOptions {
   host: string;
@@ -42,6 +45,10 @@ export interface WsListenerOptions {
   allowedOrigins: string[];
   /** ms from TCP accept to the 101 response (TLS handshake included). */
   handshakeTimeout: number;
+  /** Sockets of one address in their handshake at once (default MAX_HANDSHAKES); more wait their turn. */
+  maxHandshakes?: number;
+  /** Sockets of all addresses that may wait for a handshake place (default MAX_WAITING); more are closed at once. */
+  maxWaiting?: number;
   /** Largest accepted WebSocket message (max payload + control line slack); larger → close 1009. */
   maxFrameBytes: number;
   /**
@@ -78,6 +85,8 @@ export interface WsListenerStats {
 export interface WsListener {
   readonly port: number;
   readonly stats: WsListenerStats;
+  /** Sockets closed before their handshake by the admission (queue full, waited too long). */
+  readonly refused: Readonly<Record<AdmissionRefusalName, number>>;
   /**
    * Stops accepting and drops sockets still in their handshake. Open
    * WebSockets are left to their owners (the connection layer drains them),
@@ -128,8 +137,8 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
     stats.violations[reason] = (stats.violations[reason] ?? 0) + 1;
   };
 
-  /** Sockets between accept and 101, with their handshake timers. */
-  const handshaking = new Map<Duplex, { raw: Socket; timer: NodeJS.Timeout }>();
+  /** Sockets between accept and 101, with their handshake timers and their admission place. */
+  const handshaking = new Map<Duplex, { raw: Socket; timer: NodeJS.Timeout; settled: () => void }>();
   const open = new Set<WsTransport>();
   let closing = false;
 
@@ -182,6 +191,7 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
     clearTimeout(entry.timer);
     handshaking.delete(socket);
     stats.handshaking = handshaking.size;
+    entry.settled();
   }
 
   // requireHostHeader off: the Host rule is ours (checkUpgradeRequest), counted like the others.
@@ -234,8 +244,24 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
     socket.destroy();
   });
 
+  // The client port's admission (admission.ts): at most MAX_HANDSHAKES sockets
+  // of one address between accept and 101 at once, the rest wait, MAX_WAITING
+  // of all addresses together, each for at most WAIT_TIMEOUT_FACTOR handshake timeouts.
+  const admission = new Admission({
+    perAddress: opts.maxHandshakes ?? MAX_HANDSHAKES,
+    maxWaiting: opts.maxWaiting ?? MAX_WAITING,
+    waitTimeout: WAIT_TIMEOUT_FACTOR * opts.handshakeTimeout,
+    log,
+    start: startHandshake,
+  });
+
   function accept(raw: Socket): void {
     if (closing || raw.destroyed) return void raw.destroy(); // destroyed: refused by client_hosts
+    admission.offer(raw);
+  }
+
+  /** The handshake of an admitted socket: TLS, then the HTTP upgrade, within `handshakeTimeout`. */
+  function startHandshake(raw: Socket, settled: () => void): void {
     // Errors are reported through http's clientError until the upgrade and
     // through ws after it; these keep an error in between (node:http drops its
     // listener before emitting "upgrade") from becoming an uncaught exception.
@@ -244,14 +270,13 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
     if (conn !== raw) conn.on("error", ignore);
     const timer = setTimeout(() => {
       if (!handshaking.has(conn)) return;
-      handshaking.delete(conn);
-      stats.handshaking = handshaking.size;
+      forget(conn);
       countRejected(UpgradeRejectReason.HandshakeTimeout);
       log.debug("websocket handshake timeout", { remote: raw.remoteAddress });
       conn.destroy();
       raw.destroy();
     }, opts.handshakeTimeout);
-    handshaking.set(conn, { raw, timer });
+    handshaking.set(conn, { raw, timer, settled });
     stats.handshaking = handshaking.size;
     conn.once("close", () => forget(conn));
     http.emit("connection", conn);
@@ -275,6 +300,7 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
   return {
     port,
     stats,
+    refused: admission.refused,
     close: stop,
     reloadCertificate: (tls) => {
       if (secureContext === null) throw new TypeError("websocket listener runs without TLS");
@@ -287,6 +313,7 @@ export async function startWsListener(opts: WsListenerOptions): Promise<WsListen
     if (sweep !== null) clearInterval(sweep);
     const stopped = new Promise<void>((resolve) => server.once("close", resolve));
     server.close();
+    admission.close();
     for (const [socket, entry] of handshaking) {
       clearTimeout(entry.timer);
       socket.destroy();

@@ -112,7 +112,8 @@ test("JetStream isolation: every hole tried against a real hub", async (t) => {
     await assert.rejects(anc.request("$JS.API.STREAM.RESTORE.COPY", enc('{"config":{"name":"COPY","subjects":["choria.reply.>"]},"state":{}}'), { timeout: 3000 }), VIOLATION);
   });
 
-  await t.test("6. poisoned KV values are still read by everyone, by direct get, message get and watch", async () => {
+  // On a gateway with the hole, the gets time out and the watch never sees its last key: bounded here.
+  await t.test("6. poisoned KV values are still read by everyone, by direct get, message get and watch", { timeout: 60_000 }, async () => {
     const bucket = await new Kvm(anc).create("POISON", { history: 1 });
     const mkv = await new Kvm(mnc).open("POISON");
     const poison = headers();

@@ -252,6 +252,29 @@ describe("transport contract", () => {
     assert.equal(l.listener.stats.active, 0);
   });
 
+  test("admission as on the TLS port: one address's silent sockets wait behind its limit, the queue is bounded, others get in at once", async (t) => {
+    const l = await listen(t, { maxHandshakes: 2, maxWaiting: 3, handshakeTimeout: 2000 });
+    const silent: Awaited<ReturnType<typeof rawConnect>>[] = [];
+    for (let i = 0; i < 5; i++) silent.push(await rawConnect(t, l.listener.port));
+    await waitFor(() => l.listener.stats.handshaking === 2, "two sockets in their handshake");
+    // All from 127.0.0.1: two in their handshake, three waiting (every place of the queue).
+    const sixth = await rawConnect(t, l.listener.port);
+    await waitFor(() => sixth.closed(), "a sixth socket closed at once: the queue is full");
+    assert.equal(l.listener.refused.queue_full, 1);
+    assert.equal(l.listener.stats.handshaking, 2, "the waiting ones never started a handshake clock");
+    // Another address is admitted at once (127.0.0.2 is loopback too).
+    const other = new WebSocket(`ws://127.0.0.1:${l.listener.port}/`, { localAddress: "127.0.0.2" });
+    t.after(() => other.terminate());
+    await new Promise((resolve, reject) => {
+      other.once("open", resolve);
+      other.once("error", reject);
+    });
+    assert.equal(l.accepted.length, 1);
+    // The handshakes time out; the waiting sockets then get their turn and time out in turn.
+    await waitFor(() => silent.every((s) => s.closed()), "every silent socket closed", 30000);
+    assert.ok((l.listener.stats.rejected.handshake_timeout ?? 0) >= 2);
+  });
+
   test("listener close() drops sockets still in their handshake and is idempotent", async (t) => {
     const l = await listen(t);
     const silent = await rawConnect(t, l.listener.port);
