@@ -31,8 +31,9 @@
  * that cannot be read is refused: the gateway passes on nothing it cannot
  * check.
  *
- * Also here: whether a message from the hub carries a lifecycle event inside
- * it rather than on its subject, decided only from what the hub itself sets.
+ * Also here: which stored subject a message from the hub carries inside it
+ * (a lifecycle event, another caller's reply), decided only from what the hub
+ * itself sets.
  * Pure: the caller's permissions come in as arguments.
  */
 import { isValidLiteralSubject, subjectsIntersect } from "../subject/subject.js";
@@ -376,9 +377,9 @@ const MSG_GET_RESPONSE = '{"type":"io.nats.jetstream.api.v1.stream_msg_get_respo
 const LIFECYCLE_PREFIX = LIFECYCLE_PATTERN.slice(0, -1);
 
 /**
- * Does a message from the hub carry a stored lifecycle event inside it,
- * rather than on its subject? Decided only from what the hub sets, never
- * from what a caller stored:
+ * The subject of a stored message that a message from the hub carries inside
+ * it (a direct-get or message-get answer, a republished copy), or undefined.
+ * Taken only from what the hub sets, never from what a caller stored:
  *
  * - a message with a reply is not an answer that carries a stored message
  *   (a stream delivery is judged by its stream subject, the part of its
@@ -391,21 +392,29 @@ const LIFECYCLE_PREFIX = LIFECYCLE_PATTERN.slice(0, -1);
  *   `message.subject` of the hub's JSON. The stored message is inside it,
  *   base64-encoded, so it cannot pose as the answer.
  *
+ * The router withholds a carried lifecycle event from everyone, and each
+ * recipient's policy judges any other carried subject as it judges a
+ * delivered one (another caller's reply never reaches it this way either).
  * Cheap for everything else: a header scan, a prefix compare.
  */
-export function carriesLifecycleEvent(reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean {
-  if (reply !== undefined) return false;
-  if (hdrLen > 0) return isLifecycleSubject(lastHeaderValue(payload, hdrLen, NATS_SUBJECT) ?? "");
-  if (payload.length < MSG_GET_RESPONSE.length || payload[0] !== 0x7b) return false;
-  if (Buffer.from(payload.buffer, payload.byteOffset, MSG_GET_RESPONSE.length).toString("latin1") !== MSG_GET_RESPONSE) return false;
+export function storedSubject(reply: string | undefined, hdrLen: number, payload: Uint8Array): string | undefined {
+  if (reply !== undefined) return undefined;
+  if (hdrLen > 0) return lastHeaderValue(payload, hdrLen, NATS_SUBJECT);
+  if (payload.length < MSG_GET_RESPONSE.length || payload[0] !== 0x7b) return undefined;
+  if (Buffer.from(payload.buffer, payload.byteOffset, MSG_GET_RESPONSE.length).toString("latin1") !== MSG_GET_RESPONSE) return undefined;
   try {
     const r = parseGoJson(payload);
     const m = isObject(r) ? field(r, "message") : undefined;
     const s = isObject(m) ? field(m, "subject") : undefined;
-    return typeof s === "string" && isLifecycleSubject(s);
+    return typeof s === "string" ? s : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Does a message from the hub carry a stored lifecycle event inside it (storedSubject)? */
+export function carriesLifecycleEvent(reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean {
+  return isLifecycleSubject(storedSubject(reply, hdrLen, payload) ?? "");
 }
 
 const NATS_SUBJECT = Buffer.from("Nats-Subject", "latin1");

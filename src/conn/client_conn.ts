@@ -339,12 +339,13 @@ export class ClientConn implements Subscriber, ClientOpSink {
 
   // ---- Subscriber: called by the router ----
 
-  deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean {
+  deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array, stored?: string): boolean {
     if (this.state !== ConnState.Open) return false;
     const s = sub as ClientSubscription;
     const policy = this.identity!.policy;
     const verdict = policy.deliver(subject, s.rewritten);
-    if (verdict !== Delivery.Ok) {
+    // A stored message inside a hub answer is read as if delivered on its own subject.
+    if (verdict !== Delivery.Ok || (stored !== undefined && policy.deliver(stored, false) !== Delivery.Ok)) {
       if (verdict === Delivery.Lifecycle) this.ctx.counters.lifecycleFiltered++;
       return false;
     }

@@ -12,7 +12,7 @@
  */
 import { Sublist } from "../subject/sublist.js";
 import { InterestMap } from "./interest.js";
-import { JS_TERM, carriesLifecycleEvent, isLifecycleSubject } from "../auth/jetstream.js";
+import { JS_TERM, isLifecycleSubject, storedSubject } from "../auth/jetstream.js";
 import { ReplyTracker, jsDeliveredSubjectAt, type ReplyTrackerOptions } from "./reply_tracker.js";
 import type { LocalInterest, LocalSide, ReplyRoutes, Subscriber, Subscription, Upstream } from "./types.js";
 
@@ -190,8 +190,10 @@ export class Router implements LocalSide {
     hdrLen: number,
     payload: Uint8Array,
   ): number {
-    // Lifecycle events reach nobody, also when carried inside a stream's answer (auth/jetstream.ts).
-    if ((hdrLen > 0 || payload[0] === 0x7b) && carriesLifecycleEvent(reply, hdrLen, payload)) {
+    // A stored message carried inside a hub answer (auth/jetstream.ts): lifecycle reaches nobody,
+    // any other stored subject is judged by each recipient's policy.
+    const stored = hdrLen > 0 || payload[0] === 0x7b ? storedSubject(reply, hdrLen, payload) : undefined;
+    if (stored !== undefined && isLifecycleSubject(stored)) {
       this.lifecycleWithheld++;
       return 0;
     }
@@ -210,14 +212,14 @@ export class Router implements LocalSide {
     const psubs = result.psubs;
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i]!;
-      if (sub.owner.deliver(sub, shown, reply, hdrLen, payload)) delivered++;
+      if (sub.owner.deliver(sub, shown, reply, hdrLen, payload, stored)) delivered++;
     }
     if (queues && queues.length > 0) {
       const qsubs = result.qsubs;
       for (let i = 0; i < qsubs.length; i++) {
         const group = qsubs[i]!;
         if (!queues.includes(group[0]!.queue!)) continue;
-        if (pickQueueMember(group, null, shown, reply, hdrLen, payload)) delivered++;
+        if (pickQueueMember(group, null, shown, reply, hdrLen, payload, stored)) delivered++;
       }
     }
     // Only replies somebody here received can be answered from here.
@@ -264,13 +266,14 @@ function pickQueueMember(
   reply: string | undefined,
   hdrLen: number,
   payload: Uint8Array,
+  stored?: string,
 ): boolean {
   const n = group.length;
   const start = n === 1 ? 0 : Math.floor(Math.random() * n);
   for (let k = 0; k < n; k++) {
     const sub = group[(start + k) % n]!;
     if (skipOwner !== null && sub.owner === skipOwner) continue;
-    if (sub.owner.deliver(sub, subject, reply, hdrLen, payload)) return true;
+    if (sub.owner.deliver(sub, subject, reply, hdrLen, payload, stored)) return true;
   }
   return false;
 }

@@ -23,8 +23,11 @@ export interface Subscriber {
    * Deliver one message. `payload` holds header bytes then body (`hdrLen` = -1 or
    * 0 means no headers). The view is only valid during the call: copy it if kept.
    * Returns false if the message was not delivered (filtered or dropped).
+   * `stored`: the subject of a stored message the hub's message carries inside
+   * it (a direct-get or message-get answer, a republished copy), to be judged
+   * like the subject of a delivery; undefined for every other message.
    */
-  deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean;
+  deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, payload: Uint8Array, stored?: string): boolean;
   /**
    * A hub refused this subscription after it was accepted: tell the caller with
    * the permissions -ERR, audit and count it, and drop the subscription.

@@ -12,7 +12,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
-import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { md5Hex } from "../../src/auth/reply_namespace.js";
 import { startJsWorld, waitFor, type JsWorld } from "./js_world.js";
@@ -101,6 +101,19 @@ test("JetStream isolation: every hole tried against a real hub", async (t) => {
     await hub.publish(`${victim}.r1`, enc("alice's secret"));
     await ajsm.streams.add({ name: "MINE", subjects: [`choria.reply.${md5Hex("up=root")}.>`, "mine.>"] });
     assert.ok((await hjsm.streams.info("MINE")).config.subjects.includes("mine.>"));
+    await hjsm.streams.delete("MINE");
+    // A stream the hub's own administrator made on every reply: what it stored from alice's
+    // namespace reaches nobody else by direct get or message get, and alice reads it.
+    await hjsm.streams.add({ name: "ALLREPLIES", subjects: ["choria.reply.>"], allow_direct: true });
+    await jetstream(hub).publish(`${victim}.r2`, enc("alice's other secret"));
+    const quick = await jetstreamManager(mnc, { timeout: 1500 });
+    await assert.rejects(quick.direct.getMessage("ALLREPLIES", { last_by_subj: `${victim}.r2` }), /timeout/i, "direct get by mallory");
+    await assert.rejects(quick.streams.getMessage("ALLREPLIES", { seq: 1 }), /timeout/i, "message get by mallory");
+    const alice = await w.connect(w.caller("up=alice", { streams_user: true }), "choria-inbox");
+    const own = await jetstreamManager(alice, { timeout: 5000 });
+    assert.equal(dec((await own.direct.getMessage("ALLREPLIES", { last_by_subj: `${victim}.r2` }))!.data), "alice's other secret");
+    assert.equal(dec((await own.streams.getMessage("ALLREPLIES", { seq: 1 }))!.data), "alice's other secret");
+    await hjsm.streams.delete("ALLREPLIES");
   });
 
   await t.test("5. snapshots and restores are refused, the hub sends no chunk anywhere", async () => {

@@ -10,7 +10,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  carriesLifecycleEvent, checkJsRequest, consumerCreatePermissionSubject, isCheckedJsRequest, jsApiOpStart, unmapDeliverSubjects,
+  carriesLifecycleEvent, checkJsRequest, storedSubject, consumerCreatePermissionSubject, isCheckedJsRequest, jsApiOpStart, unmapDeliverSubjects,
 } from "../../../src/auth/jetstream.js";
 import { CallerPolicy, type PermissionGrants } from "../../../src/auth/caller_policy.js";
 import { md5Hex } from "../../../src/auth/reply_namespace.js";
@@ -305,6 +305,20 @@ describe("hole 6: lifecycle carried inside hub answers, decided from what the hu
     // A direct get of a value whose body looks like a message-get answer: the answer has headers.
     const h = hdr("Nats-Stream: KV_B\r\nNats-Subject: $KV.B.k");
     assert.ok(!carriesLifecycleEvent(undefined, h.length, Buffer.concat([h, msgGet("choria.lifecycle.x")])));
+  });
+});
+
+describe("the stored subject a hub answer carries", () => {
+  const hdr = (h: string) => Buffer.from(`NATS/1.0\r\n${h}\r\n\r\n`);
+  test("the hub's last Nats-Subject, a message-get answer's subject, nothing for deliveries or plain messages", () => {
+    const h = hdr(`Nats-Subject: x.y\r\nNats-Stream: S\r\nNats-Subject: choria.reply.${other}.r`);
+    assert.equal(storedSubject(undefined, h.length, h), `choria.reply.${other}.r`);
+    assert.equal(storedSubject("$JS.ACK.S.c.1.1.1.1.0@a.b", h.length, h), undefined);
+    assert.equal(storedSubject(undefined, -1, msgGet("orders.x")), "orders.x");
+    assert.equal(storedSubject(undefined, -1, Buffer.from("{}")), undefined);
+    assert.equal(storedSubject(undefined, -1, Buffer.from("hello")), undefined);
+    const none = hdr("X: y");
+    assert.equal(storedSubject(undefined, none.length, none), undefined);
   });
 });
 
