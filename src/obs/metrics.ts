@@ -156,6 +156,11 @@ export interface MetricSources {
   websocket?(): { upgrades: number; rejected: Record<string, number> };
   /** Outcome -> count. */
   loginRelay?(): Record<string, number>;
+  /**
+   * Sockets a listener closed before login, listener ("client", "websocket", "login_relay") ->
+   * reason (transport/admission.ts's AdmissionRefusal; the login relay's `stats.refused`) -> count.
+   */
+  refusedConnections?(): Record<string, Record<string, number>>;
   /** The open client connections. */
   connz(): ConnzEntry[];
   /** Recently closed client connections, oldest first, at most a bounded number (absent: none kept). */
@@ -368,6 +373,20 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
   if (sources.loginRelay) {
     const relay = sources.loginRelay.bind(sources);
     ownLabelledCounter("login_relay_requests_total", "Relayed AAA login requests by outcome", "outcome", () => relay(), ["ok"]);
+  }
+
+  if (sources.refusedConnections) {
+    const refused = sources.refusedConnections.bind(sources);
+    new Counter({
+      name: p + "refused_connections_total", help: "Sockets closed before login by a listener's pre-login bounds, by listener and reason",
+      labelNames: ["listener", "reason"], registers,
+      collect() {
+        this.reset();
+        for (const [listener, reasons] of Object.entries(refused())) {
+          for (const [reason, n] of Object.entries(reasons)) this.inc({ listener, reason }, count(n));
+        }
+      },
+    });
   }
 
   const authSeconds = new Histogram({
