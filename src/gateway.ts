@@ -428,6 +428,12 @@ export class Gateway {
         const r = this.relay?.stats;
         return r ? { ok: r.ok, bad_request: r.bad_request, too_large: r.too_large, upstream_error: r.upstream_error } : {};
       },
+      // Every reason of each listener running, at 0 until it happens (so alerts can use increase()).
+      refusedConnections: () => ({
+        ...(this.listener ? { client: { ...this.listener.refused } } : {}),
+        ...(this.ws ? { websocket: { ...this.ws.refused } } : {}),
+        ...(this.relay ? { login_relay: { ...this.relay.stats.refused } } : {}),
+      }),
       connz: () => live().map((c) => connzEntry(c)),
       closedConnz: () => this.closedConns.list(),
       ready: () => this.ready,

@@ -10,7 +10,8 @@
  * WebSocket, login relay) live under `aaa_leafnode_`.
  */
 import { hostname } from "node:os";
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import * as promClient from "prom-client";
+import { type Aggregator, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { CloseReasons } from "../conn/close_reason.js";
 import { VERSION } from "../version.js";
 import type { RemoteStatus } from "../upstream/leaf_conn.js";
@@ -88,8 +89,10 @@ export function sumLinkCounters(all: readonly LinkFigures[]): LinkCounters {
 export interface RemoteLinkStats extends LinkFigures {
   /** The remote's name from leafnode_remotes. */
   remote: string;
-  /** 1 while connected. */
+  /** 1 while connected; in worker mode the number of workers whose link to it is connected. */
   connected: number;
+  /** Links this entry stands for: one per worker in worker mode (absent: 1). */
+  links?: number;
   refusedInterest?: number;
   refusedPublishes?: number;
   /** The outage buffer's bound in bytes. */
@@ -153,6 +156,11 @@ export interface MetricSources {
   websocket?(): { upgrades: number; rejected: Record<string, number> };
   /** Outcome -> count. */
   loginRelay?(): Record<string, number>;
+  /**
+   * Sockets a listener closed before login, listener ("client", "websocket", "login_relay") ->
+   * reason (transport/admission.ts's AdmissionRefusal; the login relay's `stats.refused`) -> count.
+   */
+  refusedConnections?(): Record<string, Record<string, number>>;
   /** The open client connections. */
   connz(): ConnzEntry[];
   /** Recently closed client connections, oldest first, at most a bounded number (absent: none kept). */
@@ -167,6 +175,17 @@ export interface BuildInfo {
   version: string;
   /** Commit of the build, when known ("" otherwise). */
   sha: string;
+}
+
+/** Links an entry stands for (one, or one per worker in worker mode). */
+export function linkCount(r: RemoteLinkStats): number {
+  return r.links ?? 1;
+}
+
+/** "connected" when every link of the remote is, "down" when none is, else "k of n connected". */
+export function remoteUpState(r: RemoteLinkStats): string {
+  const n = linkCount(r);
+  return r.connected >= n ? "connected" : r.connected <= 0 ? "down" : `${r.connected} of ${n} connected`;
 }
 
 /** Each configured remote's link, also when the source only gives totals (one unnamed link). */
@@ -264,7 +283,8 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
   const linksOf = remoteLinks;
   const leafGauge = (name: string, help: string, read: (l: RemoteLinkStats) => number | undefined, aggregator: "sum" | "average" = "sum"): void => {
     new Gauge({
-      name, help, labelNames: linkLabels, registers, aggregator,
+      // Named aggregators from useClusterAggregators (prom-client's type lists only its own).
+      name, help, labelNames: linkLabels, registers, aggregator: PER_REMOTE_AGGREGATORS[aggregator] as unknown as Aggregator,
       collect() {
         this.reset();
         for (const l of linksOf(sources.leafnode())) {
@@ -355,6 +375,20 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
     ownLabelledCounter("login_relay_requests_total", "Relayed AAA login requests by outcome", "outcome", () => relay(), ["ok"]);
   }
 
+  if (sources.refusedConnections) {
+    const refused = sources.refusedConnections.bind(sources);
+    new Counter({
+      name: p + "refused_connections_total", help: "Sockets closed before login by a listener's pre-login bounds, by listener and reason",
+      labelNames: ["listener", "reason"], registers,
+      collect() {
+        this.reset();
+        for (const [listener, reasons] of Object.entries(refused())) {
+          for (const [reason, n] of Object.entries(reasons)) this.inc({ listener, reason }, count(n));
+        }
+      },
+    });
+  }
+
   const authSeconds = new Histogram({
     name: p + "auth_duration_seconds", help: "Time from CONNECT to the authentication verdict", buckets: authBuckets, registers,
   });
@@ -372,4 +406,52 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
       if (Number.isFinite(seconds) && seconds >= 0) relaySeconds.observe({ outcome }, seconds);
     },
   };
+}
+
+/**
+ * Worker mode's aggregation of the per-link Choria gauges: prom-client's
+ * cluster aggregator adds up series with equal labels, but each worker has its
+ * own link to a remote, whose `host` and `port` differ while one is down ("")
+ * or on another of the remote's hubs, which would give one remote several
+ * series. These aggregators group by every label but those two, so each
+ * remote keeps one series, labelled with a connected link's hub address.
+ */
+const PER_REMOTE_AGGREGATORS = {
+  sum: "aaa_leafnode_per_remote_sum",
+  average: "aaa_leafnode_per_remote_average",
+} as const;
+
+type MetricJson = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>[number] & {
+  values: { value: number; labels: Record<string, string | number>; metricName?: string }[];
+  aggregator: string;
+};
+
+function perRemote(reduce: (values: number[]) => number): (metrics: MetricJson[]) => MetricJson | undefined {
+  return (metrics) => {
+    const first = metrics[0];
+    if (first === undefined) return undefined;
+    const groups = new Map<string, { labels: Record<string, string | number>; values: number[] }>();
+    for (const m of metrics) {
+      for (const v of m.values) {
+        const { host: _host, port: _port, ...rest } = v.labels;
+        const key = JSON.stringify(Object.entries(rest).sort(([a], [b]) => (a < b ? -1 : 1)));
+        const g = groups.get(key);
+        if (g === undefined) groups.set(key, { labels: v.labels, values: [v.value] });
+        else {
+          g.values.push(v.value);
+          if (g.labels.host === "" && v.labels.host !== "") g.labels = v.labels;
+        }
+      }
+    }
+    const values = [...groups.values()].map((g) => ({ labels: g.labels, value: reduce(g.values) }));
+    return { help: first.help, name: first.name, type: first.type, aggregator: first.aggregator, values } as MetricJson;
+  };
+}
+
+/** Registers the per-remote aggregators with prom-client; the primary calls it before it aggregates. */
+export function useClusterAggregators(): void {
+  // prom-client exports its aggregator table for custom ones, though its typings do not declare it.
+  const registered = (promClient as unknown as { aggregators: Record<string, (metrics: MetricJson[]) => MetricJson | undefined> }).aggregators;
+  registered[PER_REMOTE_AGGREGATORS.sum] = perRemote((v) => v.reduce((a, b) => a + b, 0));
+  registered[PER_REMOTE_AGGREGATORS.average] = perRemote((v) => v.reduce((a, b) => a + b, 0) / v.length);
 }

@@ -19,7 +19,7 @@ import { GatewayError } from "../errors.js";
 import { isValidLiteralSubject, subjectMatches } from "../subject/subject.js";
 import type { Logger } from "./log.js";
 import { connzPage } from "./connz.js";
-import { remoteLinks, type MetricSources, type RemoteLinkStats } from "./metrics.js";
+import { linkCount, remoteLinks, remoteUpState, type MetricSources, type RemoteLinkStats } from "./metrics.js";
 import { boolParam, goDuration, intParam, subDetail } from "./nats_json.js";
 import { statusPage } from "./status_page.js";
 import type { RemoteStatus } from "../upstream/leaf_conn.js";
@@ -184,6 +184,8 @@ function remoteStatusFields(s: RemoteStatus | undefined): Record<string, unknown
     last_error: s.lastError?.text ?? null,
     last_error_code: s.lastError?.code ?? null,
     last_error_at: s.lastError?.at ?? null,
+    // Worker mode: whose link it was.
+    ...(s.lastError?.worker !== undefined ? { last_error_worker: s.lastError.worker } : {}),
     failed_attempts: s.failedAttempts,
     next_retry: s.nextRetryAt,
   };
@@ -222,7 +224,9 @@ function varz(sources: MetricSources, info: Record<string, unknown>): Record<str
       dropped_bytes: leaf.droppedBytes,
       remotes: (leaf.remotes ?? []).map((r) => ({
         remote: r.remote,
-        connected: r.connected === 1,
+        // Every link of it (worker mode: every worker's); `links_connected` of `links` says how many.
+        connected: r.connected >= linkCount(r),
+        ...(r.links !== undefined ? { links: r.links, links_connected: r.connected } : {}),
         // Connected to, or while down the address being dialled or last dialled.
         url: r.host !== undefined ? `${r.host}:${r.port}` : (r.status?.url ?? null),
         ...remoteStatusFields(r.status),
@@ -292,7 +296,7 @@ export function startMonitor(opts: MonitorOptions): Promise<Monitor> {
         {
           // Each remote's link state, so a prober sees which hub is missing.
           const links = sources.leafnode().remotes;
-          const remotes = links && links.length > 0 ? Object.fromEntries(links.map((r) => [r.remote, r.connected === 1 ? "connected" : "down"])) : undefined;
+          const remotes = links && links.length > 0 ? Object.fromEntries(links.map((r) => [r.remote, remoteUpState(r)])) : undefined;
           if (sources.ready()) sendJson(req, res, 200, { status: "ok", remotes });
           else sendJson(req, res, 503, { status: "unavailable", reason: sources.readyReason(), remotes });
         }

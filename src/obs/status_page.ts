@@ -12,7 +12,7 @@
  * (a remote name, an auth refusal code) can run in the operator's browser.
  */
 import type { About } from "./monitor.js";
-import { remoteLinks, type MetricSources, type RemoteLinkStats } from "./metrics.js";
+import { linkCount, remoteLinks, type MetricSources, type RemoteLinkStats } from "./metrics.js";
 
 export interface StatusPageInput {
   about: About;
@@ -46,11 +46,13 @@ function linkRow(l: RemoteLinkStats, now: number): string {
   const up = l.connected > 0;
   const st = l.status;
   const state = st?.state ?? (up ? "connected" : "disconnected");
+  // Worker mode: one link per worker, so say how many are up.
+  const workers = l.links !== undefined ? ` (${l.connected} of ${l.links} workers connected)` : "";
   const hub = up && l.host !== undefined ? `${l.host}:${l.port ?? ""}` : (st?.url ?? "");
   const retry = st?.nextRetryAt ?? null;
   const cells = [
     `<td class="remote">${escapeHtml(l.remote)}</td>`,
-    `<td class="state ${state.replace(/ /g, "-")}">${escapeHtml(state)}</td>`,
+    `<td class="state ${state.replace(/ /g, "-")}">${escapeHtml(state)}${workers}</td>`,
     `<td class="hub">${escapeHtml(hub)}</td>`,
     `<td class="failed-attempts">${st?.failedAttempts ?? ""}</td>`,
     `<td class="next-retry">${retry === null ? "" : `<time datetime="${escapeHtml(retry)}">${escapeHtml(retry)}</time> (${inSeconds(retry, now)})`}</td>`,
@@ -65,7 +67,7 @@ function linkRow(l: RemoteLinkStats, now: number): string {
   const err = st?.lastError;
   if (!err) return row;
   return `${row}
-<tr class="last-error-row" data-remote="${escapeHtml(l.remote)}"><td></td><td colspan="${cells.length - 1}" class="last-error">last error at <time datetime="${escapeHtml(err.at)}">${escapeHtml(err.at)}</time> <span class="error-code">${escapeHtml(err.code)}</span>: <span class="error-text">${escapeHtml(err.text)}</span></td></tr>`;
+<tr class="last-error-row" data-remote="${escapeHtml(l.remote)}"><td></td><td colspan="${cells.length - 1}" class="last-error">last error at <time datetime="${escapeHtml(err.at)}">${escapeHtml(err.at)}</time>${err.worker !== undefined ? ` on worker ${err.worker}` : ""} <span class="error-code">${escapeHtml(err.code)}</span>: <span class="error-text">${escapeHtml(err.text)}</span></td></tr>`;
 }
 
 function fact(id: string, label: string, value: number | string): string {
@@ -76,7 +78,8 @@ export function statusPage(input: StatusPageInput): string {
   const { about, sources } = input;
   const leaf = sources.leafnode();
   const links = remoteLinks(leaf);
-  const totals = { configured: links.length, connected: links.filter((l) => l.connected > 0).length };
+  // Links, not remotes: in worker mode each worker has one per remote.
+  const totals = { configured: links.reduce((n, l) => n + linkCount(l), 0), connected: links.reduce((n, l) => n + Math.min(l.connected, linkCount(l)), 0) };
   const ready = sources.ready();
   const upstream = links.length === 0
     ? `<p id="standalone">Standalone: no upstream leafnode remote is configured.</p>`

@@ -61,8 +61,11 @@ export interface RemoteStatus {
   state: RemoteState;
   /** host:port connected to, being dialled, or last dialled (null before the first attempt). */
   url: string | null;
-  /** Why the last attempt failed or the link was lost: the operator's sentence, its code and when (ISO 8601). */
-  lastError: { text: string; code: string; at: string } | null;
+  /**
+   * Why the last attempt failed or the link was lost: the operator's sentence, its code and when
+   * (ISO 8601); in worker mode also the worker whose link it was.
+   */
+  lastError: { text: string; code: string; at: string; worker?: number } | null;
   /** Attempts that failed since the link was last live. */
   failedAttempts: number;
   /** When the next attempt starts (ISO 8601), while backing off. */

@@ -15,7 +15,7 @@ import type { GatewayConfig } from "../config/types.js";
 import type { LevelControl, Logger } from "../obs/log.js";
 import { wantsClosed } from "../obs/connz.js";
 import { startMonitor, type Monitor } from "../obs/monitor.js";
-import type { MetricSources } from "../obs/metrics.js";
+import { useClusterAggregators, type MetricSources } from "../obs/metrics.js";
 import { VERSION } from "../version.js";
 import { mergeSnapshots } from "./merge.js";
 import {
@@ -57,6 +57,8 @@ export async function runPrimary(o: PrimaryRun): Promise<number> {
   let lameDuck = false;
   const startedAt = new Date();
   const aggregator = new AggregatorRegistry();
+  // The workers' per-link gauges name these: one series per remote (src/obs/metrics.ts).
+  useClusterAggregators();
 
   let snapshotId = 0;
   const pending = new Map<number, { snaps: WorkerSnapshot[]; left: number; done: () => void }>();

@@ -189,7 +189,7 @@ describe("deploy/: the dashboard and the alerting rules", () => {
     const alerts = [...yaml.matchAll(/^ {6}- alert: (\S+)$/gm)].map((m) => m[1]!);
     assert.deepEqual(alerts, [
       "AaaLeafnodeUpstreamDown", "AaaLeafnodeAuthFailuresSpiking", "AaaLeafnodeSlowConsumers", "AaaLeafnodeTokenExpiryCloses",
-      "AaaLeafnodeOutageBufferFilling", "AaaLeafnodeOutageBufferDropping", "AaaLeafnodeNotReady",
+      "AaaLeafnodeOutageBufferFilling", "AaaLeafnodeOutageBufferDropping", "AaaLeafnodeNotReady", "AaaLeafnodeSocketsRefusedBeforeLogin",
     ]);
     const blocks = yaml.split(/^ {6}- alert: /m).slice(1);
     for (const [i, block] of blocks.entries()) {
@@ -210,7 +210,7 @@ describe("deploy/: the dashboard and the alerting rules", () => {
     }
     const check = spawnSync(PROMTOOL, ["check", "rules", RULES], { encoding: "utf8" });
     assert.equal(check.status, 0, check.stdout + check.stderr);
-    assert.match(check.stdout + check.stderr, /SUCCESS: 7 rules found/);
+    assert.match(check.stdout + check.stderr, /SUCCESS: 8 rules found/);
     const unit = spawnSync(PROMTOOL, ["test", "rules", RULES_TEST], { encoding: "utf8" });
     assert.equal(unit.status, 0, unit.stdout + unit.stderr);
     assert.match(unit.stdout + unit.stderr, /SUCCESS/);
