@@ -85,7 +85,17 @@ const make = (code: LinkFailureCode, f: Facts, text: string, keys: string[]): Li
 
 /** "sslv3 alert bad certificate" → "bad certificate". */
 function alertName(reason: string): string {
-  return reason.replace(/^(sslv3|tlsv1|tlsv13) alert /i, "");
+  return reason.replace(/^(sslv3|tlsv1|tlsv13|ssl\/tls) alert /i, "");
+}
+
+/**
+ * OpenSSL 3.2+ (Node 22 and later) names every received alert "ssl/tls alert …"
+ * where older releases (Node 20) say "sslv3 alert …" or "tlsv1 alert …"; Node
+ * builds its error code from that text. The table is keyed by the alert alone,
+ * `ERR_SSL_ALERT_<NAME>`, so both spellings find the same row.
+ */
+export function alertCode(code: string): string {
+  return code.replace(/^ERR_SSL_(?:SSLV3|TLSV1|TLSV13|SSL\/TLS)_ALERT_/, "ERR_SSL_ALERT_");
 }
 
 /** Our client certificate as configured, and its validity (undefined when unreadable). */
@@ -209,9 +219,9 @@ function reset(f: Facts): LinkFailure {
 export const FAILURE_TABLE: readonly Row[] = [
   {
     codes: [
-      "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE", "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA", "ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN",
-      "ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE", "ERR_SSL_SSLV3_ALERT_CERTIFICATE_REVOKED", "ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED",
-      "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED", "ERR_SSL_TLSV1_ALERT_ACCESS_DENIED", "ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR",
+      "ERR_SSL_ALERT_BAD_CERTIFICATE", "ERR_SSL_ALERT_UNKNOWN_CA", "ERR_SSL_ALERT_CERTIFICATE_UNKNOWN",
+      "ERR_SSL_ALERT_UNSUPPORTED_CERTIFICATE", "ERR_SSL_ALERT_CERTIFICATE_REVOKED", "ERR_SSL_ALERT_CERTIFICATE_EXPIRED",
+      "ERR_SSL_ALERT_CERTIFICATE_REQUIRED", "ERR_SSL_ALERT_ACCESS_DENIED", "ERR_SSL_ALERT_DECRYPT_ERROR",
     ],
     explain: hubRefusedOurCert,
   },
@@ -226,7 +236,7 @@ export const FAILURE_TABLE: readonly Row[] = [
   { codes: ["CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID"], explain: hubCertExpired },
   { codes: ["ERR_TLS_CERT_ALTNAME_INVALID"], explain: hubNameMismatch },
   {
-    codes: ["ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE", "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION", "ERR_SSL_NO_SHARED_CIPHER", "ERR_SSL_UNSUPPORTED_PROTOCOL", "ERR_SSL_TLSV1_ALERT_INSUFFICIENT_SECURITY"],
+    codes: ["ERR_SSL_ALERT_HANDSHAKE_FAILURE", "ERR_SSL_ALERT_PROTOCOL_VERSION", "ERR_SSL_NO_SHARED_CIPHER", "ERR_SSL_UNSUPPORTED_PROTOCOL", "ERR_SSL_ALERT_INSUFFICIENT_SECURITY"],
     explain: tlsPolicy,
   },
   { codes: ["ERR_OSSL_X509_KEY_VALUES_MISMATCH"], explain: keyMismatch },
@@ -274,7 +284,7 @@ export function explainFailure(cause: Error | string, ctx: FailureContext): Link
   const err = innermost(cause);
   const code = String(err.code ?? "");
   const reason = (typeof err.reason === "string" ? err.reason : String(err.message ?? cause.message)).trim();
-  const row = byCode.get(code);
+  const row = byCode.get(alertCode(code));
   if (row !== undefined) return row.explain({ ctx, hub, code, reason, err, key });
   if (code === DialErrorCode.Timeout) {
     return new LinkFailure(LinkFailureCode.Timeout, `the hub at ${hub} did not answer in time (${cause.message}); check that ${key("url")} names its leafnode port and that nothing drops the traffic`, [key("url")], cause.message);

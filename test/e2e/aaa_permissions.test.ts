@@ -219,8 +219,10 @@ describe("permission matrix through the wire (one gateway, one connection per ro
       assert.equal(await observer.expect(/\r\n/), "PONG\r\n", "observer subscriptions accepted");
 
       // Allowed and denied operations, then a PING: exactly the denials, in order, then PONG.
+      // The body is an empty JSON object: the gateway reads the JetStream API bodies it checks and
+      // refuses one it cannot read, so a permission row must not fail on its body.
       let ops = "";
-      for (const s of [...pubAllow, ...pubDeny]) ops += `PUB ${s} 5\r\nhello\r\n`;
+      for (const s of [...pubAllow, ...pubDeny]) ops += `PUB ${s} 2\r\n{}\r\n`;
       subAllow.forEach((s, k) => (ops += `SUB ${s.subject} ${k + 1}\r\n`));
       subDeny.forEach((s, k) => (ops += `SUB ${s.subject}${s.queue ? ` ${s.queue}` : ""} ${100 + k}\r\n`));
       c.send(ops + "PING\r\n");
@@ -236,7 +238,7 @@ describe("permission matrix through the wire (one gateway, one connection per ro
       observer.send("PING\r\n");
       const expectedAtObserver = sids
         .filter((w) => pubAllow.includes(w.subject))
-        .map((w) => `MSG ${w.subject} ${w.sid} 5\r\nhello\r\n`)
+        .map((w) => `MSG ${w.subject} ${w.sid} 2\r\n{}\r\n`)
         .join("");
       assert.equal(await observer.expect(/PONG\r\n/), expectedAtObserver + "PONG\r\n");
       observer.send(sids.map((w) => `UNSUB ${w.sid}\r\n`).join(""));
