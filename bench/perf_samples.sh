@@ -20,7 +20,7 @@ if [ $# -lt 1 ]; then sed -n 2,16p "$0"; exit 2; fi
 out="$1"; shift
 FREQ="${PERF_FREQ:-999}"
 
-node build/bench/run.js --only gateway --perf-map "$@" >"$out.log" 2>&1 &
+node build/bench/run.js --only gateway --perf-map --out "$out.json" "$@" >"$out.log" 2>&1 &
 bench=$!
 pid=""
 for _ in $(seq 1 600); do
