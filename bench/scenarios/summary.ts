@@ -3,7 +3,7 @@
  * over the successful rounds on each leaf (or the first successful round's
  * figure, for metrics that ask for it), the min–max over those rounds (a
  * ratio whose ranges overlap is noise, not a result) and the ratio
- * gateway / peer, and renders it as a fixed-width text table. Every scenario
+ * gateway / peer (of the medians, with its min–max taken round by round), and renders it as a fixed-width text table. Every scenario
  * also gets CPU per unit of work for the leaf (with its workers) and for the
  * client processes that drove it. Scenarios with a baseline (the caller on
  * the hub itself, or a bare Node TLS server) get its figures too, the ratio
@@ -50,8 +50,12 @@ export interface SummaryRow {
   baselineRange: [number, number] | null;
   /** gateway / peer, null when either side has no successful run. */
   ratio: number | null;
+  /** Min and max of gateway / peer taken round by round (the rounds where both succeeded; null with fewer than one). */
+  ratioRange: [number, number] | null;
   /** gateway / baseline, null when either side has no successful run. */
   baselineRatio: number | null;
+  /** Min and max of gateway / baseline round by round. */
+  baselineRatioRange: [number, number] | null;
   /** The metric's target against the baseline (see MetricSpec.baselineTarget) and whether the medians meet it (null: no ratio). */
   baselineTarget?: { ratio: number; met: boolean | null };
   okRuns: { peer: number; gateway: number; baseline: number };
@@ -87,10 +91,16 @@ export function summarize(scenarios: readonly Scenario[], runs: readonly RunReco
         return r.metrics[m.key] ?? NaN;
       };
       const counted = (rs: RunRecord[]) => (m.aggregate === "first" ? rs.slice(0, 1) : rs).map(value);
+      /** gateway / other, round by round, over the rounds both sides have. */
+      const roundRatios = (other: RunRecord[]): number[] => (m.aggregate === "first" ? [] : gatewayRuns.map((g) => {
+        const o = other.find((r) => r.round === g.round);
+        return o === undefined ? NaN : ratioOf(value(g), value(o)) ?? NaN;
+      }));
       const peer = median(counted(peerRuns)), gateway = median(counted(gatewayRuns)), baseline = median(counted(baseRuns));
       const baselineRatio = ratioOf(gateway, baseline);
       const row: SummaryRow = { scenario: s.id, metric: m.key, label: m.label, unit: m.unit, better: m.better,
         peer, gateway, baseline, ratio: ratioOf(gateway, peer), baselineRatio,
+        ratioRange: range(roundRatios(peerRuns)), baselineRatioRange: range(roundRatios(baseRuns)),
         peerRange: range(counted(peerRuns)), gatewayRange: range(counted(gatewayRuns)), baselineRange: range(counted(baseRuns)),
         okRuns: { peer: peerRuns.length, gateway: gatewayRuns.length, baseline: baseRuns.length } };
       const t = m.baselineTarget;
@@ -137,7 +147,10 @@ export function renderTable(scenarios: readonly Scenario[], rows: readonly Summa
   // The baseline columns only when a scenario of this table has a baseline.
   const baseCols = scenarios.some((s) => s.baseline);
   const header = ["metric", "unit", "peer leaf", "gateway", "gw/peer", ...(baseCols ? ["baseline", "gw/base"] : []), "better"];
-  const ratioText = (r: number | null) => (r === null ? "—" : `${r.toFixed(2)}×`);
+  const ratioText = (r: number | null) => (r === null || !Number.isFinite(r) ? "—" : `${r.toFixed(2)}×`);
+  // The ratio of the medians, and its min–max taken round by round.
+  const ratioWithRange = (r: number | null, rr: [number, number] | null) =>
+    (r === null || rr === null || rr[0] === rr[1] ? ratioText(r) : `${ratioText(r)} (${rr[0].toFixed(2)}–${rr[1].toFixed(2)})`);
   const body: string[][] = [];
   for (const s of scenarios) {
     const mine = rows.filter((r) => r.scenario === s.id);
@@ -146,8 +159,8 @@ export function renderTable(scenarios: readonly Scenario[], rows: readonly Summa
     const base = s.baseline ? BASELINES[s.baseline] : null;
     body.push([`[${s.id}] ${s.title} (ok runs: peer ${ok.peer}, gateway ${ok.gateway}${base ? `, ${base.name} ${ok.baseline}` : ""})`]);
     for (const r of mine) {
-      const cols = !baseCols ? [] : base ? [withRange(r.baseline, r.baselineRange), ratioText(r.baselineRatio)] : ["", ""];
-      body.push([`  ${r.label}`, r.unit, withRange(r.peer, r.peerRange), withRange(r.gateway, r.gatewayRange), ratioText(r.ratio), ...cols, r.better]);
+      const cols = !baseCols ? [] : base ? [withRange(r.baseline, r.baselineRange), ratioWithRange(r.baselineRatio, r.baselineRatioRange)] : ["", ""];
+      body.push([`  ${r.label}`, r.unit, withRange(r.peer, r.peerRange), withRange(r.gateway, r.gatewayRange), ratioWithRange(r.ratio, r.ratioRange), ...cols, r.better]);
     }
     if (base) {
       body.push([`  baseline = ${base.what}`]);
@@ -155,7 +168,7 @@ export function renderTable(scenarios: readonly Scenario[], rows: readonly Summa
         const t = r.baselineTarget;
         if (t === undefined) continue;
         const verdict = t.met === null ? "no figure" : t.met ? "met" : "missed";
-        body.push([`  target: gateway ${r.better === "lower" ? "≤" : "≥"} ${t.ratio}× ${base.name} on ${r.label}: ${ratioText(r.baselineRatio)}, ${verdict}`]);
+        body.push([`  target: gateway ${r.better === "lower" ? "≤" : "≥"} ${t.ratio}× ${base.name} on ${r.label}: ${ratioWithRange(r.baselineRatio, r.baselineRatioRange)}, ${verdict}`]);
       }
     }
   }
