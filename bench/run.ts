@@ -21,13 +21,14 @@ import { parseArgs } from "node:util";
 import { signerFromPrivateKey } from "../src/auth/mint.js";
 import { WorkerPool } from "./proc/pool.js";
 import {
-  cpuBetween, getPki, hubCallerUrl, killServersSync, NATS_SERVER, readCpuMs, readTreeCpuMs, readTreeRssKiB, startBenchHub, startGateway, startPeerLeaf, waitForLeafs,
-  type Hub, type LeafServer,
+  cpuBetween, getPki, hubCallerUrl, killServersSync, NATS_SERVER, pinTree, readCpuMs, readTreeCpuMs, readTreeRssKiB, startBenchHub, startGateway,
+  startNodeLimit, startPeerLeaf, waitFor, waitForLeafs, type Hub, type LeafServer, type Pki,
 } from "./proc/servers.js";
+import { serverCertificate, type CertFiles, type ServerKeyType } from "../src/devkit/pki.js";
 import { manyCallers } from "./scenarios/manycallers.js";
 import { fanIn } from "./scenarios/fanin.js";
 import { latency } from "./scenarios/latency.js";
-import { storm } from "./scenarios/storm.js";
+import { stormWith } from "./scenarios/storm.js";
 import { subscribers } from "./scenarios/subscribers.js";
 import { renderTable, summarize, type RunRecord } from "./scenarios/summary.js";
 import { makeTarget } from "./scenarios/targets.js";
@@ -35,7 +36,11 @@ import { throughput } from "./scenarios/throughput.js";
 import { wan } from "./scenarios/wan.js";
 import type { Scenario, Target, TargetKind } from "./scenarios/types.js";
 
-const ALL_SCENARIOS: readonly Scenario[] = [throughput, fanIn, latency, storm, subscribers, manyCallers, wan];
+// The storms come after the scenarios that run on the leaves' default (ECDSA) certificate: each
+// storm with another certificate restarts the leaves with it (Scenario.serverCert).
+const ALL_SCENARIOS: readonly Scenario[] = [
+  throughput, fanIn, latency, subscribers, manyCallers, stormWith("ec-p256"), stormWith("rsa-2048"), stormWith("rsa-4096"), wan,
+];
 /** The JetStream comparison has its own hub and baseline (the hub itself), so it runs as its own process. */
 const JETSTREAM = "jetstream";
 const RESULTS_DIR = fileURLToPath(new URL("../../bench/results/", import.meta.url));
@@ -45,7 +50,8 @@ const HUB_SIDE_NOTE = "hub-side runs: the same caller on the hub's own client po
 const USAGE = `Usage: node build/bench/run.js [options]
 
   --rounds N           rounds of A B (peer, gateway) per scenario (default 5); fanin adds a
-                       third run per round, its caller on the hub itself (the hub-side baseline)
+                       third run per round, its caller on the hub itself (the hub-side baseline),
+                       the storms one against a bare Node TLS server (the Node limit)
   --workers N          run the gateway with N worker processes (default 1)
   --only peer|gateway  measure one leaf only (no ratios, no hub-side runs)
   --scenarios a,b      subset of: ${ALL_SCENARIOS.map((s) => s.id).join(", ")}, ${JETSTREAM}
@@ -53,8 +59,14 @@ const USAGE = `Usage: node build/bench/run.js [options]
                        JetStream hub, bench/jetstream_bench.ts, run after the others)
   --scale X            multiply message and client counts (default 1)
   --profile            run the gateway with --cpu-prof and --heap-prof; profiles go to bench/results/
+  --perf-map           run the gateway with --perf-basic-prof, so perf names its JavaScript frames
+                       (bench/perf_samples.sh uses it)
   --out FILE           results JSON (default bench/results/latest.json)
-  --gateway-bin FILE   run this launcher instead of bin/aaa-leafnode.js (compare builds)`;
+  --gateway-bin FILE   run this launcher instead of bin/aaa-leafnode.js (compare builds)
+  --pin-leaf CPUS      pin the leaf under test (peer, gateway and its workers, Node limit) to these
+                       CPUs (taskset list, e.g. 1 or 2-7)
+  --pin-clients CPUS   pin the hub and every client worker process to these CPUs
+                       (bench/worker_curve.sh uses both for the worker curve, docs/workers.md)`;
 
 interface Options {
   rounds: number;
@@ -64,9 +76,12 @@ interface Options {
   jetstream: boolean;
   scale: number;
   profile: boolean;
+  perfMap: boolean;
   out: string;
   gatewayBin: string | undefined;
   workers: number;
+  pinLeaf: string | null;
+  pinClients: string | null;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -79,8 +94,11 @@ function parseOptions(argv: string[]): Options {
       scenarios: { type: "string" },
       scale: { type: "string", default: "1" },
       profile: { type: "boolean", default: false },
+      "perf-map": { type: "boolean", default: false },
       out: { type: "string" },
       "gateway-bin": { type: "string" },
+      "pin-leaf": { type: "string" },
+      "pin-clients": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -105,12 +123,20 @@ function parseOptions(argv: string[]): Options {
     jetstream = ids.includes(JETSTREAM);
   }
   return {
-    rounds, scale, scenarios, jetstream, profile: values.profile ?? false,
+    rounds, scale, scenarios, jetstream, profile: values.profile ?? false, perfMap: values["perf-map"] ?? false,
     only: (values.only as "peer" | "gateway" | undefined) ?? null,
     out: values.out ?? join(RESULTS_DIR, "latest.json"),
     gatewayBin: values["gateway-bin"],
     workers,
+    pinLeaf: cpuList(values["pin-leaf"], "--pin-leaf"),
+    pinClients: cpuList(values["pin-clients"], "--pin-clients"),
   };
+}
+
+function cpuList(value: string | undefined, flag: string): string | null {
+  if (value === undefined) return null;
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(value)) throw new Error(`${flag} must be a CPU list such as 1, 0,2 or 2-7`);
+  return value;
 }
 
 function machineFacts(): Record<string, unknown> {
@@ -142,6 +168,11 @@ class Bench {
   hub: Hub | null = null;
   peer: LeafServer | null = null;
   gateway: LeafServer | null = null;
+  /** The bare Node TLS server (the storms' Node limit), started when a scenario asks for it. */
+  node: LeafServer | null = null;
+  /** The key of the certificate the leaves present now, and the certificates made so far. */
+  private cert: ServerKeyType = "ec-p256";
+  private readonly certs = new Map<ServerKeyType, CertFiles>();
   gatewayRestarts = 0;
   readonly notes: string[] = [];
   private readonly dir = mkdtempSync(join(tmpdir(), "aaa-leaf-bench-"));
@@ -159,38 +190,79 @@ class Bench {
     return this.opts.only ? [this.opts.only] : ["peer", "gateway"];
   }
 
-  /** The sides of one round of `scenario`: the leaves wanted, then its hub-side caller if it has one. */
+  /** The sides of one round of `scenario`: the leaves wanted, then its baseline if it has one. */
   kindsFor(scenario: Scenario): TargetKind[] {
-    return scenario.hubSide && this.opts.only === null ? [...this.wanted, "hub"] : this.wanted;
+    return scenario.baseline && this.opts.only === null ? [...this.wanted, scenario.baseline] : this.wanted;
+  }
+
+  /** The run's PKI with the current server certificate in the place of the leaves' listener certificate. */
+  private async leafPki(): Promise<Pki> {
+    const pki = await getPki();
+    return { ...pki, gateway: this.certs.get(this.cert) ?? pki.gateway };
+  }
+
+  /** Pin a leaf-side process tree (--pin-leaf). */
+  private pinLeaf(leaf: LeafServer): LeafServer {
+    if (this.opts.pinLeaf !== null) pinTree(leaf.pid, this.opts.pinLeaf);
+    return leaf;
+  }
+
+  /** Restart the leaves (and the Node limit) with a `type` server certificate, unless they have it. */
+  async useServerCert(type: ServerKeyType): Promise<void> {
+    if (type === this.cert) return;
+    const pki = await getPki();
+    if (!this.certs.has(type)) this.certs.set(type, await serverCertificate(pki, `server-${type}`, type));
+    log(`restarting the leaves with a ${type} server certificate`);
+    await Promise.allSettled([this.gateway?.stop(), this.peer?.stop(), this.node?.stop()]);
+    this.gateway = this.peer = this.node = null;
+    this.cert = type;
+    // The hub must have let go of the old links, or the count below would see them.
+    await waitFor("the old leaf links to go", async () => Number((await this.hub!.leafz())["leafnodes"] ?? 0) === 0 || undefined, 30_000, 100);
+    await this.startLeaves();
   }
 
   async start(): Promise<void> {
     const pki = await getPki();
     this.hub = await startBenchHub(pki);
+    if (this.opts.pinClients !== null) {
+      pinTree(this.hub.pid, this.opts.pinClients);
+      WorkerPool.cpus = this.opts.pinClients;
+    }
     log(`hub nats-server pid ${this.hub.pid}, leafnode port ${this.hub.leafPort} (mTLS), client port ${this.hub.clientPort} (TLS or plain)`);
+    await this.startLeaves();
+  }
+
+  private async startLeaves(): Promise<void> {
     if (this.wanted.includes("peer")) {
-      this.peer = await startPeerLeaf(pki, this.hub, this.dir);
+      this.peer = this.pinLeaf(await startPeerLeaf(await this.leafPki(), this.hub!, this.dir));
       log(`peer leaf nats-server pid ${this.peer.pid} at ${this.peer.url}`);
     }
     if (this.wanted.includes("gateway")) await this.startGateway();
-    await waitForLeafs(this.hub, this.leafLinks);
+    await waitForLeafs(this.hub!, this.leafLinks);
     log(`hub /leafz shows ${this.leafLinks} leaf connection(s)`);
   }
 
   private async startGateway(): Promise<void> {
-    const pki = await getPki();
+    const pki = await this.leafPki();
     let profileDir: string | undefined;
     if (this.opts.profile) {
       profileDir = join(RESULTS_DIR, `profiles-${new Date().toISOString().replace(/[:.]/g, "-")}`);
       mkdirSync(profileDir, { recursive: true });
     }
-    this.gateway = await startGateway({ pki, hub: this.hub!, dir: this.dir, signerPublicHex: this.signer.publicHex!, profileDir, bin: this.opts.gatewayBin, workers: this.opts.workers });
+    this.gateway = this.pinLeaf(await startGateway({ pki, hub: this.hub!, dir: this.dir, signerPublicHex: this.signer.publicHex!, profileDir, perfMap: this.opts.perfMap, bin: this.opts.gatewayBin, workers: this.opts.workers }));
     log(`gateway pid ${this.gateway.pid} at ${this.gateway.url}, ${this.opts.workers} worker(s)${profileDir ? ` (profiles to ${profileDir})` : ""}`);
   }
 
   /** The target for `kind`; restarts the gateway if it died in an earlier run. */
   async target(kind: TargetKind): Promise<Target> {
     if (kind === "hub") return makeTarget({ kind, url: hubCallerUrl(this.hub!), pid: this.hub!.pid });
+    if (kind === "node") {
+      if (this.node === null || !this.node.alive) {
+        this.node = this.pinLeaf(await startNodeLimit((await this.leafPki()).gateway));
+        log(`bare Node TLS server (Node limit) pid ${this.node.pid} at ${this.node.url}`);
+      }
+      return makeTarget({ kind, url: this.node.url, pid: this.node.pid });
+    }
     if (kind === "gateway" && this.gateway !== null && !this.gateway.alive) {
       const tail = this.gateway.logs().trim().split("\n").slice(-5).join(" | ");
       this.notes.push(`gateway process died; restarted (log tail: ${tail})`);
@@ -251,7 +323,7 @@ class Bench {
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled([this.gateway?.stop(), this.peer?.stop()]);
+    await Promise.allSettled([this.gateway?.stop(), this.peer?.stop(), this.node?.stop()]);
     await this.hub?.stop().catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -300,6 +372,15 @@ async function main(): Promise<number> {
   try {
     await bench.start();
     outer: for (const scenario of opts.scenarios) {
+      if (scenario.serverCert !== undefined) {
+        try {
+          await bench.useServerCert(scenario.serverCert);
+        } catch (err) {
+          log(`${scenario.id} left out: ${errText(err)}`);
+          bench.notes.push(`${scenario.id} left out: the leaves did not restart with a ${scenario.serverCert} certificate: ${errText(err)}`);
+          continue;
+        }
+      }
       for (let round = 1; round <= opts.rounds; round++) {
         for (const kind of bench.kindsFor(scenario)) {
           if (interrupted) break outer;
@@ -324,11 +405,11 @@ async function main(): Promise<number> {
     startedAt,
     finishedAt: new Date().toISOString(),
     machine,
-    options: { rounds: opts.rounds, workers: opts.workers, loadAverage: loadavg(), only: opts.only, scale: opts.scale, scenarios: opts.scenarios.map((s) => s.id), profile: opts.profile, gatewayBin: opts.gatewayBin ?? null },
+    options: { rounds: opts.rounds, workers: opts.workers, loadAverage: loadavg(), only: opts.only, scale: opts.scale, scenarios: opts.scenarios.map((s) => s.id), profile: opts.profile, gatewayBin: opts.gatewayBin ?? null, pinLeaf: opts.pinLeaf, pinClients: opts.pinClients },
     notes: [
       ...bench.notes,
       "client load runs in separate worker processes on the same cores as the servers",
-      ...(opts.scenarios.some((s) => s.hubSide) && opts.only === null ? [HUB_SIDE_NOTE] : []),
+      ...(opts.scenarios.some((s) => s.baseline === "hub") && opts.only === null ? [HUB_SIDE_NOTE] : []),
     ],
     gatewayRestarts: bench.gatewayRestarts,
     summary: rows,

@@ -7,6 +7,7 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { pin } from "./pin.js";
 import type { OpName, Ops, WorkerReply, WorkerRequest } from "./protocol.js";
 
 const WORKER_SCRIPT = fileURLToPath(new URL("./worker.js", import.meta.url));
@@ -87,9 +88,12 @@ export class Worker {
 export class WorkerPool {
   private readonly workers = new Set<Worker>();
   private static readonly live = new Set<Worker>();
+  /** CPUs every client worker is pinned to (`--pin-clients`); null: not pinned. */
+  static cpus: string | null = null;
 
   spawn(label: string): Worker {
     const child = fork(WORKER_SCRIPT, [], { execArgv: [], stdio: ["ignore", "ignore", "pipe", "ipc"], serialization: "advanced" });
+    if (WorkerPool.cpus !== null && child.pid !== undefined) pin(child.pid, WorkerPool.cpus);
     const w = new Worker(label, child);
     this.workers.add(w);
     WorkerPool.live.add(w);

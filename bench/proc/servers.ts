@@ -13,8 +13,10 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { getPki, type Pki } from "../../test/helpers/pki.js";
+import { getPki, type CertFiles, type Pki } from "../../test/helpers/pki.js";
 import { NATS_SERVER, startHub, waitFor, type Hub } from "../../test/helpers/hub.js";
+
+import { pin } from "./pin.js";
 
 export { getPki, startHub, waitFor, NATS_SERVER };
 
@@ -40,10 +42,11 @@ export type { Hub, Pki };
 
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const GATEWAY_BIN = join(REPO_ROOT, "bin", "aaa-leafnode.js");
+const BARE_TLS = fileURLToPath(new URL("./bare_tls.js", import.meta.url));
 
-/** A leaf under test: where clients connect and which process to watch. */
+/** A leaf under test (or the bare Node TLS server): where clients connect and which process to watch. */
 export interface LeafServer {
-  readonly kind: "peer" | "gateway";
+  readonly kind: "peer" | "gateway" | "node";
   readonly url: string;
   readonly pid: number;
   readonly alive: boolean;
@@ -142,6 +145,8 @@ export interface GatewayStart {
   signerPublicHex: string;
   /** Write V8 .cpuprofile files into this folder (written when the gateway exits on SIGTERM). */
   profileDir?: string;
+  /** Run node with --perf-basic-prof (/tmp/perf-<pid>.map names JIT frames for `perf`). */
+  perfMap?: boolean;
   /** Launcher to run instead of the repository's bin/aaa-leafnode.js (to compare builds). */
   bin?: string;
   /** Worker processes (plugin.choria.network.aaa_leafnode.workers); 1 = single process. */
@@ -174,6 +179,7 @@ export async function startGateway(opts: GatewayStart): Promise<LeafServer & { s
     "",
   ].join("\n"));
   const nodeArgs = opts.profileDir ? ["--cpu-prof", "--cpu-prof-dir", opts.profileDir, "--heap-prof", "--heap-prof-dir", opts.profileDir] : [];
+  if (opts.perfMap) nodeArgs.push("--perf-basic-prof");
   const child = spawn(process.execPath, [...nodeArgs, opts.bin ?? GATEWAY_BIN, "run", "--config", conf], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
@@ -194,6 +200,26 @@ export async function startGateway(opts: GatewayStart): Promise<LeafServer & { s
     return res.ok || undefined;
   }, 30_000, 100);
   return { ...leafServer("gateway", `tls://127.0.0.1:${port}`, child, t), statsUrl };
+}
+
+/**
+ * The storm's Node limit: bench/proc/bare_tls.ts with `cert` (INFO, TLS,
+ * CONNECT, PONG, an echo; no routing, no AAA), in its own process.
+ */
+export async function startNodeLimit(cert: CertFiles): Promise<LeafServer> {
+  const child = spawn(process.execPath, [BARE_TLS, cert.cert, cert.key], { stdio: ["ignore", "pipe", "pipe"] });
+  const t = track(child);
+  const port = await waitFor("bare Node TLS server", () => {
+    if (child.exitCode !== null) throw new Error(`bare Node TLS server exited:\n${t.logs()}`);
+    const m = /listening (\d+)/.exec(t.logs());
+    return m ? Number(m[1]) : undefined;
+  }, 15_000, 50);
+  return leafServer("node", `tls://127.0.0.1:${port}`, child, t);
+}
+
+/** Pin `pid`, every process below it and all their threads to `cpus` (bench/proc/pin.ts). */
+export function pinTree(pid: number, cpus: string): void {
+  for (const p of processTree(pid)) pin(p, cpus);
 }
 
 /** Wait until the hub's /leafz lists `count` leaf connections. */

@@ -3,15 +3,17 @@
  * over the successful rounds on each leaf (or the first successful round's
  * figure, for metrics that ask for it), the min–max over those rounds (a
  * ratio whose ranges overlap is noise, not a result) and the ratio
- * gateway / peer, and renders it as a fixed-width text table. Every scenario
+ * gateway / peer (of the medians, with its min–max taken round by round), and renders it as a fixed-width text table. Every scenario
  * also gets CPU per unit of work for the leaf (with its workers) and for the
- * client processes that drove it. Scenarios with a hub-side baseline get its
- * figures too, the ratio gateway / hub-side, the hub's CPU per unit on every
- * side, and a verdict on the metrics that carry a hub-side target. A ratio is
+ * client processes that drove it. Scenarios with a baseline (the caller on
+ * the hub itself, or a bare Node TLS server) get its figures too, the ratio
+ * gateway / baseline, and a verdict on the metrics that carry a target
+ * against it; with the hub as baseline, also the hub's CPU per unit on every
+ * side. A ratio is
  * only a ratio: whether above 1 is good depends on the metric, so the table
  * says which way is better.
  */
-import type { MetricSpec, Scenario, TargetKind } from "./types.js";
+import type { BaselineKind, MetricSpec, Scenario, TargetKind } from "./types.js";
 
 export interface RunRecord {
   scenario: string;
@@ -40,19 +42,23 @@ export interface SummaryRow {
   better: MetricSpec["better"];
   peer: number | null;
   gateway: number | null;
-  /** The hub-side caller (scenarios with a hub-side baseline; else null). */
-  hub: number | null;
+  /** The scenario's baseline (the hub-side caller or the bare Node server; null without one). */
+  baseline: number | null;
   /** Min and max over the rounds counted (null when none). */
   peerRange: [number, number] | null;
   gatewayRange: [number, number] | null;
-  hubRange: [number, number] | null;
+  baselineRange: [number, number] | null;
   /** gateway / peer, null when either side has no successful run. */
   ratio: number | null;
-  /** gateway / hub-side caller, null when either side has no successful run. */
-  hubRatio: number | null;
-  /** The metric's hub-side target (the most hubRatio may be) and whether the medians meet it (null: no ratio). */
-  hubSideTarget?: { max: number; met: boolean | null };
-  okRuns: { peer: number; gateway: number; hub: number };
+  /** Min and max of gateway / peer taken round by round (the rounds where both succeeded; null with fewer than one). */
+  ratioRange: [number, number] | null;
+  /** gateway / baseline, null when either side has no successful run. */
+  baselineRatio: number | null;
+  /** Min and max of gateway / baseline round by round. */
+  baselineRatioRange: [number, number] | null;
+  /** The metric's target against the baseline (see MetricSpec.baselineTarget) and whether the medians meet it (null: no ratio). */
+  baselineTarget?: { ratio: number; met: boolean | null };
+  okRuns: { peer: number; gateway: number; baseline: number };
 }
 
 export function median(values: readonly number[]): number | null {
@@ -66,13 +72,13 @@ export function summarize(scenarios: readonly Scenario[], runs: readonly RunReco
   const rows: SummaryRow[] = [];
   for (const s of scenarios) {
     const of = (t: TargetKind) => runs.filter((r) => r.scenario === s.id && r.target === t && r.ok);
-    const peerRuns = of("peer"), gatewayRuns = of("gateway"), hubRuns = of("hub");
+    const peerRuns = of("peer"), gatewayRuns = of("gateway"), baseRuns = s.baseline ? of(s.baseline) : [];
     const extra: MetricSpec[] = [
       { key: "leafCpuShare", label: "leaf CPU / measured time", unit: "cores", better: "lower" },
       { key: "leafCpuPerUnit", label: `leaf CPU per ${s.unit}`, unit: "µs", better: "lower" },
       { key: "clientCpuPerUnit", label: `client CPU per ${s.unit}`, unit: "µs", better: "lower" },
     ];
-    if (s.hubSide) extra.push({ key: "hubCpuPerUnit", label: `hub CPU per ${s.unit}`, unit: "µs", better: "lower" });
+    if (s.baseline === "hub") extra.push({ key: "hubCpuPerUnit", label: `hub CPU per ${s.unit}`, unit: "µs", better: "lower" });
     const perUnit = (ms: number, r: RunRecord) => ((r.metrics["units"] ?? 0) > 0 ? (ms * 1000) / r.metrics["units"]! : NaN);
     for (const m of [...s.metrics, ...extra]) {
       const value = (r: RunRecord): number => {
@@ -85,14 +91,21 @@ export function summarize(scenarios: readonly Scenario[], runs: readonly RunReco
         return r.metrics[m.key] ?? NaN;
       };
       const counted = (rs: RunRecord[]) => (m.aggregate === "first" ? rs.slice(0, 1) : rs).map(value);
-      const peer = median(counted(peerRuns)), gateway = median(counted(gatewayRuns)), hub = median(counted(hubRuns));
-      const hubRatio = ratioOf(gateway, hub);
+      /** gateway / other, round by round, over the rounds both sides have. */
+      const roundRatios = (other: RunRecord[]): number[] => (m.aggregate === "first" ? [] : gatewayRuns.map((g) => {
+        const o = other.find((r) => r.round === g.round);
+        return o === undefined ? NaN : ratioOf(value(g), value(o)) ?? NaN;
+      }));
+      const peer = median(counted(peerRuns)), gateway = median(counted(gatewayRuns)), baseline = median(counted(baseRuns));
+      const baselineRatio = ratioOf(gateway, baseline);
       const row: SummaryRow = { scenario: s.id, metric: m.key, label: m.label, unit: m.unit, better: m.better,
-        peer, gateway, hub, ratio: ratioOf(gateway, peer), hubRatio,
-        peerRange: range(counted(peerRuns)), gatewayRange: range(counted(gatewayRuns)), hubRange: range(counted(hubRuns)),
-        okRuns: { peer: peerRuns.length, gateway: gatewayRuns.length, hub: hubRuns.length } };
-      if (s.hubSide && m.hubSideMax !== undefined) {
-        row.hubSideTarget = { max: m.hubSideMax, met: hubRatio === null ? null : hubRatio <= m.hubSideMax };
+        peer, gateway, baseline, ratio: ratioOf(gateway, peer), baselineRatio,
+        ratioRange: range(roundRatios(peerRuns)), baselineRatioRange: range(roundRatios(baseRuns)),
+        peerRange: range(counted(peerRuns)), gatewayRange: range(counted(gatewayRuns)), baselineRange: range(counted(baseRuns)),
+        okRuns: { peer: peerRuns.length, gateway: gatewayRuns.length, baseline: baseRuns.length } };
+      const t = m.baselineTarget;
+      if (s.baseline && t !== undefined) {
+        row.baselineTarget = { ratio: t, met: baselineRatio === null ? null : m.better === "lower" ? baselineRatio <= t : baselineRatio >= t };
       }
       rows.push(row);
     }
@@ -124,28 +137,38 @@ function fmt(v: number | null): string {
   return v.toFixed(2);
 }
 
+/** How the table names each baseline, and the line that says what it is. */
+const BASELINES: Record<BaselineKind, { name: string; what: string }> = {
+  hub: { name: "hub-side", what: "hub-side: the same caller on the hub's own client port, no leaf in between; anonymous TLS like the leaf callers" },
+  node: { name: "Node limit", what: "Node limit: a bare Node TLS server (bench/proc/bare_tls.ts) with the same certificate: INFO, TLS, CONNECT, PONG, one echoed request; no routing, no AAA" },
+};
+
 export function renderTable(scenarios: readonly Scenario[], rows: readonly SummaryRow[], failures: readonly RunRecord[]): string {
-  // The hub-side columns only when a scenario of this table has that baseline.
-  const hubCols = scenarios.some((s) => s.hubSide);
-  const header = ["metric", "unit", "peer leaf", "gateway", "gw/peer", ...(hubCols ? ["hub-side", "gw/hub"] : []), "better"];
-  const ratioText = (r: number | null) => (r === null ? "—" : `${r.toFixed(2)}×`);
+  // The baseline columns only when a scenario of this table has a baseline.
+  const baseCols = scenarios.some((s) => s.baseline);
+  const header = ["metric", "unit", "peer leaf", "gateway", "gw/peer", ...(baseCols ? ["baseline", "gw/base"] : []), "better"];
+  const ratioText = (r: number | null) => (r === null || !Number.isFinite(r) ? "—" : `${r.toFixed(2)}×`);
+  // The ratio of the medians, and its min–max taken round by round.
+  const ratioWithRange = (r: number | null, rr: [number, number] | null) =>
+    (r === null || rr === null || rr[0] === rr[1] ? ratioText(r) : `${ratioText(r)} (${rr[0].toFixed(2)}–${rr[1].toFixed(2)})`);
   const body: string[][] = [];
   for (const s of scenarios) {
     const mine = rows.filter((r) => r.scenario === s.id);
     if (mine.length === 0) continue;
     const ok = mine[0]!.okRuns;
-    body.push([`[${s.id}] ${s.title} (ok runs: peer ${ok.peer}, gateway ${ok.gateway}${s.hubSide ? `, hub-side ${ok.hub}` : ""})`]);
+    const base = s.baseline ? BASELINES[s.baseline] : null;
+    body.push([`[${s.id}] ${s.title} (ok runs: peer ${ok.peer}, gateway ${ok.gateway}${base ? `, ${base.name} ${ok.baseline}` : ""})`]);
     for (const r of mine) {
-      const hub = !hubCols ? [] : s.hubSide ? [withRange(r.hub, r.hubRange), ratioText(r.hubRatio)] : ["", ""];
-      body.push([`  ${r.label}`, r.unit, withRange(r.peer, r.peerRange), withRange(r.gateway, r.gatewayRange), ratioText(r.ratio), ...hub, r.better]);
+      const cols = !baseCols ? [] : base ? [withRange(r.baseline, r.baselineRange), ratioWithRange(r.baselineRatio, r.baselineRatioRange)] : ["", ""];
+      body.push([`  ${r.label}`, r.unit, withRange(r.peer, r.peerRange), withRange(r.gateway, r.gatewayRange), ratioWithRange(r.ratio, r.ratioRange), ...cols, r.better]);
     }
-    if (s.hubSide) {
-      body.push(["  hub-side: the same caller on the hub's own client port, no leaf in between; anonymous TLS like the leaf callers"]);
+    if (base) {
+      body.push([`  baseline = ${base.what}`]);
       for (const r of mine) {
-        const t = r.hubSideTarget;
+        const t = r.baselineTarget;
         if (t === undefined) continue;
         const verdict = t.met === null ? "no figure" : t.met ? "met" : "missed";
-        body.push([`  target: gateway ≤ ${t.max}× hub-side on ${r.label}: ${ratioText(r.hubRatio)}, ${verdict}`]);
+        body.push([`  target: gateway ${r.better === "lower" ? "≤" : "≥"} ${t.ratio}× ${base.name} on ${r.label}: ${ratioWithRange(r.baselineRatio, r.baselineRatioRange)}, ${verdict}`]);
       }
     }
   }

@@ -8,13 +8,19 @@
  * the baseline a leaf is judged against. A scenario must bound every wait
  * with a time limit and may throw: the runner records the failure and moves on.
  */
+import type { ServerKeyType } from "../../src/devkit/pki.js";
 import type { ClientSpec } from "../proc/protocol.js";
 import type { WorkerPool } from "../proc/pool.js";
 
-/** The two leaves, and "hub": the scenario's clients on the hub's own client port (no leaf). */
-export type TargetKind = "peer" | "gateway" | "hub";
+/**
+ * The two leaves, and the baselines a scenario may add: "hub", the
+ * scenario's clients on the hub's own client port (no leaf); "node", a bare
+ * Node TLS server (bench/proc/bare_tls.ts), the platform's own limit.
+ */
+export type TargetKind = "peer" | "gateway" | BaselineKind;
+export type BaselineKind = "hub" | "node";
 
-/** What a scenario run measures: a leaf, or (kind "hub") the hub's client port itself. */
+/** What a scenario run measures: a leaf, the hub's client port itself (kind "hub") or the bare Node server ("node"). */
 export interface Target {
   readonly kind: TargetKind;
   readonly url: string;
@@ -56,8 +62,12 @@ export interface MetricSpec {
   better: "higher" | "lower";
   /** "first": summarize by the earliest successful round only (figures later rounds distort, e.g. memory). */
   aggregate?: "median" | "first";
-  /** Target for hub-side scenarios: the gateway's median may be at most this multiple of the hub-side caller's. */
-  hubSideMax?: number;
+  /**
+   * Target against the scenario's baseline: the gateway's median may be at
+   * most (better "lower") or must be at least (better "higher") this multiple
+   * of the baseline's.
+   */
+  baselineTarget?: number;
 }
 
 export interface Scenario {
@@ -73,11 +83,19 @@ export interface Scenario {
   /** Time limit of one run, ms. */
   readonly timeoutMs: number;
   /**
-   * Also run the scenario with its leaf-side clients connected straight to the
-   * hub (kind "hub", anonymous TLS like the leaf callers), in the same rounds,
-   * after the peer and the gateway: the baseline a leaf can only approach.
+   * Also run the scenario, in the same rounds after the peer and the gateway,
+   * against a baseline a leaf can only approach: "hub", its leaf-side clients
+   * connected straight to the hub (anonymous TLS like the leaf callers);
+   * "node", a bare Node TLS server doing only the connection and an echo.
    */
-  readonly hubSide?: boolean;
+  readonly baseline?: BaselineKind;
+  /**
+   * The key of the certificate the leaves (and the bare Node server) present
+   * on their client ports in this scenario: the runner restarts them to
+   * change it. A scenario without it runs on whatever the leaves have (the
+   * run starts with "ec-p256"), so ALL_SCENARIOS lists those that set another last.
+   */
+  readonly serverCert?: ServerKeyType;
   run(ctx: RunContext): Promise<Record<string, number>>;
 }
 

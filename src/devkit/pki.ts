@@ -40,6 +40,15 @@ export interface Pki {
 
 const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
+/** Key types a server certificate can have (`serverCertificate`); the rest of the PKI is EC P-256. */
+export type ServerKeyType = "ec-p256" | "rsa-2048" | "rsa-4096";
+
+const NEW_KEY: Record<ServerKeyType, string[]> = {
+  "ec-p256": EC,
+  "rsa-2048": ["-newkey", "rsa:2048", "-nodes"],
+  "rsa-4096": ["-newkey", "rsa:4096", "-nodes"],
+};
+
 async function openssl(args: string[]): Promise<void> {
   try {
     await execFileAsync("openssl", args);
@@ -70,7 +79,7 @@ async function makeCa(dir: string, name: string, days: number): Promise<CertFile
   return { cert, key };
 }
 
-async function makeLeafCert(dir: string, name: string, ca: CertFiles, usage: "server" | "client", opts: Required<PkiOptions>): Promise<CertFiles> {
+async function makeLeafCert(dir: string, name: string, ca: CertFiles, usage: "server" | "client", opts: Required<PkiOptions>, newKey = EC): Promise<CertFiles> {
   const cert = join(dir, `${name}.pem`);
   const key = join(dir, `${name}.key`);
   const csr = join(dir, `${name}.csr`);
@@ -83,7 +92,7 @@ async function makeLeafCert(dir: string, name: string, ca: CertFiles, usage: "se
     lines.push("extendedKeyUsage=clientAuth", `subjectAltName=DNS:${name}.test`);
   }
   writeFileSync(ext, lines.join("\n") + "\n");
-  await openssl(["req", ...EC, "-keyout", key, "-out", csr, "-subj", `/CN=${name}`]);
+  await openssl(["req", ...newKey, "-keyout", key, "-out", csr, "-subj", `/CN=${name}`]);
   await openssl([
     "x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial",
     "-out", cert, "-days", String(opts.days), "-extfile", ext,
@@ -112,6 +121,17 @@ export async function generatePki(dir: string): Promise<Pki> {
   const [trial, untrusted] = await Promise.all([generateTrialPki(dir), makeCa(dir, "untrusted-ca", 2)]);
   const untrustedClient = await makeLeafCert(dir, "untrusted-client", untrusted, "client", { days: 2, hosts: DEFAULT_HOSTS });
   return { ...trial, untrustedCa: untrusted.cert, untrustedClient };
+}
+
+/**
+ * One more server certificate like `pki.gateway` (SAN 127.0.0.1, localhost,
+ * signed by the PKI's CA) with a key of `type`, written into the PKI's folder
+ * as `<name>.pem` / `<name>.key` (the benchmark's storms with RSA keys).
+ * Call one at a time per PKI: the CA's serial file is shared.
+ */
+export function serverCertificate(pki: Pki, name: string, type: ServerKeyType): Promise<CertFiles> {
+  const ca = { cert: pki.ca, key: join(pki.dir, "ca.key") };
+  return makeLeafCert(pki.dir, name, ca, "server", { days: 2, hosts: DEFAULT_HOSTS }, NEW_KEY[type]);
 }
 
 let cached: Promise<Pki> | null = null;
