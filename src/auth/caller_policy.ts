@@ -29,7 +29,8 @@
  * publish verdicts); a long subject is simply checked every time.
  */
 import { isSubsetOf, isValidLiteralSubject, isValidSubject, subjectsIntersect } from "../subject/subject.js";
-import { SubjectSet } from "../subject/subject_set.js";
+import type { SubjectSet } from "../subject/subject_set.js";
+import { grantSet } from "./grant_sets.js";
 import { replyHashes } from "./reply_namespace.js";
 
 export const LIFECYCLE_PATTERN = "choria.lifecycle.>";
@@ -122,12 +123,13 @@ export class CallerPolicy {
     this.inboxPrefix = this.prefixDot + INBOX;
     this.ownReplies = [`*.${REPLY_TOKEN}.${md5}.>`, `*.${REPLY_TOKEN}.${sha256}.>`];
     this.foreignReplies = replyNamespacesPattern(collective);
-    // Each SubjectSet keeps its own verdict cache off; the bounded ones here sit above them.
-    const setOpts = { cacheSize: 0 };
-    this.pubAllow = new SubjectSet(grants.publish.allow, setOpts);
-    this.pubDeny = new SubjectSet(grants.publish.deny, setOpts);
-    this.subAllow = new SubjectSet(grants.subscribe.allow, setOpts);
-    this.subDeny = new SubjectSet(grants.subscribe.deny, setOpts);
+    // Sealed sets without verdict caches, shared by callers with equal lists (grant_sets.ts);
+    // the bounded verdict caches here, per caller, sit above them.
+    const own = [md5, sha256];
+    this.pubAllow = grantSet(grants.publish.allow, own);
+    this.pubDeny = grantSet(grants.publish.deny, own);
+    this.subAllow = grantSet(grants.subscribe.allow, own);
+    this.subDeny = grantSet(grants.subscribe.deny, own);
     this.denyAll = denyAll;
   }
 

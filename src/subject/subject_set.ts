@@ -19,6 +19,8 @@ export class SubjectSet {
   private readonly known = new Set<string>();
   private readonly verdicts = new Map<string, boolean>();
   private readonly cacheSize: number;
+  /** Sealed: add() refuses (a set shared between callers must never change). */
+  private sealed = false;
 
   constructor(patterns: Iterable<string> = [], opts: { cacheSize?: number } = {}) {
     const size = opts.cacheSize ?? DEFAULT_VERDICT_CACHE_SIZE;
@@ -31,6 +33,7 @@ export class SubjectSet {
    * being dropped, so a bad grant becomes a visible deny rather than a silent gap.
    */
   add(pattern: string): void {
+    if (this.sealed) throw new Error("SubjectSet is sealed: a shared grant set cannot change");
     if (!isValidSubject(pattern)) {
       throw new GatewayError("GW_ERR_INVALID_SUBJECT", `invalid subject pattern ${JSON.stringify(pattern)}`);
     }
@@ -40,6 +43,12 @@ export class SubjectSet {
     this.trie.insert({ subject: pattern, queue: undefined });
     // Patterns are added while compiling permissions, so a full reset is cheap enough.
     this.verdicts.clear();
+  }
+
+  /** No more patterns from now on (add() throws); returns the set. */
+  seal(): this {
+    this.sealed = true;
+    return this;
   }
 
   get size(): number {
