@@ -35,7 +35,6 @@ let tableChars = 0;
  * list containing one of them is not shared.
  */
 export function grantSet(patterns: readonly string[], ownTokens: readonly string[]): SubjectSet {
-  if (patterns.length === 0) return sharedOrBuilt(patterns, "[]");
   let chars = 0;
   for (const p of patterns) {
     chars += p.length;
