@@ -9,8 +9,6 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { grantSet, sharedGrantSets } from "../../../src/auth/grant_sets.js";
 import { compileCallerPolicy } from "../../../src/auth/permissions.js";
@@ -18,6 +16,7 @@ import { defaultPoliciesDir, loadPolicies } from "../../../src/auth/policies.js"
 import { md5Hex, sha256Hex } from "../../../src/auth/reply_namespace.js";
 import { GatewayError } from "../../../src/errors.js";
 import { SubjectSet } from "../../../src/subject/subject_set.js";
+import { heapAfterGc } from "../../helpers/heap.js";
 
 const NO_OWN: readonly string[] = [];
 
@@ -128,17 +127,11 @@ describe("caller policies with shared grant sets", () => {
   });
 
   test("a caller's policy keeps under 16 KiB of heap with every Choria permission (30 KiB before sharing)", () => {
-    setFlagsFromString("--expose-gc");
-    const gc = runInNewContext("gc") as () => void;
     const N = 500;
     policy("up=warm", FULL);
-    gc();
-    gc();
-    const before = process.memoryUsage().heapUsed;
+    const before = heapAfterGc();
     const kept = Array.from({ length: N }, (_, i) => policy(`up=user${i}`, FULL));
-    gc();
-    gc();
-    const perPolicy = (process.memoryUsage().heapUsed - before) / N;
+    const perPolicy = (heapAfterGc() - before) / N;
     console.log(`[figures] heap per caller policy with every Choria permission: ${Math.round(perPolicy)} bytes`);
     assert.equal(kept.length, N);
     assert.ok(perPolicy < 16 * 1024, `${Math.round(perPolicy)} bytes per policy`);

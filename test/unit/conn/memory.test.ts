@@ -7,25 +7,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { CloseReasons } from "../../../src/conn/close_reason.js";
 import type { AuditLog } from "../../../src/obs/audit.js";
 import { connWorld, settle } from "../../helpers/conn.js";
+import { heapAfterGc } from "../../helpers/heap.js";
 
 /** Bytes one connection may keep after refused traffic (docs/isolation.md). */
 const REFUSED_TRAFFIC_BOUND = 64 * 1024;
 const CONNECTIONS = 16;
 const DISTINCT = 2048;
-
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-
-function heapAfterGc(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
 
 const quietAudit: AuditLog = { connect() {}, refused() {}, violation() {}, disconnect() {} };
 
