@@ -11,6 +11,11 @@
 #   bench/perf_samples.sh /tmp/subs-new --scenarios subscribers --rounds 3
 #   bench/perf_samples.sh /tmp/subs-old --scenarios subscribers --rounds 3 --gateway-bin /path/to/old/bin/aaa-leafnode.js
 #
+# PERF_WINDOW=measured counts only each scenario's measured phase (the
+# window its CPU-per-unit figures cover; connecting the clients is left out):
+# perf starts with its events off and the bench turns them on and off
+# through a fifo (BENCH_PERF_CTL).
+#
 # Writes OUT_PREFIX.data (perf), OUT_PREFIX.log (bench output) and OUT_PREFIX.txt (this summary).
 # Needs `perf` (Debian: linux-perf) and permission to attach to own processes
 # (kernel.perf_event_paranoid ≤ 2 for user space; root sees kernel frames too).
@@ -19,6 +24,13 @@ cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then sed -n 2,16p "$0"; exit 2; fi
 out="$1"; shift
 FREQ="${PERF_FREQ:-999}"
+
+ctl=()
+if [ "${PERF_WINDOW:-all}" = measured ]; then
+  fifo="$out.ctl"; rm -f "$fifo"; mkfifo "$fifo"
+  export BENCH_PERF_CTL="$fifo"
+  ctl=(-D -1 --control "fifo:$fifo")
+fi
 
 node build/bench/run.js --only gateway --perf-map --out "$out.json" "$@" >"$out.log" 2>&1 &
 bench=$!
@@ -30,14 +42,14 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 if [ -z "$pid" ]; then echo "perf_samples: the gateway did not start; see $out.log" >&2; wait "$bench" || true; exit 1; fi
-perf record -q -F "$FREQ" -g -p "$pid" -o "$out.data" >/dev/null 2>&1 &
+perf record -q -F "$FREQ" -g "${ctl[@]}" -p "$pid" -o "$out.data" >/dev/null 2>&1 &
 perfpid=$!
 wait "$bench" || echo "perf_samples: bench exited with $?" >&2
 kill -INT "$perfpid" 2>/dev/null || true
 wait "$perfpid" 2>/dev/null || true
 
 {
-  echo "# $* — gateway pid $pid, perf -F $FREQ, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "# $* — gateway pid $pid, perf -F $FREQ, window ${PERF_WINDOW:-all}, $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "## samples per thread (tid:name; the main thread's id is the process id, the others are V8's GC and compiler helpers and libuv's pool)"
   perf report -i "$out.data" --stdio -n --no-children --sort pid 2>/dev/null | grep -E '^ +[0-9]' | tee "$out.threads" | head -12
   echo "total samples: $(awk '{ n += $2 } END { print n }' "$out.threads")"
@@ -47,4 +59,4 @@ wait "$perfpid" 2>/dev/null || true
   echo "## top symbols, all threads"
   perf report -i "$out.data" --stdio -n --no-children --sort sym 2>/dev/null | grep -E '^ +[0-9]' | head -40
 } | tee "$out.txt"
-rm -f "/tmp/perf-$pid.map"
+rm -f "/tmp/perf-$pid.map" "$out.ctl"

@@ -13,7 +13,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -179,6 +179,9 @@ class Bench {
   // An ed25519 AAA signer from a random seed (see targets.ts on generateKeyPairSync).
   private readonly signer = signerFromPrivateKey(randomBytes(32).toString("hex"));
 
+  /** The fifo perf_samples.sh listens on (BENCH_PERF_CTL), opened at the first measured phase. */
+  private perfCtlFd: number | undefined;
+
   constructor(private readonly opts: Options) {}
 
   /** Leaf connections the hub should show: the peer's one and one per gateway worker. */
@@ -276,6 +279,17 @@ class Bench {
     return makeTarget({ kind, url: leaf.url, pid: leaf.pid, signer: kind === "gateway" ? this.signer : undefined });
   }
 
+  /**
+   * bench/perf_samples.sh with PERF_WINDOW=measured: perf starts with its
+   * events off and listens on a fifo; each scenario's measured phase turns
+   * them on and off, so the samples are those of the work the figures count.
+   */
+  private perfControl(command: "enable" | "disable"): void {
+    const path = process.env.BENCH_PERF_CTL;
+    if (path === undefined || path === "") return;
+    this.perfCtlFd ??= openSync(path, "w");
+    writeSync(this.perfCtlFd, `${command}\n`);
+  }
   async runOnce(scenario: Scenario, kind: TargetKind, round: number): Promise<RunRecord> {
     const record: RunRecord = { scenario: scenario.id, target: kind, round, ok: false, notes: [], metrics: {}, wallMs: 0, windowMs: 0, leafCpuMs: 0, clientCpuMs: 0, hubCpuMs: 0 };
     const pool = new WorkerPool();
@@ -298,8 +312,8 @@ class Bench {
       const runId = `${scenario.id}${round}${kind[0]}${Date.now().toString(36)}`;
       record.metrics = await withTimeout(scenario.run({
         target, pool, runId, scale: this.opts.scale, readRssKiB: readTreeRssKiB,
-        measureStart: () => { from = mark(); },
-        measureEnd: () => { to = mark(); },
+        measureStart: () => { from = mark(); this.perfControl("enable"); },
+        measureEnd: () => { this.perfControl("disable"); to = mark(); },
         note: (text) => { record.notes.push(text); },
         hubClient: (name) => ({ url: hubUrl, name, inboxPrefix: `bench.hubinbox.${name}` }),
       }), scenario.timeoutMs, `${scenario.id} on ${kind}`);
