@@ -30,6 +30,7 @@ import { createMetrics, sumLinkCounters, type ConnzEntry, type LeafnodeStats, ty
 import { startMonitor } from "./obs/monitor.js";
 import { RecentRing } from "./obs/recent_ring.js";
 import { Router } from "./router/router.js";
+import { poolStats } from "./protocol/chunk_pool.js";
 import { startTlsListener, type TlsListener } from "./transport/tls_listener.js";
 import { startWsListener, type WsListener } from "./transport/ws_listener.js";
 import { buildAllowList, loadContext } from "./transport/listen.js";
@@ -420,6 +421,7 @@ export class Gateway {
       permissionViolations: () => k.violations,
       rewrittenInboxes: () => k.rewrittenInboxes,
       lifecycleFiltered: () => k.lifecycleFiltered + this.router.lifecycleWithheld,
+      writePoolBytes: () => poolStats().bytes,
       auditSuppressed: () => this.audit?.suppressed ?? 0,
       leafnode: () => leafnodeStats(this.config, this.upstreams),
       subsz: (): SubszEntry[] => live().flatMap((c) => subszOf(c)),

@@ -148,6 +148,8 @@ export interface MetricSources {
   rewrittenInboxes(): number;
   /** Lifecycle messages withheld from clients. */
   lifecycleFiltered(): number;
+  /** Spare outbound chunks kept for reuse (protocol/chunk_pool.ts), bytes. */
+  writePoolBytes(): number;
   /** Audit events held back by the audit rate limit (not yet exported). */
   auditSuppressed?(): number;
   leafnode(): LeafnodeStats;
@@ -355,6 +357,7 @@ export function createMetrics(sources: MetricSources, opts: MetricsOptions = {})
   ownLabelledCounter("closed_connections_total", "Closed client connections by close reason", "reason", () => sources.closeReasons(), closeReasonLabels);
   ownCounter("rewritten_inboxes_total", "_INBOX reply subjects rewritten into private reply namespaces", () => sources.rewrittenInboxes());
   ownCounter("lifecycle_filtered_total", "Lifecycle messages withheld from clients", () => sources.lifecycleFiltered());
+  ownGauge("write_pool_bytes", "Spare outbound buffer memory kept for reuse after a burst (given back when idle)", () => sources.writePoolBytes());
   ownGauge("ready", "1 when the gateway reports ready on /readyz", () => (sources.ready() ? 1 : 0), "min");
 
   ownGauge("upstream_configured", "Upstream leafnode remotes configured (0 = standalone)", () => sources.leafnode().configured);

@@ -11,12 +11,13 @@
  *   with a native copy into fresh memory. So while a write is pending, the
  *   next batch keeps growing in the WriteBuffer (one buffer up to 1 MiB) and
  *   leaves when the transport reports the first written, which also gives its
- *   chunk back to the pool (protocol/write_buffer.ts). A batch of several
+ *   chunk back to the pool (protocol/chunk_pool.ts). A batch of several
  *   chunks leaves one chunk per write.
  * - flush() writes everything now regardless (before a close: nothing queued
  *   is lost).
  */
-import { recycle, WriteBuffer } from "../protocol/write_buffer.js";
+import { recycle } from "../protocol/chunk_pool.js";
+import { WriteBuffer } from "../protocol/write_buffer.js";
 import type { Transport } from "./transport.js";
 
 /** Writers listed for this turn; `spare` is the previous turn's list, reused. */

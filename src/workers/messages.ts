@@ -30,6 +30,7 @@ export interface WorkerSnapshot {
   permissionViolations: Record<string, number>;
   rewrittenInboxes: number;
   lifecycleFiltered: number;
+  writePoolBytes: number;
   leafnode: LeafnodeStats;
   websocket: { upgrades: number; rejected: Record<string, number> } | null;
   loginRelay: Record<string, number> | null;

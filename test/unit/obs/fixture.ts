@@ -19,6 +19,7 @@ export interface FakeState {
   permissionViolations: Record<string, number>;
   rewrittenInboxes: number;
   lifecycleFiltered: number;
+  writePoolBytes: number;
   /** The upstream links; `hubSubjects` lists each link's hub interest. */
   links: FakeLink[];
   subsz: SubszEntry[];
@@ -61,6 +62,7 @@ export function fakeState(): FakeState {
     permissionViolations: { publish: 4, subscribe: 5 },
     rewrittenInboxes: 33,
     lifecycleFiltered: 7,
+    writePoolBytes: 65536,
     links: [{
       remote: "hub", connected: true, rttMs: 12, inMsgs: 50, outMsgs: 60, inBytes: 5000, outBytes: 6000,
       reconnects: 2, bufferedMsgs: 3, bufferedBytes: 300, bufferLimitBytes: 1000, droppedMsgs: 4, droppedBytes: 400,
@@ -93,6 +95,7 @@ export function fakeSources(state: FakeState): MetricSources {
     permissionViolations: () => state.permissionViolations,
     rewrittenInboxes: () => state.rewrittenInboxes,
     lifecycleFiltered: () => state.lifecycleFiltered,
+    writePoolBytes: () => state.writePoolBytes,
     leafnode: () => leafnodeOf(state.links),
     subsz: () => state.subsz,
     websocket: () => state.websocket,

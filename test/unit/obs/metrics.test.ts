@@ -116,6 +116,7 @@ describe("gateway metrics", () => {
     ["aaa_leafnode_closed_connections_total", { reason: "AuthViolation" }, 2, "counter"],
     ["aaa_leafnode_rewritten_inboxes_total", {}, 33, "counter"],
     ["aaa_leafnode_lifecycle_filtered_total", {}, 7, "counter"],
+    ["aaa_leafnode_write_pool_bytes", {}, 65536, "gauge"],
     ["aaa_leafnode_ready", {}, 1, "gauge"],
     ["aaa_leafnode_upstream_configured", {}, 1, "gauge"],
     ["aaa_leafnode_upstream_connected", {}, 1, "gauge"],
