@@ -60,21 +60,22 @@ export interface Ops {
     result: { received: number; firstMs: number; lastMs: number };
   };
   /**
-   * Choria-style callers, all at once: each connects, subscribes to its own
-   * reply subjects, then `broadcasts` times publishes a request to
-   * `requestSubject` and waits for `expectPerBroadcast` replies (or `timeoutMs`).
+   * Choria-style callers, connected before the measured phase: each connects
+   * and subscribes to its own reply subjects (`<prefix>.mc.>`); returns once
+   * the fleet answers on every `readySubjects`.
+   */
+  callersConnect: {
+    args: { clients: ClientSpec[]; replyPrefixes: string[]; readySubjects: string[]; timeoutMs: number };
+    result: { connected: number; firstError: string };
+  };
+  /**
+   * The callers of callersConnect, all at once: each `broadcasts` times
+   * publishes a request to `requestSubject` and waits for
+   * `expectPerBroadcast` replies (or `timeoutMs`).
    */
   manyCallers: {
-    args: {
-      clients: ClientSpec[];
-      replyPrefixes: string[];
-      requestSubject: string;
-      broadcasts: number;
-      expectPerBroadcast: number;
-      readySubjects: string[];
-      timeoutMs: number;
-    };
-    result: { startAt: number; endAt: number; connected: number; received: number; broadcastMs: number[]; timedOut: number; firstError: string };
+    args: { requestSubject: string; broadcasts: number; expectPerBroadcast: number; timeoutMs: number };
+    result: { startAt: number; endAt: number; received: number; broadcastMs: number[]; timedOut: number };
   };
   /** Echo every request on `subject` back to its reply subject. */
   echo: { args: { client: ClientSpec; subject: string }; result: Record<string, never> };

@@ -12,6 +12,14 @@ import { epochMs, type OpName, type Ops, type WorkerReply, type WorkerRequest } 
 
 const conns: NatsConnection[] = [];
 const counter = new MessageCounter();
+/** callersConnect's callers, with their reply prefix and replies so far, for manyCallers. */
+interface Caller {
+  nc: NatsConnection;
+  prefix: string;
+  got: number;
+  wake: (() => void) | null;
+}
+let callers: Caller[] = [];
 
 async function open(spec: Parameters<typeof connectClient>[0], timeoutMs?: number): Promise<NatsConnection> {
   const nc = await connectClient(spec, timeoutMs);
@@ -84,48 +92,49 @@ const handlers: { [K in OpName]: Handler<K> } = {
     return { received: r.count, firstMs: r.count ? r.firstAt - t0 : 0, lastMs: r.count ? r.lastAt - t0 : 0 };
   },
 
-  async manyCallers({ clients, replyPrefixes, requestSubject, broadcasts, expectPerBroadcast, readySubjects, timeoutMs }) {
-    let connected = 0, received = 0, timedOut = 0;
+  async callersConnect({ clients, replyPrefixes, readySubjects, timeoutMs }) {
     let firstError = "";
-    const broadcastMs: number[] = [];
-    const body = new TextEncoder().encode("{\"agent\":\"bench\",\"action\":\"ping\"}");
-    const ncs = await Promise.all(clients.map(async (spec) => {
+    const opened = await Promise.all(clients.map(async (spec, i): Promise<Caller | null> => {
       try {
         const nc = await open(spec, timeoutMs);
-        connected++;
-        return nc;
+        const caller: Caller = { nc, prefix: `${replyPrefixes[i]!}.mc`, got: 0, wake: null };
+        nc.subscribe(`${caller.prefix}.>`, { callback: () => {
+          caller.got++;
+          caller.wake?.();
+        } });
+        await nc.flush();
+        return caller;
       } catch (err) {
         if (!firstError) firstError = err instanceof Error ? err.message : String(err);
         return null;
       }
     }));
-    const first = ncs.find((nc) => nc !== null);
-    if (first) for (const ready of readySubjects) await awaitResponder(first, ready);
+    callers = opened.filter((c) => c !== null);
+    if (callers[0]) for (const ready of readySubjects) await awaitResponder(callers[0].nc, ready);
+    return { connected: callers.length, firstError };
+  },
+
+  async manyCallers({ requestSubject, broadcasts, expectPerBroadcast, timeoutMs }) {
+    let timedOut = 0;
+    const broadcastMs: number[] = [];
+    const body = new TextEncoder().encode("{\"agent\":\"bench\",\"action\":\"ping\"}");
+    const before = callers.reduce((n, c) => n + c.got, 0);
     const startAt = epochMs();
-    await Promise.all(ncs.map(async (nc, i) => {
-      if (nc === null) return;
-      const prefix = `${replyPrefixes[i]!}.mc`;
-      let got = 0;
-      let wake: (() => void) | null = null;
-      nc.subscribe(`${prefix}.>`, { callback: () => {
-        got++;
-        received++;
-        wake?.();
-      } });
-      await nc.flush();
+    await Promise.all(callers.map(async (c) => {
       for (let b = 0; b < broadcasts; b++) {
-        const want = got + expectPerBroadcast;
+        const want = c.got + expectPerBroadcast;
         const t0 = performance.now();
-        nc.publish(requestSubject, body, { reply: `${prefix}.${b}` });
+        c.nc.publish(requestSubject, body, { reply: `${c.prefix}.${b}` });
         const ok = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => { wake = null; resolve(false); }, timeoutMs);
-          wake = () => { if (got >= want) { clearTimeout(timer); wake = null; resolve(true); } };
+          const timer = setTimeout(() => { c.wake = null; resolve(false); }, timeoutMs);
+          c.wake = () => { if (c.got >= want) { clearTimeout(timer); c.wake = null; resolve(true); } };
         });
         if (ok) broadcastMs.push(performance.now() - t0);
         else timedOut++;
       }
     }));
-    return { startAt, endAt: epochMs(), connected, received, broadcastMs, timedOut, firstError };
+    const received = callers.reduce((n, c) => n + c.got, 0) - before;
+    return { startAt, endAt: epochMs(), received, broadcastMs, timedOut };
   },
 
   async echo({ client, subject }) {

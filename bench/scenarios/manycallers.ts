@@ -7,7 +7,9 @@
  * replies before broadcasting again, 5 times. Figures: replies/s over the whole
  * phase, the p50 and p99 time for one broadcast to collect all its replies,
  * and replies lost. This is the shape of a busy Choria site: many operators
- * and automations at once, each a fan-out and a fan-in.
+ * and automations at once, each a fan-out and a fan-in. The callers connect
+ * and subscribe before the measured phase, so its time and CPU are the
+ * broadcasts' alone (connecting is what the storm measures).
  */
 import { replyPrefixOf } from "./targets.js";
 import { scaled, split, type RunContext, type Scenario } from "./types.js";
@@ -44,21 +46,25 @@ export const manyCallers: Scenario = {
     let index = 0;
     const groups = split(callers, CALLER_PROCESSES).map((n) => Array.from({ length: n }, () => `up=bench-mc-${ctx.runId}-${index++}`));
     const workers = groups.map((_, i) => ctx.pool.spawn(`leaf callers ${i}`));
-    ctx.measureStart();
-    const results = await Promise.all(workers.map((w, i) => w.call("manyCallers", {
+    // Connecting is the storm's work: the measured phase is the broadcasts alone.
+    const joined = await Promise.all(workers.map((w, i) => w.call("callersConnect", {
       clients: groups[i]!.map((id) => ctx.target.client(id)),
       replyPrefixes: groups[i]!.map(replyPrefixOf),
+      readySubjects,
+      timeoutMs: 60_000,
+    }, 120_000)));
+    const connected = joined.reduce((n, r) => n + r.connected, 0);
+    if (connected < callers) ctx.note(`${callers - connected} callers failed to connect: ${joined.map((r) => r.firstError).filter(Boolean).join("; ")}`);
+    ctx.measureStart();
+    const results = await Promise.all(workers.map((w) => w.call("manyCallers", {
       requestSubject,
       broadcasts,
       expectPerBroadcast: nodes,
-      readySubjects,
       timeoutMs: 60_000,
     }, 280_000)));
     ctx.measureEnd();
     const received = results.reduce((n, r) => n + r.received, 0);
-    const connected = results.reduce((n, r) => n + r.connected, 0);
     const timedOut = results.reduce((n, r) => n + r.timedOut, 0);
-    if (connected < callers) ctx.note(`${callers - connected} callers failed to connect: ${results.map((r) => r.firstError).filter(Boolean).join("; ")}`);
     if (timedOut > 0) ctx.note(`${timedOut} broadcasts did not collect every reply in time`);
     const startAt = Math.min(...results.map((r) => r.startAt));
     const endAt = Math.max(...results.map((r) => r.endAt));
