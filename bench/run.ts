@@ -63,6 +63,7 @@ const USAGE = `Usage: node build/bench/run.js [options]
                        (bench/perf_samples.sh uses it)
   --out FILE           results JSON (default bench/results/latest.json)
   --gateway-bin FILE   run this launcher instead of bin/aaa-leafnode.js (compare builds)
+  --gateway-node-args="A B"  extra node/V8 options for the gateway process (compare settings)
   --pin-leaf CPUS      pin the leaf under test (peer, gateway and its workers, Node limit) to these
                        CPUs (taskset list, e.g. 1 or 2-7)
   --pin-clients CPUS   pin the hub and every client worker process to these CPUs
@@ -79,6 +80,7 @@ interface Options {
   perfMap: boolean;
   out: string;
   gatewayBin: string | undefined;
+  gatewayNodeArgs: string[];
   workers: number;
   pinLeaf: string | null;
   pinClients: string | null;
@@ -97,6 +99,7 @@ function parseOptions(argv: string[]): Options {
       "perf-map": { type: "boolean", default: false },
       out: { type: "string" },
       "gateway-bin": { type: "string" },
+      "gateway-node-args": { type: "string" },
       "pin-leaf": { type: "string" },
       "pin-clients": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -127,6 +130,7 @@ function parseOptions(argv: string[]): Options {
     only: (values.only as "peer" | "gateway" | undefined) ?? null,
     out: values.out ?? join(RESULTS_DIR, "latest.json"),
     gatewayBin: values["gateway-bin"],
+    gatewayNodeArgs: (values["gateway-node-args"] ?? "").split(" ").filter((a) => a !== ""),
     workers,
     pinLeaf: cpuList(values["pin-leaf"], "--pin-leaf"),
     pinClients: cpuList(values["pin-clients"], "--pin-clients"),
@@ -252,7 +256,7 @@ class Bench {
       profileDir = join(RESULTS_DIR, `profiles-${new Date().toISOString().replace(/[:.]/g, "-")}`);
       mkdirSync(profileDir, { recursive: true });
     }
-    this.gateway = this.pinLeaf(await startGateway({ pki, hub: this.hub!, dir: this.dir, signerPublicHex: this.signer.publicHex!, profileDir, perfMap: this.opts.perfMap, bin: this.opts.gatewayBin, workers: this.opts.workers }));
+    this.gateway = this.pinLeaf(await startGateway({ pki, hub: this.hub!, dir: this.dir, signerPublicHex: this.signer.publicHex!, profileDir, perfMap: this.opts.perfMap, bin: this.opts.gatewayBin, nodeArgs: this.opts.gatewayNodeArgs, workers: this.opts.workers }));
     log(`gateway pid ${this.gateway.pid} at ${this.gateway.url}, ${this.opts.workers} worker(s)${profileDir ? ` (profiles to ${profileDir})` : ""}`);
   }
 
@@ -419,7 +423,7 @@ async function main(): Promise<number> {
     startedAt,
     finishedAt: new Date().toISOString(),
     machine,
-    options: { rounds: opts.rounds, workers: opts.workers, loadAverage: loadavg(), only: opts.only, scale: opts.scale, scenarios: opts.scenarios.map((s) => s.id), profile: opts.profile, gatewayBin: opts.gatewayBin ?? null, pinLeaf: opts.pinLeaf, pinClients: opts.pinClients },
+    options: { rounds: opts.rounds, workers: opts.workers, loadAverage: loadavg(), only: opts.only, scale: opts.scale, scenarios: opts.scenarios.map((s) => s.id), profile: opts.profile, gatewayBin: opts.gatewayBin ?? null, gatewayNodeArgs: opts.gatewayNodeArgs, pinLeaf: opts.pinLeaf, pinClients: opts.pinClients },
     notes: [
       ...bench.notes,
       "client load runs in separate worker processes on the same cores as the servers",

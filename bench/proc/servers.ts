@@ -149,6 +149,8 @@ export interface GatewayStart {
   perfMap?: boolean;
   /** Launcher to run instead of the repository's bin/aaa-leafnode.js (to compare builds). */
   bin?: string;
+  /** Extra node/V8 options for the gateway process. */
+  nodeArgs?: string[];
   /** Worker processes (plugin.choria.network.aaa_leafnode.workers); 1 = single process. */
   workers?: number;
 }
@@ -180,6 +182,7 @@ export async function startGateway(opts: GatewayStart): Promise<LeafServer & { s
   ].join("\n"));
   const nodeArgs = opts.profileDir ? ["--cpu-prof", "--cpu-prof-dir", opts.profileDir, "--heap-prof", "--heap-prof-dir", opts.profileDir] : [];
   if (opts.perfMap) nodeArgs.push("--perf-basic-prof");
+  nodeArgs.push(...(opts.nodeArgs ?? []));
   const child = spawn(process.execPath, [...nodeArgs, opts.bin ?? GATEWAY_BIN, "run", "--config", conf], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
