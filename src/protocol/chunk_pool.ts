@@ -11,7 +11,8 @@
  * change 7). A reused chunk costs neither that nor the page faults of fresh
  * memory.
  *
- * Bounds: spare chunks are kept up to RETAIN_MAX bytes. What stays unused
+ * Bounds: spare chunks are kept up to RETAIN_MAX bytes for the whole gateway
+ * (in worker mode each worker keeps its share, setPoolShare). What stays unused
  * for a whole SWEEP_MS is given back to the GC by halves, down to FLOOR, so a
  * burst's memory is kept for the next one and released about a minute after
  * the last. Only chunks this module allocated are ever pooled, and a chunk
@@ -22,13 +23,15 @@
 export const MIN_CHUNK = 4 * 1024;
 export const MAX_CHUNK = 1024 * 1024;
 const CLASSES = Math.log2(MAX_CHUNK / MIN_CHUNK) + 1;
-/** At most this many bytes of spare chunks, process-wide. */
+/** At most this many bytes of spare chunks, for the whole gateway. */
 const RETAIN_MAX = 256 * 1024 * 1024;
 /** Spare bytes kept however long they sit unused. */
 const FLOOR = 4 * 1024 * 1024;
 /** How often the pool gives back half of what stayed unused since the last sweep. */
 const SWEEP_MS = 30_000;
 
+/** What this process may keep: RETAIN_MAX, or a worker's share of it. */
+let retainMax = RETAIN_MAX;
 /** Spare chunks per class; the end of each list is the most recently given back. */
 const spare: ArrayBuffer[][] = Array.from({ length: CLASSES }, () => []);
 /** The same chunks as a set: a chunk given back twice is kept once. */
@@ -39,6 +42,15 @@ let lowWater = 0;
 let sweeper: NodeJS.Timeout | null = null;
 /** The chunks this module made itself: only those may be reused (never a slice of Node's shared pool). */
 const owned = new WeakSet<ArrayBuffer>();
+
+/**
+ * Worker mode: this process is one of `workers`, so it keeps at most its
+ * share of RETAIN_MAX (never less than FLOOR), and the gateway as a whole
+ * stays within RETAIN_MAX.
+ */
+export function setPoolShare(workers: number): void {
+  retainMax = Math.max(FLOOR, Math.floor(RETAIN_MAX / Math.max(1, Math.floor(workers))));
+}
 
 /** The smallest class holding `bytes`, or -1 past MAX_CHUNK. */
 function classFor(bytes: number): number {
@@ -66,14 +78,14 @@ export function takeChunk(bytes: number): Buffer {
 /**
  * Give back a batch from WriteBuffer.take() once the transport has written it
  * (or a chunk nothing refers to any more). Chunks this module did not make,
- * and chunks past RETAIN_MAX, are left to the GC. Never call it while the
+ * and chunks past this process's bound, are left to the GC. Never call it while the
  * bytes may still be read.
  */
 export function recycle(batch: readonly Uint8Array[]): void {
   for (let i = 0; i < batch.length; i++) {
     const c = batch[i]!;
     const ab = c.buffer as ArrayBuffer;
-    if (c.byteOffset !== 0 || !owned.has(ab) || spareSet.has(ab) || spareBytes + ab.byteLength > RETAIN_MAX) continue;
+    if (c.byteOffset !== 0 || !owned.has(ab) || spareSet.has(ab) || spareBytes + ab.byteLength > retainMax) continue;
     const k = classFor(ab.byteLength);
     if (k < 0 || MIN_CHUNK << k !== ab.byteLength) continue;
     spare[k]!.push(ab);

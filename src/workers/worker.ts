@@ -10,6 +10,7 @@
 import { AggregatorRegistry } from "prom-client";
 import type { GatewayConfig } from "../config/types.js";
 import { setCidSpace } from "../conn/client_conn.js";
+import { setPoolShare } from "../protocol/chunk_pool.js";
 import { Gateway, type GatewayOptions } from "../gateway.js";
 import type { Logger } from "../obs/log.js";
 import { controlGateway } from "./control.js";
@@ -49,6 +50,7 @@ export async function runWorker(o: WorkerRun): Promise<number> {
   const index = workerIndex();
   const count = Math.max(Number(process.env[WORKER_COUNT_ENV] ?? "1"), 1);
   setCidSpace(index, count);
+  setPoolShare(count);
   const log = o.log.child({ worker: index });
   let gateway: Gateway;
   try {

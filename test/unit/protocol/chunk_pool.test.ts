@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { MAX_CHUNK, MIN_CHUNK, poolStats, recycle, sweep, takeChunk } from "../../../src/protocol/chunk_pool.js";
+import { MAX_CHUNK, MIN_CHUNK, poolStats, recycle, setPoolShare, sweep, takeChunk } from "../../../src/protocol/chunk_pool.js";
 
 const MiB = 1024 * 1024;
 const FLOOR = 4 * MiB;
@@ -33,6 +33,23 @@ test("spare chunks never exceed the retention bound", () => {
   // Give everything back to the GC for the tests after this one.
   for (let i = 0; i < 64 && poolStats().bytes > FLOOR; i++) sweep();
   assert.ok(poolStats().bytes <= FLOOR);
+});
+
+test("in worker mode each worker keeps its share of the bound, so the gateway keeps at most 256 MiB", () => {
+  for (const workers of [4, 16, 1000]) {
+    setPoolShare(workers);
+    const share = Math.max(FLOOR, Math.floor(RETAIN_MAX / workers));
+    const chunks = Array.from({ length: share / MAX_CHUNK + 8 }, () => takeChunk(MAX_CHUNK));
+    recycle(chunks);
+    assert.ok(poolStats().bytes <= share, `${workers} workers: ${poolStats().bytes} spare bytes against a share of ${share}`);
+    assert.ok(poolStats().bytes > share - MAX_CHUNK, "the share is used");
+    for (let i = 0; i < 64 && poolStats().bytes > FLOOR; i++) sweep();
+  }
+  setPoolShare(1);
+  const chunks = Array.from({ length: 64 }, () => takeChunk(MAX_CHUNK));
+  recycle(chunks);
+  assert.ok(poolStats().bytes >= 64 * MiB, "one process: the whole bound again");
+  for (let i = 0; i < 64 && poolStats().bytes > FLOOR; i++) sweep();
 });
 
 test("a sweep gives back half of what sat unused since the last, down to the floor", () => {
