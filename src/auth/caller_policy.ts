@@ -28,6 +28,7 @@
  * Verdict caches are bounded in entries and key length (nats-server keeps 128
  * publish verdicts); a long subject is simply checked every time.
  */
+import { BoundedMap } from "../bounded_map.js";
 import { isSubsetOf, isValidLiteralSubject, isValidSubject, subjectsIntersect } from "../subject/subject.js";
 import type { SubjectSet } from "../subject/subject_set.js";
 import { grantSet } from "./grant_sets.js";
@@ -45,6 +46,11 @@ const RESERVED_PUBLISH = ["_GR_."];
 export const VERDICT_CACHE_ENTRIES = 128;
 /** Subjects longer than this are never cached (checked every time instead). */
 export const VERDICT_CACHE_MAX_KEY = 256;
+
+/** A per-caller verdict cache: oldest verdict out first. */
+function newVerdictCache(): BoundedMap<boolean> {
+  return new BoundedMap<boolean>({ entries: VERDICT_CACHE_ENTRIES, keyLength: VERDICT_CACHE_MAX_KEY });
+}
 
 /** What a delivery check answers; the connection counts lifecycle filtering. */
 export const Delivery = { Ok: 0, Refused: 1, Lifecycle: 2 } as const;
@@ -68,29 +74,6 @@ export interface PolicyDescription {
   subscribe: { allow: string[]; deny: string[] };
 }
 
-/**
- * A bounded verdict cache: at most VERDICT_CACHE_ENTRIES keys of at most
- * VERDICT_CACHE_MAX_KEY characters; the oldest entry goes first.
- */
-class VerdictCache {
-  private readonly map = new Map<string, boolean>();
-
-  get(key: string): boolean | undefined {
-    return key.length > VERDICT_CACHE_MAX_KEY ? undefined : this.map.get(key);
-  }
-
-  put(key: string, verdict: boolean): boolean {
-    if (key.length > VERDICT_CACHE_MAX_KEY) return verdict;
-    if (this.map.size >= VERDICT_CACHE_ENTRIES) this.map.delete(this.map.keys().next().value as string);
-    this.map.set(key, verdict);
-    return verdict;
-  }
-
-  get size(): number {
-    return this.map.size;
-  }
-}
-
 export class CallerPolicy {
   readonly callerId: string;
   /** `<collective>.reply.<md5hex(callerid)>`, without the trailing dot. */
@@ -108,8 +91,8 @@ export class CallerPolicy {
   private readonly subAllow: SubjectSet;
   private readonly subDeny: SubjectSet;
   private readonly denyAll: boolean;
-  private readonly pubVerdicts = new VerdictCache();
-  private readonly deliverVerdicts = new VerdictCache();
+  private readonly pubVerdicts = newVerdictCache();
+  private readonly deliverVerdicts = newVerdictCache();
 
   /** Throws (GW_ERR_INVALID_SUBJECT) on an invalid grant; see compileCallerPolicy for the safe form. */
   constructor(callerId: string, collective: string, grants: PermissionGrants, denyAll = false) {
@@ -142,7 +125,8 @@ export class CallerPolicy {
     if (cached !== undefined) return cached;
     const verdict =
       isValidLiteralSubject(subject) && !hasPrefix(subject, RESERVED_PUBLISH) && !this.pubDeny.matches(subject) && this.pubAllow.matches(subject);
-    return this.pubVerdicts.put(subject, verdict);
+    this.pubVerdicts.set(subject, verdict);
+    return verdict;
   }
 
   /**
@@ -265,7 +249,10 @@ export class CallerPolicy {
     if (this.isForeignReply(subject)) return Delivery.Refused;
     if (this.subDeny.size === 0) return Delivery.Ok;
     let ok = this.deliverVerdicts.get(subject);
-    if (ok === undefined) ok = this.deliverVerdicts.put(subject, !this.subDeny.matches(subject));
+    if (ok === undefined) {
+      ok = !this.subDeny.matches(subject);
+      this.deliverVerdicts.set(subject, ok);
+    }
     return ok ? Delivery.Ok : Delivery.Refused;
   }
 

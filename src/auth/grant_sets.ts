@@ -17,6 +17,7 @@
  *   it is built for that caller alone and never enters the table, so callers
  *   with such lists cannot push the common ones out.
  */
+import { BoundedMap } from "../bounded_map.js";
 import { SubjectSet } from "../subject/subject_set.js";
 
 /** Sets kept for sharing. */
@@ -26,8 +27,8 @@ const MAX_SHARED_CHARS = 1024 * 1024;
 /** A longer list (a token with very many subjects) is built for its caller alone. */
 const MAX_LIST_CHARS = 64 * 1024;
 
-const table = new Map<string, SubjectSet>();
-let tableChars = 0;
+/** List (as JSON) → its sealed set; least recently used out first. */
+const table = new BoundedMap<SubjectSet>({ entries: MAX_SHARED_SETS, keyChars: MAX_SHARED_CHARS, order: "lru" });
 
 /**
  * The sealed set of `patterns` (throws GW_ERR_INVALID_SUBJECT on an invalid
@@ -46,7 +47,7 @@ export function grantSet(patterns: readonly string[], ownTokens: readonly string
 
 /** Sets the table holds now (tests). */
 export function sharedGrantSets(): { sets: number; chars: number } {
-  return { sets: table.size, chars: tableChars };
+  return { sets: table.size, chars: table.keyChars };
 }
 
 function build(patterns: readonly string[]): SubjectSet {
@@ -55,19 +56,8 @@ function build(patterns: readonly string[]): SubjectSet {
 
 function sharedOrBuilt(patterns: readonly string[], key: string): SubjectSet {
   const hit = table.get(key);
-  if (hit !== undefined) {
-    // Most recently used goes last.
-    table.delete(key);
-    table.set(key, hit);
-    return hit;
-  }
+  if (hit !== undefined) return hit;
   const set = build(patterns); // throws on an invalid pattern: nothing is stored
   table.set(key, set);
-  tableChars += key.length;
-  while (table.size > MAX_SHARED_SETS || tableChars > MAX_SHARED_CHARS) {
-    const oldest = table.keys().next().value as string;
-    table.delete(oldest);
-    tableChars -= oldest.length;
-  }
   return set;
 }

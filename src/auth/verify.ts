@@ -14,6 +14,7 @@ import { ed25519Verify, isChainToken, parseChainLink, signedByOrgIssuer, verifyC
 import { checkPurpose, parseClientClaims } from "./claims.js";
 import { ed25519PublicKeyFromHex, type IssuerKey, type SignerKey, type SignerKeyType } from "./signers.js";
 import type { ClientClaims } from "./types.js";
+import { BoundedMap } from "../bounded_map.js";
 import { DEFAULTS } from "../config/defaults.js";
 
 export const DEFAULT_MAX_TOKEN_SIZE = DEFAULTS.limits.maxTokenSize;
@@ -123,17 +124,16 @@ export class TokenVerifier {
   private readonly issuers: ReadonlyMap<string, IssuerKey>;
   private readonly clockSkew: number;
   readonly maxTokenSize: number;
-  private readonly cacheSize: number;
   private readonly now: () => number;
-  // token string → verified result; insertion-ordered so the oldest goes first when full.
-  private readonly cache = new Map<string, VerifiedToken>();
+  /** token → verified result; the oldest goes first when full. */
+  private readonly cache: BoundedMap<VerifiedToken>;
 
   constructor(opts: TokenVerifierOptions) {
     this.signers = opts.signers ?? [];
     this.issuers = opts.issuers ?? new Map();
     this.clockSkew = opts.clockSkew ?? DEFAULT_CLOCK_SKEW;
     this.maxTokenSize = opts.maxTokenSize ?? DEFAULT_MAX_TOKEN_SIZE;
-    this.cacheSize = opts.cacheSize ?? DEFAULT_CACHE_SIZE;
+    this.cache = new BoundedMap<VerifiedToken>({ entries: opts.cacheSize ?? DEFAULT_CACHE_SIZE });
     this.now = opts.now ?? Date.now;
   }
 
@@ -162,10 +162,7 @@ export class TokenVerifier {
     const claims = parseClientClaims(payload);
     const expiresAt = this.checkTimes(claims, now);
     const result: VerifiedToken = { claims, expiresAt, verifiedBy };
-    if (this.cacheSize > 0) {
-      if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
-      this.cache.set(token, result);
-    }
+    this.cache.set(token, result);
     return result;
   }
 

@@ -6,6 +6,7 @@
  * (`covers`, `intersects`) are asked once per SUB and scan the few patterns.
  */
 
+import { BoundedMap } from "../bounded_map.js";
 import { GatewayError } from "../errors.js";
 import { hasWildcard, isSubsetOf, isValidSubject, subjectsIntersect } from "./subject.js";
 import { Sublist, type SublistEntry } from "./sublist.js";
@@ -17,14 +18,15 @@ export class SubjectSet {
   private readonly trie = new Sublist<SublistEntry>({ cacheSize: 0 });
   private readonly list: string[] = [];
   private readonly known = new Set<string>();
-  private readonly verdicts = new Map<string, boolean>();
-  private readonly cacheSize: number;
+  private readonly verdicts: BoundedMap<boolean>;
+  private readonly cached: boolean;
   /** Sealed: add() refuses (a set shared between callers must never change). */
   private sealed = false;
 
   constructor(patterns: Iterable<string> = [], opts: { cacheSize?: number } = {}) {
     const size = opts.cacheSize ?? DEFAULT_VERDICT_CACHE_SIZE;
-    this.cacheSize = Number.isFinite(size) && size > 0 ? Math.floor(size) : 0;
+    this.verdicts = new BoundedMap<boolean>({ entries: size });
+    this.cached = Number.isFinite(size) && size > 0;
     for (const p of patterns) this.add(p);
   }
 
@@ -62,15 +64,11 @@ export class SubjectSet {
 
   /** Some pattern matches this literal subject (cached, bounded). */
   matches(literal: string): boolean {
-    if (this.cacheSize === 0) return this.trie.hasInterest(literal);
+    if (!this.cached) return this.trie.hasInterest(literal);
     const cached = this.verdicts.get(literal);
     if (cached !== undefined) return cached;
     const verdict = this.trie.hasInterest(literal);
     this.verdicts.set(literal, verdict);
-    if (this.verdicts.size > this.cacheSize) {
-      const oldest = this.verdicts.keys().next().value as string;
-      this.verdicts.delete(oldest);
-    }
     return verdict;
   }
 

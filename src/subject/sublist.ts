@@ -8,6 +8,7 @@
  * bytes of its keys, and every insert or remove costs O(1) in the cache,
  * whatever it holds (see invalidate()).
  */
+import { BoundedMap } from "../bounded_map.js";
 import { hasWildcard } from "./subject.js";
 
 export interface SublistEntry {
@@ -88,17 +89,16 @@ interface Collector<T> {
 
 export class Sublist<T extends SublistEntry> {
   private readonly root = new TrieLevel<T>();
-  private cache = new Map<string, MatchResult<T>>();
-  private cacheKeyBytes = 0;
+  /** Match results, oldest out first past its entries or key characters; a subject longer than all its key room is never cached. */
+  private readonly cache: BoundedMap<MatchResult<T>>;
   private readonly cacheSize: number;
-  private readonly cacheBytes: number;
   private entryCount = 0;
 
   constructor(opts: { cacheSize?: number; cacheBytes?: number } = {}) {
     const size = opts.cacheSize ?? DEFAULT_CACHE_SIZE;
     this.cacheSize = Number.isFinite(size) && size > 0 ? Math.floor(size) : 0;
     const bytes = opts.cacheBytes ?? DEFAULT_CACHE_BYTES;
-    this.cacheBytes = Number.isFinite(bytes) && bytes > 0 ? Math.floor(bytes) : 0;
+    this.cache = new BoundedMap<MatchResult<T>>({ entries: this.cacheSize, keyChars: Number.isFinite(bytes) && bytes > 0 ? Math.floor(bytes) : 0 });
   }
 
   /** Number of stored entries. */
@@ -113,7 +113,7 @@ export class Sublist<T extends SublistEntry> {
 
   /** Summed length of the cached subjects (for tests and monitoring). */
   get cachedBytes(): number {
-    return this.cacheKeyBytes;
+    return this.cache.keyChars;
   }
 
   /**
@@ -198,16 +198,7 @@ export class Sublist<T extends SublistEntry> {
       if (hit !== undefined) return hit;
     }
     const result = hasEmptyToken(literal) ? EMPTY_RESULT : this.collect(literal);
-    if (this.cacheSize > 0 && literal.length <= this.cacheBytes) {
-      this.cache.set(literal, result);
-      this.cacheKeyBytes += literal.length;
-      // Oldest first: Map keeps insertion order, so this is a FIFO bound.
-      while (this.cache.size > this.cacheSize || this.cacheKeyBytes > this.cacheBytes) {
-        const oldest = this.cache.keys().next().value as string;
-        this.cache.delete(oldest);
-        this.cacheKeyBytes -= oldest.length;
-      }
-    }
+    if (this.cacheSize > 0) this.cache.set(literal, result);
     return result;
   }
 
@@ -250,12 +241,8 @@ export class Sublist<T extends SublistEntry> {
    */
   private invalidate(subject: string): void {
     if (this.cache.size === 0) return;
-    if (!hasWildcard(subject)) {
-      if (this.cache.delete(subject)) this.cacheKeyBytes -= subject.length;
-      return;
-    }
-    this.cache = new Map();
-    this.cacheKeyBytes = 0;
+    if (!hasWildcard(subject)) this.cache.delete(subject);
+    else this.cache.clear();
   }
 
   private collect(literal: string): MatchResult<T> {
