@@ -24,14 +24,15 @@ export interface BoundedMapLimits {
 export class BoundedMap<V> {
   private map = new Map<string, V>();
   private chars = 0;
-  private readonly maxEntries: number;
+  /** Most entries held (the `entries` limit, whole and not negative); 0: the map holds nothing. */
+  readonly capacity: number;
   private readonly maxChars: number;
   private readonly maxKey: number;
   private readonly lru: boolean;
 
   constructor(limits: BoundedMapLimits) {
     const n = limits.entries;
-    this.maxEntries = Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
+    this.capacity = Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
     this.maxChars = limits.keyChars ?? Number.POSITIVE_INFINITY;
     this.maxKey = Math.min(limits.keyLength ?? Number.POSITIVE_INFINITY, this.maxChars);
     this.lru = limits.order === "lru";
@@ -59,11 +60,11 @@ export class BoundedMap<V> {
 
   /** Hold `value` under `key` (not when the key is too long or nothing may be held); the oldest entries past a bound go. */
   set(key: string, value: V): void {
-    if (this.maxEntries === 0 || key.length > this.maxKey) return;
+    if (this.capacity === 0 || key.length > this.maxKey) return;
     if (this.map.delete(key)) this.chars -= key.length;
     this.map.set(key, value);
     this.chars += key.length;
-    while (this.map.size > this.maxEntries || this.chars > this.maxChars) {
+    while (this.map.size > this.capacity || this.chars > this.maxChars) {
       const oldest = this.map.keys().next().value as string;
       this.map.delete(oldest);
       this.chars -= oldest.length;

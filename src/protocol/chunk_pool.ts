@@ -125,7 +125,7 @@ export function sweep(): void {
   }
 }
 
-/** Spare chunks and their bytes right now (tests and /varz). */
+/** Spare chunks and their bytes right now (tests and aaa_leafnode_write_pool_bytes). */
 export function poolStats(): { chunks: number; bytes: number } {
   return { chunks: spareSet.size, bytes: spareBytes };
 }

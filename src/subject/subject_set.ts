@@ -19,14 +19,11 @@ export class SubjectSet {
   private readonly list: string[] = [];
   private readonly known = new Set<string>();
   private readonly verdicts: BoundedMap<boolean>;
-  private readonly cached: boolean;
   /** Sealed: add() refuses (a set shared between callers must never change). */
   private sealed = false;
 
   constructor(patterns: Iterable<string> = [], opts: { cacheSize?: number } = {}) {
-    const size = opts.cacheSize ?? DEFAULT_VERDICT_CACHE_SIZE;
-    this.verdicts = new BoundedMap<boolean>({ entries: size });
-    this.cached = Number.isFinite(size) && size > 0;
+    this.verdicts = new BoundedMap<boolean>({ entries: opts.cacheSize ?? DEFAULT_VERDICT_CACHE_SIZE });
     for (const p of patterns) this.add(p);
   }
 
@@ -64,7 +61,7 @@ export class SubjectSet {
 
   /** Some pattern matches this literal subject (cached, bounded). */
   matches(literal: string): boolean {
-    if (!this.cached) return this.trie.hasInterest(literal);
+    if (this.verdicts.capacity === 0) return this.trie.hasInterest(literal);
     const cached = this.verdicts.get(literal);
     if (cached !== undefined) return cached;
     const verdict = this.trie.hasInterest(literal);

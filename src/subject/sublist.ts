@@ -91,14 +91,14 @@ export class Sublist<T extends SublistEntry> {
   private readonly root = new TrieLevel<T>();
   /** Match results, oldest out first past its entries or key characters; a subject longer than all its key room is never cached. */
   private readonly cache: BoundedMap<MatchResult<T>>;
-  private readonly cacheSize: number;
   private entryCount = 0;
 
   constructor(opts: { cacheSize?: number; cacheBytes?: number } = {}) {
-    const size = opts.cacheSize ?? DEFAULT_CACHE_SIZE;
-    this.cacheSize = Number.isFinite(size) && size > 0 ? Math.floor(size) : 0;
     const bytes = opts.cacheBytes ?? DEFAULT_CACHE_BYTES;
-    this.cache = new BoundedMap<MatchResult<T>>({ entries: this.cacheSize, keyChars: Number.isFinite(bytes) && bytes > 0 ? Math.floor(bytes) : 0 });
+    this.cache = new BoundedMap<MatchResult<T>>({
+      entries: opts.cacheSize ?? DEFAULT_CACHE_SIZE,
+      keyChars: Number.isFinite(bytes) && bytes > 0 ? Math.floor(bytes) : 0,
+    });
   }
 
   /** Number of stored entries. */
@@ -193,18 +193,18 @@ export class Sublist<T extends SublistEntry> {
    * may be shared with later callers; EMPTY_RESULT when nothing matches.
    */
   match(literal: string): MatchResult<T> {
-    if (this.cacheSize > 0) {
+    if (this.cache.capacity > 0) {
       const hit = this.cache.get(literal);
       if (hit !== undefined) return hit;
     }
     const result = hasEmptyToken(literal) ? EMPTY_RESULT : this.collect(literal);
-    if (this.cacheSize > 0) this.cache.set(literal, result);
+    if (this.cache.capacity > 0) this.cache.set(literal, result);
     return result;
   }
 
   /** Does anything stored match the literal subject? Stops at the first hit. */
   hasInterest(literal: string): boolean {
-    if (this.cacheSize > 0) {
+    if (this.cache.capacity > 0) {
       const hit = this.cache.get(literal);
       if (hit !== undefined) return hit !== EMPTY_RESULT;
     }

@@ -9,6 +9,11 @@ const MiB = 1024 * 1024;
 const FLOOR = 4 * MiB;
 const RETAIN_MAX = 256 * MiB;
 
+/** Sweeps until the pool is back at its floor (what sits unused long enough). */
+function sweepToFloor(): void {
+  for (let i = 0; i < 64 && poolStats().bytes > FLOOR; i++) sweep();
+}
+
 test("a chunk given back is handed out again; foreign buffers, slices and doubles are not taken in", () => {
   const a = takeChunk(10_000);
   assert.equal(a.length, 16 * 1024, "the smallest class that holds the request");
@@ -31,7 +36,7 @@ test("spare chunks never exceed the retention bound", () => {
   assert.ok(poolStats().bytes <= RETAIN_MAX, `${poolStats().bytes} spare bytes`);
   assert.ok(poolStats().bytes > RETAIN_MAX - MAX_CHUNK);
   // Give everything back to the GC for the tests after this one.
-  for (let i = 0; i < 64 && poolStats().bytes > FLOOR; i++) sweep();
+  sweepToFloor();
   assert.ok(poolStats().bytes <= FLOOR);
 });
 
@@ -43,17 +48,17 @@ test("in worker mode each worker keeps its share of the bound, so the gateway ke
     recycle(chunks);
     assert.ok(poolStats().bytes <= share, `${workers} workers: ${poolStats().bytes} spare bytes against a share of ${share}`);
     assert.ok(poolStats().bytes > share - MAX_CHUNK, "the share is used");
-    for (let i = 0; i < 64 && poolStats().bytes > FLOOR; i++) sweep();
+    sweepToFloor();
   }
   setPoolShare(1);
   const chunks = Array.from({ length: 64 }, () => takeChunk(MAX_CHUNK));
   recycle(chunks);
   assert.ok(poolStats().bytes >= 64 * MiB, "one process: the whole bound again");
-  for (let i = 0; i < 64 && poolStats().bytes > FLOOR; i++) sweep();
+  sweepToFloor();
 });
 
 test("a sweep gives back half of what sat unused since the last, down to the floor", () => {
-  for (let i = 0; i < 64 && poolStats().bytes > FLOOR; i++) sweep();
+  sweepToFloor();
   assert.ok(poolStats().bytes <= FLOOR);
   // Going past the floor starts a period with every spare chunk idle.
   const chunks = Array.from({ length: 64 }, () => takeChunk(MAX_CHUNK));
@@ -72,7 +77,7 @@ test("a sweep gives back half of what sat unused since the last, down to the flo
   const afterTwo = poolStats().bytes;
   const expected = afterOne - (low - FLOOR) / 2;
   assert.ok(afterTwo <= expected && afterTwo > expected - MAX_CHUNK, `${afterOne} → ${afterTwo}, expected about ${expected}`);
-  for (let i = 0; i < 64 && poolStats().bytes > FLOOR; i++) sweep();
+  sweepToFloor();
   assert.ok(poolStats().bytes <= FLOOR, "idle long enough, the pool is back at its floor");
   const kept = poolStats();
   sweep();
