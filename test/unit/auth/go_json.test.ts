@@ -17,6 +17,14 @@ function plain(v: JsonValue): unknown {
   return Object.fromEntries(v.keys.map((k, i) => [k, plain(v.values[i]!)]));
 }
 
+/** Whether some object in a JSON.parse value has two keys that Go's field match folds alike (the generator makes them now and then). */
+function foldsAlike(v: unknown): boolean {
+  if (v === null || typeof v !== "object") return false;
+  if (Array.isArray(v)) return v.some(foldsAlike);
+  const keys = Object.keys(v);
+  return new Set(keys.map(goFold)).size !== keys.length || Object.values(v).some(foldsAlike);
+}
+
 describe("what Go reads", () => {
   test("grammar: RFC 8259 as Go's scanner checks it", () => {
     for (const ok of ['{"a":1}', " [1, 2.5e-3, -0, true, false, null] ", '"x"', "0", '{"a":{"b":[{}]}}', '{"":""}', "\t\r\n{}\n"]) {
@@ -69,13 +77,17 @@ describe("what Go reads", () => {
 });
 
 describe("properties", () => {
-  test("ordinary JSON reads as JSON.parse reads it, and serialises back to the same value", () => {
+  test("ordinary JSON reads as JSON.parse reads it, and serialises back to the same value; keys that fold alike are refused", () => {
     fc.assert(fc.property(fc.jsonValue(), (v) => {
       const text = JSON.stringify(v);
+      if (foldsAlike(JSON.parse(text))) {
+        assert.throws(() => parse(text), GoJsonError, text);
+        return;
+      }
       const tree = parse(text);
       assert.deepEqual(plain(tree), JSON.parse(text));
       assert.deepEqual(JSON.parse(serialise(tree)), JSON.parse(text));
-    }));
+    }), { examples: [[{ v: false, V: 0 }], [[{ a: { KEY: 1, key: 2 } }]], [{ "\u017f": 1, S: 2 }]] });
   });
   test("any byte string either reads or throws GoJsonError, never anything else", () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
