@@ -80,7 +80,8 @@ export class CallerPolicy {
   readonly replyPrefix: string;
   /** Names of the policies that applied. */
   readonly policies: readonly string[];
-  private readonly prefixDot: string;
+  /** replyPrefix with its trailing dot. */
+  readonly prefixDot: string;
   private readonly inboxPrefix: string;
   private readonly md5: string;
   private readonly sha256: string;

@@ -357,7 +357,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
     }
     if (s.rewritten) {
       // A JetStream answer naming a deliver subject we rewrote shows the client's own (auth/jetstream.ts).
-      const unmapped = unmapDeliverSubjects(hdr, body, policy.replyPrefix + ".");
+      const unmapped = unmapDeliverSubjects(hdr, body, policy.prefixDot);
       if (unmapped !== null) body = unmapped;
     }
     const shown = s.rewritten ? policy.clientSubject(subject) : subject;
