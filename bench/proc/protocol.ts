@@ -84,6 +84,8 @@ export interface Ops {
     args: { client: ClientSpec; subject: string; count: number; size: number; timeoutMs: number };
     result: { latenciesMs: number[]; errors: number };
   };
+  /** Load the callers' keys, as each client would at start-up (before a measured phase). */
+  loadKeys: { args: { clients: ClientSpec[] }; result: Record<string, never> };
   /** Connect all clients at once; each does one request; the connections stay open. */
   stormConnect: {
     args: { clients: ClientSpec[]; subject: string; size: number; timeoutMs: number };

@@ -7,7 +7,7 @@
  * the IPC channel closes, so a crashed runner leaves no workers behind.
  */
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
-import { awaitResponder, connectClient, MessageCounter } from "./client.js";
+import { awaitResponder, connectClient, loadClientKeys, MessageCounter } from "./client.js";
 import { epochMs, type OpName, type Ops, type WorkerReply, type WorkerRequest } from "./protocol.js";
 
 const conns: NatsConnection[] = [];
@@ -161,6 +161,11 @@ const handlers: { [K in OpName]: Handler<K> } = {
       }
     }
     return { latenciesMs, errors };
+  },
+
+  async loadKeys({ clients }) {
+    loadClientKeys(clients);
+    return {};
   },
 
   async stormConnect({ clients, subject, size, timeoutMs }) {
