@@ -89,3 +89,45 @@ test("a batch past the largest chunk leaves one chunk per write, in order", asyn
   assert.equal(bw.size, 0);
   assert.equal(got, parts.join(""));
 });
+
+test("a batch that reaches 64 KiB leaves mid-turn when nothing is in flight; the rest of the turn follows it as one batch", async () => {
+  const { t, writes, text } = heldTransport();
+  const events: string[] = [];
+  const bw = new BatchWriter(t, { blocked: () => events.push("blocked"), unblocked: () => events.push("unblocked") });
+  bw.wb.writeString("x".repeat(40 * 1024));
+  bw.schedule();
+  assert.equal(writes.length, 0, "40 KiB waits for the turn");
+  bw.wb.writeString("y".repeat(24 * 1024));
+  bw.schedule();
+  assert.equal(writes.length, 1, "64 KiB leaves at once");
+  assert.equal(text(0).length, 64 * 1024);
+  // The rest of the turn, even past 64 KiB again, waits behind the write in flight.
+  bw.wb.writeString("z".repeat(70 * 1024));
+  bw.schedule();
+  bw.wb.writeString("tail");
+  bw.schedule();
+  assert.equal(writes.length, 1, "one write in flight at a time");
+  await turn();
+  assert.equal(writes.length, 1);
+  assert.deepEqual(events, ["blocked"], "the turn's flush found bytes waiting behind the write");
+  writes[0]!.written!();
+  assert.equal(writes.length, 2);
+  assert.equal(text(1), "z".repeat(70 * 1024) + "tail");
+  writes[1]!.written!();
+  assert.deepEqual(events, ["blocked", "unblocked", "unblocked"]);
+  assert.equal(bw.size, 0);
+});
+
+test("a turn whose bytes all left early reports nothing blocked", async () => {
+  const { t, writes } = heldTransport();
+  const events: string[] = [];
+  const bw = new BatchWriter(t, { blocked: () => events.push("blocked"), unblocked: () => events.push("unblocked") });
+  bw.wb.writeString("x".repeat(64 * 1024));
+  bw.schedule();
+  assert.equal(writes.length, 1);
+  await turn();
+  assert.deepEqual(events, [], "nothing waits behind the write in flight");
+  writes[0]!.written!();
+  assert.deepEqual(events, ["unblocked"]);
+  assert.equal(writes.length, 1);
+});
