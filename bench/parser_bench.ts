@@ -1,9 +1,11 @@
 /**
- * Micro-benchmark of the client protocol parser: parses a large buffer of
+ * Micro-benchmark of the protocol parsers. The client parser parses a large buffer of
  * realistic PUB traffic (Choria-like subjects, every third message a request
  * with an _INBOX reply) in 64 KiB reads, as a socket would deliver it, into a
  * no-op sink, and reports MB/s and messages/s per second of CPU time. Two variants: 128-byte payloads
- * (the figure runParserBench returns) and 1 KiB payloads. It also times the
+ * (the figure runParserBench returns) and 1 KiB payloads. The leafnode parser
+ * gets the same treatment on hub replies (LMSG to Choria reply subjects, 512 B,
+ * 16 KiB reads). It also times the
  * MSG/HMSG line writer against the obvious string-concatenation version, which
  * is how writeMsgHeader's byte-by-byte design was chosen. Run directly with
  * `node build/bench/parser_bench.js`.
@@ -13,6 +15,7 @@ import { pathToFileURL } from "node:url";
 import { ClientParser, DEFAULT_PARSER_LIMITS } from "../src/protocol/client_parser.js";
 import type { ClientOpSink } from "../src/protocol/client_parser.js";
 import { writeMsgHeader } from "../src/protocol/encode.js";
+import { LeafParser, type LeafOpSink } from "../src/protocol/leaf_parser.js";
 
 export interface ParserBenchResult {
   mbPerSec: number;
@@ -66,14 +69,61 @@ function buildTraffic(payloadBytes: number): { traffic: Buffer; msgs: number } {
 
 export function runParserBench(options: ParserBenchOptions = {}): ParserBenchResult {
   const payloadBytes = options.payloadBytes ?? 128;
-  const minMillis = options.minMillis ?? 1500;
-  const readBytes = options.readBytes ?? 64 * 1024;
   const { traffic, msgs } = buildTraffic(payloadBytes);
   const sink = new CountingSink();
   const parser = new ClientParser(sink, DEFAULT_PARSER_LIMITS);
+  return measureParse(traffic, msgs, options, (chunk) => parser.parse(chunk), () => sink.msgs);
+}
+
+/** Counts hub messages and touches their arguments, as CountingSink does for PUBs. */
+class CountingLeafSink implements LeafOpSink {
+  msgs = 0;
+  bytes = 0;
+  info(): void {}
+  lsPlus(): void {}
+  lsMinus(): void {}
+  msg(subject: string, reply: string | undefined, _queues: string[] | null, _hdrLen: number, payload: Uint8Array): void {
+    this.msgs++;
+    this.bytes += payload.length + subject.length + (reply === undefined ? 0 : 1);
+  }
+  ping(): void {}
+  pong(): void {}
+  ok(): void {}
+  err(): void {}
+}
+
+/** About 4 MiB of hub → leaf replies as a fan-in brings them: LMSG to Choria reply subjects of 200 callers. */
+function buildLeafTraffic(payloadBytes: number): { traffic: Buffer; msgs: number } {
+  const payload = Buffer.alloc(payloadBytes, "x");
+  const parts: Buffer[] = [];
+  let size = 0;
+  let msgs = 0;
+  while (size < 4 * 1024 * 1024) {
+    const caller = (msgs % 200).toString(16).padStart(32, "0");
+    const head = Buffer.from(`LMSG choria.reply.${caller}.${1000 + (msgs % 5)} ${payloadBytes}\r\n`, "latin1");
+    parts.push(head, payload, Buffer.from("\r\n"));
+    size += head.length + payloadBytes + 2;
+    msgs++;
+  }
+  return { traffic: Buffer.concat(parts), msgs };
+}
+
+/** The leafnode parser on hub replies, in 16 KiB reads (what a TLS socket hands over). */
+export function runLeafParserBench(options: ParserBenchOptions = {}): ParserBenchResult {
+  const payloadBytes = options.payloadBytes ?? 512;
+  const { traffic, msgs } = buildLeafTraffic(payloadBytes);
+  const sink = new CountingLeafSink();
+  const parser = new LeafParser(sink);
+  return measureParse(traffic, msgs, { readBytes: 16 * 1024, ...options }, (chunk) => parser.parse(chunk), () => sink.msgs);
+}
+
+/** Parses `traffic` in reads until `minMillis` of CPU time has passed, after a warm-up; checks every message arrived. */
+function measureParse(traffic: Buffer, msgs: number, options: ParserBenchOptions, parse: (chunk: Buffer) => void, parsed: () => number): ParserBenchResult {
+  const minMillis = options.minMillis ?? 1500;
+  const readBytes = options.readBytes ?? 64 * 1024;
   const parseAll = () => {
     for (let at = 0; at < traffic.length; at += readBytes) {
-      parser.parse(traffic.subarray(at, Math.min(at + readBytes, traffic.length)));
+      parse(traffic.subarray(at, Math.min(at + readBytes, traffic.length)));
     }
   };
   // Warm up so the JIT has settled before the clock starts.
@@ -89,7 +139,7 @@ export function runParserBench(options: ParserBenchOptions = {}): ParserBenchRes
     const used = process.cpuUsage(start);
     elapsedMs = (used.user + used.system) / 1000;
   } while (elapsedMs < minMillis);
-  if (sink.msgs !== msgs * (rounds + 3)) throw new Error(`bench parsed ${sink.msgs} messages, expected ${msgs * (rounds + 3)}`);
+  if (parsed() !== msgs * (rounds + 3)) throw new Error(`bench parsed ${parsed()} messages, expected ${msgs * (rounds + 3)}`);
   const seconds = elapsedMs / 1000;
   return {
     mbPerSec: (traffic.length * rounds) / (1024 * 1024) / seconds,
@@ -135,6 +185,7 @@ function report(label: string, r: ParserBenchResult): void {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   report("PUB 128 B", runParserBench({ payloadBytes: 128 }));
   report("PUB 1 KiB", runParserBench({ payloadBytes: 1024 }));
+  report("leaf LMSG 512 B (hub replies)", runLeafParserBench());
   const msg = runMsgHeaderBench();
   const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
   console.log(`writeMsgHeader: ${fmt(msg.writerPerSec)} lines/s (string concat + write: ${fmt(msg.concatPerSec)} lines/s)`);

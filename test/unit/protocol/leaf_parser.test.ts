@@ -152,6 +152,10 @@ describe("leaf parser: violations", () => {
     ["empty line", "\r\n", ProtocolErrorCode.UnknownOp],
     ["client op SUB", "SUB foo 1\r\n", ProtocolErrorCode.UnknownOp],
     ["LS+ without separator", "LS+foo\r\n", ProtocolErrorCode.UnknownOp],
+    // LMSG spelt wrong, or not followed by a blank.
+    ["LMSG without separator", "LMSGfoo 1\r\nx\r\n", ProtocolErrorCode.UnknownOp],
+    ["LMSG misspelt", "LMSX foo 1\r\nx\r\n", ProtocolErrorCode.UnknownOp],
+    ["LMSG followed by CR", "LMSG\r\n", ProtocolErrorCode.UnknownOp],
     ["payload not ended by CRLF", "LMSG foo 2\r\nabc\r\n", ProtocolErrorCode.UnknownOp],
     ["split payload not ended by CRLF", "LMSG foo 2\r\nab", ProtocolErrorCode.UnknownOp],
     ["LMSG second token neither + nor |", "LMSG foo x y 1\r\na\r\n", ProtocolErrorCode.BadArgs],
