@@ -4,7 +4,7 @@
  * leaves once per event-loop turn, one batch in flight at a time
  * (transport/batch_writer.ts): everything one turn delivers to a client (e.g.
  * all the replies decoded from one 64 KiB read of the hub link) leaves as one
- * TLS write, or as a first write of 64 KiB and one batch of the rest.
+ * TLS write.
  * Pending bytes (ours plus the transport's) are capped, and so is the time the
  * transport may stay blocked: a reader that cannot keep up is a slow consumer
  * and is reported to the owner, who closes it, so one slow client never grows

@@ -2,12 +2,10 @@
  * The one outbound write mechanism, for client connections and hub links
  * alike: bytes are encoded into a WriteBuffer and leave in batches.
  *
- * - One flush per event-loop turn for every writer with bytes waiting. The
- *   first write since a writer's last flush lists it; one setImmediate, after
- *   all of the turn's I/O callbacks, flushes each listed writer once. A batch
- *   that reaches 64 KiB with no write in flight leaves at once instead: one
- *   turn may read megabytes from a hub link, and nats-server too flushes the
- *   clients a read fed after each read, not once per loop.
+ * - One flush per event-loop turn for every writer with bytes waiting, as
+ *   nats-server flushes its pending connections once per read loop. The first
+ *   write since a writer's last flush lists it; one setImmediate, after all of
+ *   the turn's I/O callbacks, flushes each listed writer once.
  * - One write of one buffer in flight at a time. A TLS socket completes
  *   writes asynchronously and joins every write queued behind a pending one
  *   with a native copy into fresh memory. So while a write is pending, the
@@ -21,14 +19,6 @@
 import { recycle } from "../protocol/chunk_pool.js";
 import { WriteBuffer } from "../protocol/write_buffer.js";
 import type { Transport } from "./transport.js";
-
-/**
- * A batch this big leaves mid-turn when no write is in flight. One read loop
- * of a busy hub link can decode megabytes in one turn; nats-server likewise
- * flushes a client's pending bytes after each read of the producer rather than
- * once per loop.
- */
-const EARLY_BYTES = 64 * 1024;
 
 /** Writers listed for this turn; `spare` is the previous turn's list, reused. */
 let waiting: BatchWriter[] = [];
@@ -72,12 +62,7 @@ export class BatchWriter {
     return this.wb.size + this.queueBytes;
   }
 
-  /**
-   * After writing into `wb`: the batch leaves at the end of this turn (or
-   * after the write in flight). A batch that reaches EARLY_BYTES with nothing
-   * in flight leaves at once, so the first of a long burst does not wait for
-   * the whole turn's reads.
-   */
+  /** After writing into `wb`: the batch leaves at the end of this turn (or after the write in flight). */
   schedule(): void {
     if (!this.scheduled) {
       this.scheduled = true;
@@ -87,15 +72,14 @@ export class BatchWriter {
         setImmediate(flushWaiting);
       }
     }
-    if (this.inFlight === 0 && this.wb.size >= EARLY_BYTES) this.writeNext();
   }
 
-  /** The turn's flush: write unless a write is still in flight (then what is left follows it). */
+  /** The turn's flush: write unless a write is still in flight (then this follows it). */
   flushTurn(): void {
     if (!this.scheduled) return;
     this.scheduled = false;
     if (this.inFlight === 0) this.writeNext();
-    else if (this.wb.size > 0 || this.queue.length > 0) this.hooks?.blocked();
+    else this.hooks?.blocked();
   }
 
   /** Hand everything to the transport now, behind whatever is in flight (before a close). */
