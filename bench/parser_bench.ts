@@ -46,20 +46,17 @@ class CountingSink implements ClientOpSink {
   pong(): void {}
 }
 
-/** About 4 MiB of PUB traffic; returns the bytes and how many messages they hold. */
-function buildTraffic(payloadBytes: number): { traffic: Buffer; msgs: number } {
+/**
+ * About 4 MiB of messages: `line(k)` is message k's control line, each followed
+ * by a payload of `payloadBytes` and CRLF. Returns the bytes and how many messages they hold.
+ */
+function buildTraffic(payloadBytes: number, line: (k: number) => string): { traffic: Buffer; msgs: number } {
   const payload = Buffer.alloc(payloadBytes, "x");
-  const subjects = ["choria.broadcast.agent.rpcutil", "mcollective.node.web01.example.net", "choria.machine.watcher.state"];
   const parts: Buffer[] = [];
   let size = 0;
   let msgs = 0;
   while (size < 4 * 1024 * 1024) {
-    const subject = subjects[msgs % subjects.length];
-    const line =
-      msgs % 3 === 0
-        ? `PUB ${subject} _INBOX.Xk2Rb7LpQ0aZc8e1.${msgs} ${payloadBytes}\r\n`
-        : `PUB ${subject} ${payloadBytes}\r\n`;
-    const head = Buffer.from(line, "latin1");
+    const head = Buffer.from(line(msgs), "latin1");
     parts.push(head, payload, Buffer.from("\r\n"));
     size += head.length + payloadBytes + 2;
     msgs++;
@@ -67,9 +64,19 @@ function buildTraffic(payloadBytes: number): { traffic: Buffer; msgs: number } {
   return { traffic: Buffer.concat(parts), msgs };
 }
 
+const PUB_SUBJECTS = ["choria.broadcast.agent.rpcutil", "mcollective.node.web01.example.net", "choria.machine.watcher.state"];
+
+/** PUB traffic: Choria-like subjects, every third message a request with an _INBOX reply. */
+function pubLine(payloadBytes: number): (k: number) => string {
+  return (k) => {
+    const subject = PUB_SUBJECTS[k % PUB_SUBJECTS.length];
+    return k % 3 === 0 ? `PUB ${subject} _INBOX.Xk2Rb7LpQ0aZc8e1.${k} ${payloadBytes}\r\n` : `PUB ${subject} ${payloadBytes}\r\n`;
+  };
+}
+
 export function runParserBench(options: ParserBenchOptions = {}): ParserBenchResult {
   const payloadBytes = options.payloadBytes ?? 128;
-  const { traffic, msgs } = buildTraffic(payloadBytes);
+  const { traffic, msgs } = buildTraffic(payloadBytes, pubLine(payloadBytes));
   const sink = new CountingSink();
   const parser = new ClientParser(sink, DEFAULT_PARSER_LIMITS);
   return measureParse(traffic, msgs, options, (chunk) => parser.parse(chunk), () => sink.msgs);
@@ -92,26 +99,15 @@ class CountingLeafSink implements LeafOpSink {
   err(): void {}
 }
 
-/** About 4 MiB of hub → leaf replies as a fan-in brings them: LMSG to Choria reply subjects of 200 callers. */
-function buildLeafTraffic(payloadBytes: number): { traffic: Buffer; msgs: number } {
-  const payload = Buffer.alloc(payloadBytes, "x");
-  const parts: Buffer[] = [];
-  let size = 0;
-  let msgs = 0;
-  while (size < 4 * 1024 * 1024) {
-    const caller = (msgs % 200).toString(16).padStart(32, "0");
-    const head = Buffer.from(`LMSG choria.reply.${caller}.${1000 + (msgs % 5)} ${payloadBytes}\r\n`, "latin1");
-    parts.push(head, payload, Buffer.from("\r\n"));
-    size += head.length + payloadBytes + 2;
-    msgs++;
-  }
-  return { traffic: Buffer.concat(parts), msgs };
+/** Hub → leaf replies as a fan-in brings them: LMSG to the Choria reply subjects of 200 callers. */
+function leafReplyLine(payloadBytes: number): (k: number) => string {
+  return (k) => `LMSG choria.reply.${(k % 200).toString(16).padStart(32, "0")}.${1000 + (k % 5)} ${payloadBytes}\r\n`;
 }
 
 /** The leafnode parser on hub replies, in 16 KiB reads (what a TLS socket hands over). */
 export function runLeafParserBench(options: ParserBenchOptions = {}): ParserBenchResult {
   const payloadBytes = options.payloadBytes ?? 512;
-  const { traffic, msgs } = buildLeafTraffic(payloadBytes);
+  const { traffic, msgs } = buildTraffic(payloadBytes, leafReplyLine(payloadBytes));
   const sink = new CountingLeafSink();
   const parser = new LeafParser(sink);
   return measureParse(traffic, msgs, { readBytes: 16 * 1024, ...options }, (chunk) => parser.parse(chunk), () => sink.msgs);
