@@ -11,6 +11,7 @@ import { availableParallelism } from "node:os";
 import { loadConfig } from "../config/load.js";
 import type { GatewayConfig } from "../config/types.js";
 import { Gateway } from "../gateway.js";
+import { startHeapHeadroom } from "../heap_headroom.js";
 import { rmSync, writeFileSync } from "node:fs";
 import { logTarget } from "../config/parts.js";
 import { createLogger, LevelControl, sinkFor, type Logger } from "../obs/log.js";
@@ -98,6 +99,7 @@ async function runSingle(
     return 1;
   }
 
+  startHeapHeadroom({ log });
   const control = controlGateway({ gateway, configPath: path, log });
   process.on("SIGTERM", () => control.shutdown("SIGTERM"));
   process.on("SIGINT", () => control.shutdown("SIGINT"));

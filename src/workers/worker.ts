@@ -14,6 +14,7 @@ import { setPoolShare } from "../protocol/chunk_pool.js";
 import { Gateway, type GatewayOptions } from "../gateway.js";
 import type { Logger } from "../obs/log.js";
 import { controlGateway } from "./control.js";
+import { startHeapHeadroom } from "../heap_headroom.js";
 import { snapshotOf } from "./merge.js";
 import { isMessage, WORKER_COUNT_ENV, WORKER_INDEX_ENV, type ToPrimary, type ToWorker } from "./messages.js";
 
@@ -59,6 +60,7 @@ export async function runWorker(o: WorkerRun): Promise<number> {
     log.error("start failed", { error: err });
     return 1;
   }
+  startHeapHeadroom({ log });
   // Answers prom-client's metric requests from the primary with this gateway's registry.
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([gateway.metricsRegistry!]);

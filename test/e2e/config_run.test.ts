@@ -2,7 +2,8 @@
  * `aaa-leafnode run` with Choria's process keys: `--pid FILE` holds the
  * running process id and is removed on exit, and `logfile = stdout` /
  * `discard` send the log where Choria would (standard output, nowhere)
- * instead of to a file of that name.
+ * instead of to a file of that name. `run` keeps V8's heap headroom
+ * (src/heap_headroom.ts) unless node was given the factor.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,12 +15,12 @@ import { waitFor } from "../helpers/hub.js";
 import { tokenWorld, writeSignerFiles } from "../helpers/tokens.js";
 import { baseConf, opsDir } from "./ops_world.js";
 
-async function runWith(t: Parameters<typeof opsDir>[0], logfile: string) {
+async function runWith(t: Parameters<typeof opsDir>[0], logfile: string, extra: string[] = []) {
   const pki = await getPki();
   const dir = opsDir(t, "aaa-run-keys-");
   const signer = writeSignerFiles(tokenWorld().signer, dir, "signer").publicKeyPath;
   const conf = join(dir, "broker.conf");
-  writeFileSync(conf, [...baseConf(pki, [signer]), `logfile = ${logfile}`].join("\n") + "\n");
+  writeFileSync(conf, [...baseConf(pki, [signer]), `logfile = ${logfile}`, ...extra].join("\n") + "\n");
   const pid = join(dir, "gateway.pid");
   const child = spawnCli(["run", "--config", conf, "--pid", pid], { timeoutMs: 60_000 });
   t.after(() => {
@@ -49,4 +50,26 @@ test("logfile = discard logs nowhere", async (t) => {
   assert.equal(result.stdout.includes('"msg"'), false);
   assert.equal(result.stderr.includes('"msg"'), false);
   assert.equal(existsSync(join(dir, "DISCARD")) || existsSync(join(dir, "discard")), false);
+});
+
+/** The debug lines of the heap headroom in a run's standard output. */
+function headroomLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split("\n")
+    .filter((l) => l.includes("heap growing factor"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+test("run sets V8's heap growing factor for its small heap, and says so at debug level", async (t) => {
+  const { child } = await runWith(t, "stdout", ["loglevel = debug"]);
+  await waitFor("the started line on stdout", () => (child.stdout().includes('"msg":"aaa-leafnode started"') ? true : undefined), 10_000);
+  child.process.kill("SIGTERM");
+  assert.equal((await child.done).code, 0);
+  const lines = headroomLines(child.stdout());
+  assert.ok(lines.length >= 1, "a heap growing factor line");
+  const first = lines[0]!;
+  assert.equal(first["msg"], "heap growing factor set");
+  const percent = Number(first["growingPercent"]);
+  // A fresh gateway's heap is well under the 64 MiB headroom, so V8 is asked for 2x to 4x.
+  assert.ok(percent >= 100 && percent <= 300 && percent % 10 === 0, `growingPercent ${percent}`);
 });
