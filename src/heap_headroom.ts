@@ -36,7 +36,8 @@ const FLAG = "--heap-growing-percent";
  * capped at MAX_PERCENT; 0 (V8 decides) once the live heap is the headroom or more.
  */
 export function growingPercentFor(live: number, headroom = HEADROOM_BYTES): number {
-  if (!(live > 0) || live >= headroom) return live >= headroom ? 0 : MAX_PERCENT;
+  if (live >= headroom) return 0;
+  if (!(live > 0)) return MAX_PERCENT; // nothing measured (0 or NaN): the most room
   const wanted = Math.ceil((100 * headroom) / live / STEP_PERCENT) * STEP_PERCENT;
   return Math.min(wanted, MAX_PERCENT);
 }
