@@ -42,6 +42,20 @@ export function workerCount(c: GatewayConfig, log: Logger): number {
   return wanted;
 }
 
+/** Node.js lines the gateway may still start on that are past their end of life, with the date. */
+const NODE_END_OF_LIFE: Readonly<Record<number, string>> = { 20: "2026-04-30" };
+
+/**
+ * A warning when this Node.js line is past its end of life, else undefined.
+ * Node 24 is the LTS line the gateway is also tested on, and it is faster
+ * here (README, "Performance").
+ */
+export function nodeEndOfLife(version: string): string | undefined {
+  const major = Number(version.split(".")[0]);
+  const ended = NODE_END_OF_LIFE[major];
+  return ended === undefined ? undefined : `Node.js ${major} is past its end of life (${ended}); run the gateway on Node.js 24 LTS`;
+}
+
 export async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const path = flagValue(argv, "--config");
   if (!path) {
@@ -64,6 +78,8 @@ export async function runCommand(argv: string[], io: CliIo): Promise<number> {
 
   if (workerIndex() > 0) return runWorker({ configPath: path, config, log, gatewayOptions: { audit, levels } });
   for (const w of warnings) log.warn(w.message, { file: w.file, line: w.line, key: w.key });
+  const eol = nodeEndOfLife(process.versions.node);
+  if (eol) log.warn(eol, { node: process.version });
   const workers = workerCount(config, log);
   // The pid file names this process (the primary in worker mode) while it runs.
   const pidFile = flagValue(argv, "--pid");

@@ -36,6 +36,9 @@ test("run --pid writes the process id while running and removes it on exit; logf
   await waitFor("the started line on stdout", () => (child.stdout().includes('"msg":"aaa-leafnode started"') ? true : undefined), 10_000);
   assert.equal(child.stderr().includes('"msg"'), false, "nothing logged to standard error");
   assert.equal(existsSync(join(dir, "stdout")), false, "no file named stdout");
+  // The suite runs on Node 20 and on Node 24: only the first is past its end of life.
+  const eolWarned = child.stdout().includes("past its end of life");
+  assert.equal(eolWarned, process.versions.node.startsWith("20."), `end-of-life warning on Node ${process.version}`);
   child.process.kill("SIGTERM");
   const result = await child.done;
   assert.equal(result.code, 0);
