@@ -85,8 +85,9 @@ describe("the Choria announcement configuration", () => {
     const started = gw.logged("aaa-leafnode started")[0]!;
     assert.equal(started["level"], "info");
     assert.equal(started["client_port"], clientPort);
-    assert.equal(gw.logged(/./).filter((r) => r["level"] === "warn" || r["level"] === "error").length, 0,
-      `no warnings or errors for the announcement keys:\n${gw.child.stderr()}`);
+    // The one warning about the runtime itself (Node 20 past its end of life) is not about these keys.
+    const complaints = gw.logged(/./).filter((r) => (r["level"] === "warn" || r["level"] === "error") && !String(r["msg"]).includes("past its end of life"));
+    assert.equal(complaints.length, 0, `no warnings or errors for the announcement keys:\n${gw.child.stderr()}`);
 
     await gw.waitLogged("upstream connected");
     const leafz = (await waitFor("the hub to list the gateway's leafnode", async () => {
