@@ -1,9 +1,10 @@
 // `npm test` (after `npm run check`): the whole suite on every Node version the package
 // supports (`engines`), one after the other: the machine's Node (20), under c8 with the
 // coverage floor of .c8rc.json, and Node 24 LTS (installed once from the npm registry by
-// scripts/node24.sh); then the packed-install check (scripts/check-package.mjs:
-// npm pack from a clean copy, npm install -g into a temporary prefix, --version and check run
-// with both Nodes). `pretest` has already installed dependencies and built build/ once; both
+// scripts/node24.sh); then the gateway's JSON reader against Go's encoding/json
+// (test/fuzz/go_json_diff.ts, 100,000 bodies, a new seed each run, printed); then the
+// packed-install check (scripts/check-package.mjs: npm pack from a clean copy, npm install -g
+// into a temporary prefix, --version and check run with both Nodes). `pretest` has already installed dependencies and built build/ once; both
 // suite runs execute the same compiled files. Every phase runs even when an
 // earlier one failed, so one CI run reports everything; the exit status is non-zero if any
 // phase failed. Prints each phase's wall time at the end (CI must stay well under 90 min).
@@ -48,6 +49,9 @@ for (const [i, node] of nodes.entries()) {
   if (i === 0) phase(`test suite on Node ${version} (c8 coverage, npm run coverage)`, () => runs("npm", ["run", "--silent", "coverage"]));
   else phase(`test suite on Node ${version}`, () => runs(node, ["scripts/run-tests.mjs"]));
 }
+
+phase("JSON reader against Go's encoding/json (test/fuzz/go_json_diff.ts, 100,000 bodies)", () =>
+  runs(process.execPath, ["build/test/fuzz/go_json_diff.js", "100000"]));
 
 phase("packed package installs and runs (npm pack, npm install -g, --version, check)", () =>
   runs(process.execPath, ["scripts/check-package.mjs", ...nodes]));

@@ -24,6 +24,14 @@ if [ "${AAA_SKIP_CHROMIUM:-}" != "1" ] && [ "${1:-}" = "--with-browser" ] && ! c
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null || echo "setup: chromium could not be installed; the browser test will say so" >&2
 fi
 
+# Go's own encoding/json, for the differential check of the gateway's JSON reader
+# (test/fuzz/go_json_diff.ts, a phase of `npm test`): Debian's golang-go, standard library only.
+if [ "${1:-}" = "--with-browser" ] && ! command -v go >/dev/null 2>&1; then
+  echo "setup: installing golang-go (Debian package, for the JSON reader's differential check)" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq golang-go >/dev/null
+fi
+
 # promtool checks and unit-tests the alerting rules in deploy/prometheus/. It comes from the
 # Debian package `prometheus`, unpacked into a cache folder rather than installed, so no
 # Prometheus service is set up or started: ~/.cache/aaa-leafnode/prometheus/usr/bin/promtool.

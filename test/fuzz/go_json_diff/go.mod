@@ -1,0 +1,3 @@
+module gojsondiff
+
+go 1.19
