@@ -18,12 +18,15 @@
  *   and transform destination must be one the caller may capture
  *   (CallerPolicy.mayCapture: never lifecycle, never another caller's reply
  *   namespace); a republish destination one it could publish to; an external
- *   deliver prefix one it could subscribe to;
+ *   deliver prefix, and the deliver subject of a source's named consumer
+ *   (nats-server 2.14), one it could subscribe to;
  * - stream snapshot and restore are refused: a snapshot carries every stored
  *   message (lifecycle events too) to a deliver subject as one opaque archive,
  *   and a restore brings back a stream configuration nobody checked;
- * - direct get with `no_headers`: refused, because the headers are how the
- *   gateway sees which subject the answer's message was stored on.
+ * - direct get with `no_hdr` (nats-server 2.12's JSApiMsgGetRequest.NoHeaders):
+ *   refused, because the headers are how the gateway sees which subject the
+ *   answer's message was stored on. Every direct get with a body is parsed; the
+ *   usual KV get has none (its subject names the key).
  *
  * Bodies are read as the hub reads them (auth/go_json.ts: Go's grammar, key
  * folding and UTF-8 repair; a key given twice is refused), and a rewritten
@@ -100,7 +103,7 @@ export function checkJsRequest(subject: string, hdrLen: number, payload: Uint8Ar
   if (op === Op.Archive) return refuse("stream snapshots and restores are not available through the gateway");
   const bodyStart = hdrLen > 0 ? hdrLen : 0;
   const bytes = payload.subarray(bodyStart);
-  if (op === Op.DirectGet && !mentionsNoHeaders(bytes)) return PASS; // the common KV get: no parse
+  if (op === Op.DirectGet && isBlankBody(bytes)) return PASS; // the usual KV get: the key is in the subject
   let body: JsonValue;
   try {
     body = parseGoJson(bytes);
@@ -111,7 +114,7 @@ export function checkJsRequest(subject: string, hdrLen: number, payload: Uint8Ar
   if (!isObject(body)) return refuse("request body is not a JSON object");
   switch (op) {
     case Op.DirectGet:
-      return field(body, "no_headers") === true ? refuse("a direct get without headers hides the stored subject") : PASS;
+      return field(body, "no_hdr") === true ? refuse("a direct get without headers (no_hdr) hides the stored subject") : PASS;
     case Op.StreamConfigure:
       return checkStreamConfig(body, perms);
     default:
@@ -119,18 +122,16 @@ export function checkJsRequest(subject: string, hdrLen: number, payload: Uint8Ar
   }
 }
 
-const NO_HEADERS = Buffer.from("no_header", "latin1");
-
-/** A case-insensitive byte search (Go folds `ſ` to s, which leaves "no_header" intact). */
-function mentionsNoHeaders(b: Uint8Array): boolean {
-  outer: for (let i = 0; i + NO_HEADERS.length <= b.length; i++) {
-    for (let k = 0; k < NO_HEADERS.length; k++) {
-      const c = b[i + k]!;
-      if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== NO_HEADERS[k]) continue outer;
-    }
-    return true;
+/**
+ * Nothing but JSON white space: no request object at all. A byte search for
+ * the key cannot stand in for parsing, as Go reads `\u` escapes in keys.
+ */
+function isBlankBody(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
   }
-  return false;
+  return true;
 }
 
 /** Placeholder token standing for a wildcard of a consumer filter in a permission check. */
@@ -268,6 +269,16 @@ function checkOrigin(o: JsonObject, perms: CallerPolicy): JsRequestVerdict | nul
   if (isVerdict(transforms)) return transforms;
   const badTransform = transforms && checkTransforms("mirror or source subject transform", transforms, perms);
   if (badTransform) return badTransform;
+  const consumer = optObject(o, "consumer");
+  if (isVerdict(consumer)) return consumer;
+  if (consumer !== undefined) {
+    // nats-server 2.14: the stream takes in whatever arrives on a named durable's deliver subject.
+    const sourced = optString(consumer, "deliver_subject");
+    if (isVerdict(sourced)) return sourced;
+    if (sourced !== undefined && (!isValidLiteralSubject(sourced) || perms.routeSubscribe(sourced) !== sourced)) {
+      return refuse(`source consumer deliver subject ${JSON.stringify(sourced)} is not one the caller may subscribe to`);
+    }
+  }
   const ext = optObject(o, "external");
   if (isVerdict(ext)) return ext;
   if (ext === undefined) return null;

@@ -211,9 +211,39 @@ describe("hole 3: $JS.<domain>.API gets every check $JS.API gets", () => {
       assert.equal(raw('{"name":"S","subjects":["choria.reply.>"]}', `${api}STREAM.CREATE.S`, admin).action, "refuse", api);
       assert.equal(raw('{"name":"S","republish":{"src":">","dest":"choria.lifecycle.x"}}', `${api}STREAM.UPDATE.S`, admin).action, "refuse", api);
       assert.equal(raw('{"deliver_subject":"_INBOX.snap"}', `${api}STREAM.SNAPSHOT.S`, admin).action, "refuse", api);
-      assert.equal(raw('{"last_by_subj":"a.b","no_headers":true}', `${api}DIRECT.GET.S`, admin).action, "refuse", api);
+      assert.equal(raw('{"last_by_subj":"a.b","no_hdr":true}', `${api}DIRECT.GET.S`, admin).action, "refuse", api);
       assert.equal(raw('{"name":"S","subjects":["orders.>"]}', `${api}STREAM.CREATE.S`, admin).action, "pass", api);
     }
+  });
+});
+
+describe("direct get without headers (no_hdr, nats-server 2.12): the stored subject would be hidden", () => {
+  const admin = permissionsFromGrants(me, { publish: { allow: ["$JS.>"], deny: [] }, subscribe: { allow: [`*.reply.${md5Hex(me)}.>`], deny: [] }, policies: [] });
+  const get = (text: string, subject = "$JS.API.DIRECT.GET.S") => checkJsRequest(subject, -1, Buffer.from(text), admin);
+  test("every spelling Go reads as no_hdr: true is refused, under both forms of the subject", () => {
+    const spellings = ['"no_hdr"', '"NO_HDR"', '"No_Hdr"', '"no\\u005fhdr"', '"\\u006eo_hdr"', '"no_h\\u0064r"', '"\\u004eO_HDR"'];
+    for (const key of spellings) {
+      for (const subject of ["$JS.API.DIRECT.GET.S", "$JS.API.DIRECT.GET.S.$KV.b.k", "$JS.hub.API.DIRECT.GET.S"]) {
+        const v = get(`{"last_by_subj":"choria.lifecycle.event.x", ${key} : true}`, subject);
+        assert.equal(v.action, "refuse", `${key} on ${subject}`);
+      }
+    }
+  });
+  test("headers kept, no body, or a body that cannot be read", () => {
+    assert.equal(get('{"last_by_subj":"a.b","no_hdr":false}').action, "pass");
+    assert.equal(get('{"seq":3}').action, "pass");
+    assert.equal(get('{"last_by_subj":"a.b","no_headers":true}').action, "pass", "not a field nats-server has");
+    assert.equal(get("", "$JS.API.DIRECT.GET.S.$KV.b.k").action, "pass", "the usual KV get");
+    assert.equal(get(" \r\n", "$JS.API.DIRECT.GET.S.$KV.b.k").action, "pass", "white space: the hub answers 408");
+    assert.equal(get('{"no_hdr":true,"NO_HDR":false}').action, "refuse", "a key given twice");
+    assert.equal(get('{"no_hdr":tru').action, "refuse", "unreadable");
+  });
+  test("property: refused exactly when the body holds no_hdr true in any case", () => {
+    fc.assert(fc.property(fc.boolean(), fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }), fc.boolean(), (value, upper, escapeFirst) => {
+      let key = [..."no_hdr"].map((c, i) => (upper[i] ? c.toUpperCase() : c)).join("");
+      if (escapeFirst) key = `\\u${key.charCodeAt(0).toString(16).padStart(4, "0")}${key.slice(1)}`;
+      return get(`{"seq":1,"${key}":${value}}`).action === (value ? "refuse" : "pass");
+    }));
   });
 });
 
@@ -249,6 +279,13 @@ describe("hole 4: streams that could capture another caller's replies or lifecyc
     assert.equal(s({ name: "S", sources: [{ name: "O", external: { api: "$JS.hub.API", deliver: `choria.reply.${other}.steal` } }] }), "refuse");
     assert.equal(s({ name: "S", mirror: { name: "O", external: { api: "$JS.hub.API", deliver: `choria.reply.${md5Hex(me)}.mine` } } }), "pass");
     assert.equal(s({ name: "S", mirror: { name: "O", external: { api: "$JS.hub.API", deliver: "choria.lifecycle" } } }), "refuse");
+    // nats-server 2.14 sources through a named durable: the stream takes in what arrives on its deliver subject.
+    assert.equal(s({ name: "S", sources: [{ name: "O", consumer: { name: "C", deliver_subject: `choria.reply.${md5Hex(me)}.src` } }] }), "pass");
+    for (const bad of [`choria.reply.${other}.src`, "choria.lifecycle.event.alive.n1", "_INBOX.src", "choria.reply.*.x", "fleet.x"]) {
+      assert.equal(s({ name: "S", sources: [{ name: "O", consumer: { name: "C", deliver_subject: bad } }] }), "refuse", bad);
+      assert.equal(s({ name: "S", mirror: { name: "O", CONSUMER: { name: "C", Deliver_Subject: bad } } }), "refuse", `mirror ${bad}`);
+    }
+    assert.equal(s({ name: "S", sources: [{ name: "O", consumer: "C" }] }), "refuse", "consumer must be an object");
     assert.equal(checkJsRequest("$JS.API.STREAM.CREATE.S", -1, Buffer.from("nope"), admin).action, "refuse", "a body that cannot be read");
   });
   test("property: an accepted stream stores nothing from lifecycle or another caller's namespace", () => {
