@@ -15,7 +15,7 @@ import type { AuthInput, Identity } from "../auth/types.js";
 import {
   checkJsRequest, consumerCreatePermissionSubject, isCheckedJsRequest, unmapDeliverSubjects,
 } from "../auth/jetstream.js";
-import { checkTraceDestination } from "../auth/trace_header.js";
+import { checkHubHeaders } from "../auth/hub_headers.js";
 import { USER_INFO_SUBJECT, userInfoResponse, type AnsweringServer } from "../auth/user_info.js";
 import { ClientParser, type ClientOpSink } from "../protocol/client_parser.js";
 import { encodeErr, encodeInfo, NO_RESPONDERS_HEADER, OK, PING, PONG } from "../protocol/encode.js";
@@ -272,9 +272,12 @@ export class ClientConn implements Subscriber, ClientOpSink {
       return this.answerOwnReply(routedReply, userInfoResponse(id, this.answeringServer()));
     }
     if (hdrLen > 0) {
-      // A trace destination makes the hub publish on the caller's behalf (auth/trace_header.ts).
-      const t = checkTraceDestination(hdrLen, payload, policy);
-      if (t.action === "refuse") return this.violation("publish", t.destination, pubViolation(t.destination));
+      // Trace and schedule headers make the hub act on the caller's behalf (auth/hub_headers.ts).
+      const t = checkHubHeaders(hdrLen, payload, policy);
+      if (t.action === "refuse") {
+        this.log.info("publish header refused", { subject, header: t.subject, why: t.why });
+        return this.violation("publish", t.subject, pubViolation(t.subject));
+      }
       if (t.action === "rewrite") {
         hdrLen += t.payload.length - payload.length;
         payload = t.payload;

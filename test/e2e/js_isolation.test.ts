@@ -7,7 +7,8 @@
 // 5. a stream snapshot delivered to an arbitrary subject;
 // 6. KV values poisoned with a lifecycle `Nats-Subject` header or a body posing
 //    as a message-get answer, which must not hide them from anyone;
-// 7. a `Nats-Trace-Dest` header naming another caller's namespace.
+// 7. a `Nats-Trace-Dest` header naming another caller's namespace;
+// 8. message-schedule headers naming a target or source outside the caller's rights.
 // Each asserts what reached the hub, not only what the gateway answered.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -182,6 +183,39 @@ test("JetStream isolation: every hole tried against a real hub", async (t) => {
     }, 10000);
     sub.unsubscribe();
     assert.equal(seen[0], `choria.reply.${md5Hex("up=tracer")}._INBOX.trace.1`);
+  });
+
+  await t.test("8. message schedules (nats-server 2.12+): a target or source outside the caller's rights is refused", async () => {
+    const scheduler = w.caller("up=scheduler", {}, { pubSubjects: ["orders.>"], subSubjects: ["orders.>"] });
+    const snc = await w.connect(scheduler, "plain-inbox");
+    for (const [name, value] of [["Nats-Schedule-Target", "choria.lifecycle.event.alive.forged"], ["Nats-Schedule-Source", "choria.lifecycle.event.alive.x"], ["nats-schedule-target", `${victim}.x`]] as const) {
+      const h = headers();
+      h.set("Nats-Schedule", "@every 1m");
+      h.set("Nats-Schedule-Target", "orders.later");
+      h.set(name, value);
+      const got = await silentFor(hub, "orders.scheduled", async () => {
+        snc.publish("orders.scheduled", enc("x"), { headers: h });
+        await snc.flush();
+      });
+      assert.equal(got, 0, `refused, not forwarded: ${name}: ${value}`);
+    }
+    assert.match(w.g.audit.lines.join("\n"), /choria\.lifecycle\.event\.alive\.forged/);
+    // A schedule within the caller's own subjects goes through.
+    const seen: string[] = [];
+    const sub = hub.subscribe("orders.scheduled", { callback: (_e, m) => void seen.push(m.headers?.get("Nats-Schedule-Target") ?? "") });
+    await hub.flush();
+    const h = headers();
+    h.set("Nats-Schedule", "@every 1m");
+    h.set("Nats-Schedule-Target", "orders.later");
+    h.set("Nats-Schedule-Source", "orders.last");
+    await waitFor("the scheduled message reaches the hub", async () => {
+      snc.publish("orders.scheduled", enc("x"), { headers: h });
+      await snc.flush();
+      await new Promise((r) => setTimeout(r, 200));
+      return seen.length > 0 || undefined;
+    }, 10000);
+    sub.unsubscribe();
+    assert.equal(seen[0], "orders.later");
   });
 });
 
