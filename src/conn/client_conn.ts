@@ -16,6 +16,7 @@ import {
   checkJsRequest, consumerCreatePermissionSubject, isCheckedJsRequest, unmapDeliverSubjects,
 } from "../auth/jetstream.js";
 import { checkHubHeaders } from "../auth/hub_headers.js";
+import { JsAnswerGrants } from "../auth/js_answers.js";
 import { USER_INFO_SUBJECT, userInfoResponse, type AnsweringServer } from "../auth/user_info.js";
 import { ClientParser, type ClientOpSink } from "../protocol/client_parser.js";
 import { encodeErr, encodeInfo, NO_RESPONDERS_HEADER, OK, PING, PONG } from "../protocol/encode.js";
@@ -28,6 +29,9 @@ import { CloseReasons, transportCloseReason, type CloseReason } from "./close_re
 import type { ConnContext } from "./context.js";
 import { Outbound } from "./outbound.js";
 import { parseConnectOptions, type ConnectOptions } from "./connect_options.js";
+
+/** The grants of a connection no consumer has delivered to yet: none. */
+const NO_JS_ANSWERS = new JsAnswerGrants();
 
 export const ConnState = { AwaitConnect: 0, Authenticating: 1, Open: 2, Closed: 3 } as const;
 export type ConnState = (typeof ConnState)[keyof typeof ConnState];
@@ -91,6 +95,8 @@ export class ClientConn implements Subscriber, ClientOpSink {
   private closeReason: CloseReason | null = null;
   /** The caller id whose connection slot this connection holds. */
   private slotOf: string | null = null;
+  /** JetStream consumers that delivered here, so this connection may acknowledge them (auth/js_answers.ts); made on the first. */
+  private jsAnswers: JsAnswerGrants | null = null;
   private readonly upstreamRefuses = (subject: string): boolean => this.ctx.router.upstreamRefuses(subject);
 
   constructor(
@@ -259,6 +265,11 @@ export class ClientConn implements Subscriber, ClientOpSink {
     // A consumer filter may put wildcards into a consumer-create subject.
     const checked = jsChecked ? consumerCreatePermissionSubject(subject) : subject;
     if (!policy.mayPublish(checked)) return this.violation("publish", subject, pubViolation(subject));
+    // A JetStream ack or flow-control answer only to a consumer that delivered here (auth/js_answers.ts).
+    if (subject.charCodeAt(0) === 0x24 && !(this.jsAnswers ?? NO_JS_ANSWERS).mayAnswer(subject)) {
+      this.log.info("JetStream answer refused", { subject, why: "its consumer never delivered to this connection" });
+      return this.violation("publish", subject, pubViolation(subject));
+    }
     let routedReply = reply;
     if (reply !== undefined) {
       const mapped = policy.routePublishReply(reply);
@@ -365,6 +376,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
     }
     const shown = s.rewritten ? policy.clientSubject(subject) : subject;
     if (!this.out.writeMsg(shown, s.sid, reply, hdr, body)) return false;
+    if (reply !== undefined && reply.charCodeAt(0) === 0x24) (this.jsAnswers ??= new JsAnswerGrants()).noteDelivery(reply);
     s.delivered++;
     if (s.max > 0 && s.delivered >= s.max) this.removeSub(s);
     return true;

@@ -8,7 +8,8 @@
 // 6. KV values poisoned with a lifecycle `Nats-Subject` header or a body posing
 //    as a message-get answer, which must not hide them from anyone;
 // 7. a `Nats-Trace-Dest` header naming another caller's namespace;
-// 8. message-schedule headers naming a target or source outside the caller's rights.
+// 8. message-schedule headers naming a target or source outside the caller's rights;
+// 9. a guessed JetStream ack subject for another caller's pending message.
 // Each asserts what reached the hub, not only what the gateway answered.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -183,6 +184,34 @@ test("JetStream isolation: every hole tried against a real hub", async (t) => {
     }, 10000);
     sub.unsubscribe();
     assert.equal(seen[0], `choria.reply.${md5Hex("up=tracer")}._INBOX.trace.1`);
+  });
+
+  await t.test("9. another caller's pending message cannot be acknowledged by a guessed ack subject", async () => {
+    const hjsm = await jetstreamManager(hub);
+    await hjsm.consumers.add("ORDERS", { durable_name: "WORK", ack_policy: AckPolicy.Explicit, ack_wait: 60_000_000_000 });
+    const alice = await w.connect(w.caller("up=alice", { streams_user: true }), "plain-inbox");
+    const work = await jetstream(alice).consumers.get("ORDERS", "WORK");
+    const m = await work.next({ expires: 5000 });
+    assert.ok(m, "alice holds the work item");
+    assert.equal((await hjsm.consumers.info("ORDERS", "WORK")).num_ack_pending, 1);
+    // Mallory knows the stream, the consumer and the sequences, not the delivery's timestamp.
+    const ts = BigInt(Date.now()) * 1_000_000n;
+    for (const subject of [
+      "$JS.ACK.ORDERS.WORK.1.1.1.0.0",
+      `$JS.ACK.ORDERS.WORK.1.1.1.${ts}.0`,
+      `$JS.ACK.hub.${"A".repeat(8)}.ORDERS.WORK.1.1.1.${ts}.0.x`,
+      "$JS.ACK.ORDERS.WORK.1.1.1",
+    ]) {
+      mnc.publish(subject, enc("+TERM"));
+    }
+    await mnc.flush();
+    await hub.flush();
+    assert.equal((await hjsm.consumers.info("ORDERS", "WORK")).num_ack_pending, 1, "the guessed acks reached no consumer");
+    // Alice's own ack, on the subject the hub gave her, does.
+    m.ack();
+    await alice.flush();
+    await waitFor("alice's ack reaches the consumer", async () => ((await hjsm.consumers.info("ORDERS", "WORK")).num_ack_pending === 0) || undefined, 10_000);
+    await hjsm.consumers.delete("ORDERS", "WORK");
   });
 
   await t.test("8. message schedules (nats-server 2.12+): a target or source outside the caller's rights is refused", async () => {
