@@ -36,10 +36,16 @@ const MAX_SUBJECT = 512;
  * answer; the whole subject for any other shape; null for other subjects.
  */
 export function jsAnswerKey(subject: string): string | null {
-  let keep: number;
-  if (subject.startsWith(ACK_PREFIX)) keep = 0;
-  else if (subject.startsWith(FC_PREFIX)) keep = -1;
-  else return null;
+  const end = jsAnswerKeyEnd(subject);
+  return end < 0 ? null : end === subject.length ? subject : subject.slice(0, end);
+}
+
+/** Where jsAnswerKey's key ends in `subject` (its length for the whole), or -1; allocates nothing. */
+function jsAnswerKeyEnd(subject: string): number {
+  let ack: boolean;
+  if (subject.startsWith(ACK_PREFIX)) ack = true;
+  else if (subject.startsWith(FC_PREFIX)) ack = false;
+  else return -1;
   // Token count and where the 4th and 6th tokens end, without splitting.
   let tokens = 1;
   let end4 = -1;
@@ -49,19 +55,30 @@ export function jsAnswerKey(subject: string): string | null {
     if (tokens === 5) end4 = i;
     else if (tokens === 7) end6 = i;
   }
-  if (keep === -1) keep = tokens === 5 ? end4 : -1;
-  else keep = tokens === 9 ? end4 : tokens === 12 ? end6 : -1;
-  return keep > 0 ? subject.slice(0, keep) : subject;
+  if (ack) return tokens === 9 ? end4 : tokens === 12 ? end6 : subject.length;
+  return tokens === 5 ? end4 : subject.length;
 }
 
 /** One connection's grants: the consumers that delivered to it. */
 export class JsAnswerGrants {
   private readonly consumers = new BoundedMap<true>({ entries: CONSUMERS_PER_CONNECTION, keyLength: MAX_SUBJECT, order: "lru" });
 
+  /**
+   * The key noted last. Only noteDelivery adds keys, so while deliveries keep
+   * coming from the same consumer its key is still held, and a delivery costs
+   * a token scan and no string.
+   */
+  private last: string | null = null;
+
   /** A message was delivered to this connection with `reply`: note its consumer, if it is one. */
   noteDelivery(reply: string): void {
-    const key = jsAnswerKey(reply);
-    if (key !== null && this.consumers.get(key) === undefined) this.consumers.set(key, true);
+    const end = jsAnswerKeyEnd(reply);
+    if (end < 0) return;
+    const last = this.last;
+    if (last !== null && end === last.length && reply.startsWith(last)) return;
+    const key = end === reply.length ? reply : reply.slice(0, end);
+    if (this.consumers.get(key) === undefined) this.consumers.set(key, true);
+    this.last = key;
   }
 
   /**
