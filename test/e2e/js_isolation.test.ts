@@ -13,7 +13,7 @@
 // Each asserts what reached the hub, not only what the gateway answered.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { headers, type NatsConnection } from "@nats-io/transport-node";
+import { headers, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { md5Hex } from "../../src/auth/reply_namespace.js";
@@ -40,6 +40,29 @@ async function silentFor(hub: NatsConnection, subject: string, action: () => Pro
   await new Promise((r) => setTimeout(r, 1000));
   sub.unsubscribe();
   return got;
+}
+
+/** Publishes on `subject` with `h` from `nc` until the hub sees it; the value the hub read for `header`. */
+async function hubReads(hub: NatsConnection, nc: NatsConnection, subject: string, h: MsgHdrs, header: string): Promise<string> {
+  const seen: string[] = [];
+  const sub = hub.subscribe(subject, { callback: (_e, m) => void seen.push(m.headers?.get(header) ?? "") });
+  await hub.flush();
+  await waitFor(`the message on ${subject} reaches the hub`, async () => {
+    nc.publish(subject, enc("x"), { headers: h });
+    await nc.flush();
+    await new Promise((r) => setTimeout(r, 200));
+    return seen.length > 0 || undefined;
+  }, 10000);
+  sub.unsubscribe();
+  return seen[0]!;
+}
+
+/** Messages the hub got on `subject` within a second of `nc` publishing there with `h` (0: refused). */
+function hubGetsWith(hub: NatsConnection, nc: NatsConnection, subject: string, h: MsgHdrs): Promise<number> {
+  return silentFor(hub, subject, async () => {
+    nc.publish(subject, enc("x"), { headers: h });
+    await nc.flush();
+  });
 }
 
 async function world(t: Parameters<typeof startJsWorld>[0], domain?: string): Promise<{ w: JsWorld; hub: NatsConnection }> {
@@ -164,26 +187,12 @@ test("JetStream isolation: every hole tried against a real hub", async (t) => {
     for (const dest of [`${victim}.trace`, "choria.lifecycle.event.alive.x"]) {
       const h = headers();
       h.set("Nats-Trace-Dest", dest);
-      const got = await silentFor(hub, "orders.traced", async () => {
-        tnc.publish("orders.traced", enc("x"), { headers: h });
-        await tnc.flush();
-      });
-      assert.equal(got, 0, `refused, not forwarded: ${dest}`);
+      assert.equal(await hubGetsWith(hub, tnc, "orders.traced", h), 0, `refused, not forwarded: ${dest}`);
     }
     assert.match(w.g.audit.lines.join("\n"), /choria\.lifecycle\.event\.alive\.x/);
-    const seen: string[] = [];
-    const sub = hub.subscribe("orders.traced", { callback: (_e, m) => void seen.push(m.headers?.get("Nats-Trace-Dest") ?? "") });
-    await hub.flush();
     const h = headers();
     h.set("Nats-Trace-Dest", "_INBOX.trace.1");
-    await waitFor("the traced message reaches the hub", async () => {
-      tnc.publish("orders.traced", enc("x"), { headers: h });
-      await tnc.flush();
-      await new Promise((r) => setTimeout(r, 200));
-      return seen.length > 0 || undefined;
-    }, 10000);
-    sub.unsubscribe();
-    assert.equal(seen[0], `choria.reply.${md5Hex("up=tracer")}._INBOX.trace.1`);
+    assert.equal(await hubReads(hub, tnc, "orders.traced", h, "Nats-Trace-Dest"), `choria.reply.${md5Hex("up=tracer")}._INBOX.trace.1`);
   });
 
   await t.test("9. another caller's pending message cannot be acknowledged by a guessed ack subject", async () => {
@@ -222,29 +231,15 @@ test("JetStream isolation: every hole tried against a real hub", async (t) => {
       h.set("Nats-Schedule", "@every 1m");
       h.set("Nats-Schedule-Target", "orders.later");
       h.set(name, value);
-      const got = await silentFor(hub, "orders.scheduled", async () => {
-        snc.publish("orders.scheduled", enc("x"), { headers: h });
-        await snc.flush();
-      });
-      assert.equal(got, 0, `refused, not forwarded: ${name}: ${value}`);
+      assert.equal(await hubGetsWith(hub, snc, "orders.scheduled", h), 0, `refused, not forwarded: ${name}: ${value}`);
     }
     assert.match(w.g.audit.lines.join("\n"), /choria\.lifecycle\.event\.alive\.forged/);
     // A schedule within the caller's own subjects goes through.
-    const seen: string[] = [];
-    const sub = hub.subscribe("orders.scheduled", { callback: (_e, m) => void seen.push(m.headers?.get("Nats-Schedule-Target") ?? "") });
-    await hub.flush();
     const h = headers();
     h.set("Nats-Schedule", "@every 1m");
     h.set("Nats-Schedule-Target", "orders.later");
     h.set("Nats-Schedule-Source", "orders.last");
-    await waitFor("the scheduled message reaches the hub", async () => {
-      snc.publish("orders.scheduled", enc("x"), { headers: h });
-      await snc.flush();
-      await new Promise((r) => setTimeout(r, 200));
-      return seen.length > 0 || undefined;
-    }, 10000);
-    sub.unsubscribe();
-    assert.equal(seen[0], "orders.later");
+    assert.equal(await hubReads(hub, snc, "orders.scheduled", h, "Nats-Schedule-Target"), "orders.later");
   });
 });
 
