@@ -25,6 +25,7 @@
  * whose name matches in any case, and a publish naming one of them twice is
  * refused, so no reading of the block escapes the check. Pure.
  */
+import { forEachHeaderLine } from "../protocol/headers.js";
 import { isValidLiteralSubject } from "../subject/subject.js";
 import type { CallerPolicy } from "./caller_policy.js";
 
@@ -51,27 +52,23 @@ export function checkHubHeaders(hdrLen: number, payload: Uint8Array, perms: Call
   const hdr = Buffer.from(payload.buffer, payload.byteOffset, hdrLen);
   if (!mentionsHubHeader(hdr)) return PASS;
   const found = new Map<string, HeaderValue>();
-  let line = hdr.indexOf(0x0a) + 1; // after the status line
-  while (line > 0 && line < hdr.length) {
-    const next = hdr.indexOf(0x0a, line);
-    const end = next < 0 ? hdr.length : hdr[next - 1] === 0x0d ? next - 1 : next;
-    const colon = hdr.indexOf(0x3a, line);
-    if (colon > line && colon < end) {
-      const name = hdr.toString("latin1", line, colon).trim().toLowerCase();
-      if (name === TRACE_DEST || name === SCHEDULE_TARGET || name === SCHEDULE_SOURCE) {
-        let from = colon + 1;
-        let to = end;
-        while (from < to && (hdr[from] === 0x20 || hdr[from] === 0x09)) from++;
-        while (to > from && (hdr[to - 1] === 0x20 || hdr[to - 1] === 0x09)) to--;
-        if (to > from) {
-          const value = hdr.toString("utf8", from, to);
-          if (found.has(name)) return { action: "refuse", subject: value, why: `${name} given more than once` };
-          found.set(name, { from, to, value });
-        }
-      }
+  let twice: HubHeaderVerdict | null = null;
+  forEachHeaderLine(hdr, (start, colon, end) => {
+    const name = hdr.toString("latin1", start, colon).trim().toLowerCase();
+    if (name !== TRACE_DEST && name !== SCHEDULE_TARGET && name !== SCHEDULE_SOURCE) return;
+    let from = colon + 1;
+    let to = end;
+    while (from < to && (hdr[from] === 0x20 || hdr[from] === 0x09)) from++;
+    while (to > from && (hdr[to - 1] === 0x20 || hdr[to - 1] === 0x09)) to--;
+    if (to === from) return;
+    const value = hdr.toString("utf8", from, to);
+    if (found.has(name)) {
+      twice = { action: "refuse", subject: value, why: `${name} given more than once` };
+      return false;
     }
-    line = next + 1;
-  }
+    found.set(name, { from, to, value });
+  });
+  if (twice !== null) return twice;
 
   const target = found.get(SCHEDULE_TARGET);
   if (target !== undefined && !(isValidLiteralSubject(target.value) && perms.mayPublish(target.value))) {

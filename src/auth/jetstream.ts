@@ -41,6 +41,7 @@
  */
 import { isValidLiteralSubject, subjectsIntersect } from "../subject/subject.js";
 import { LIFECYCLE_PATTERN, type CallerPolicy } from "./caller_policy.js";
+import { forEachHeaderLine } from "../protocol/headers.js";
 import { GoJsonError, field, isObject, parseGoJson, serialise, setField, type JsonObject, type JsonValue } from "./go_json.js";
 
 const JS_PREFIX = "$JS.";
@@ -440,16 +441,12 @@ const NATS_SUBJECT = Buffer.from("Nats-Subject", "latin1");
 function lastHeaderValue(payload: Uint8Array, hdrLen: number, name: Buffer): string | undefined {
   const hdr = Buffer.from(payload.buffer, payload.byteOffset, hdrLen);
   let value: string | undefined;
-  let line = hdr.indexOf(0x0a) + 1; // after the status line
-  while (line > 0 && line < hdr.length) {
-    const next = hdr.indexOf(0x0a, line);
-    const end = next < 0 ? hdr.length : next;
-    if (hdr[line + name.length] === 0x3a && hdr.compare(name, 0, name.length, line, line + name.length) === 0) {
-      let v = line + name.length + 1;
-      while (hdr[v] === 0x20) v++;
-      value = hdr.toString("latin1", v, hdr[end - 1] === 0x0d ? end - 1 : end);
-    }
-    line = next + 1;
-  }
+  forEachHeaderLine(hdr, (start, colon, end) => {
+    if (colon - start !== name.length || hdr.compare(name, 0, name.length, start, colon) !== 0) return;
+    let v = colon + 1;
+    while (v < end && hdr[v] === 0x20) v++;
+    // A last line without its LF still loses a trailing CR, as it always did here.
+    value = hdr.toString("latin1", v, end === hdr.length && hdr[end - 1] === 0x0d ? end - 1 : end);
+  });
   return value;
 }
