@@ -99,6 +99,17 @@ export function serialise(v: JsonValue): string {
 
 const REPLACEMENT = "\ufffd";
 
+/** JSON white space, as Go's scanner takes it: space, tab, LF, CR. */
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** Nothing but JSON white space: no value at all (Go's reader finds none either). */
+export function isBlankJson(b: Uint8Array): boolean {
+  for (let i = 0; i < b.length; i++) if (!isJsonSpace(b[i]!)) return false;
+  return true;
+}
+
 class Reader {
   at = 0;
   constructor(private readonly b: Uint8Array) {}
@@ -111,11 +122,7 @@ class Reader {
 
   space(): void {
     const b = this.b;
-    while (this.at < b.length) {
-      const c = b[this.at]!;
-      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return;
-      this.at++;
-    }
+    while (this.at < b.length && isJsonSpace(b[this.at]!)) this.at++;
   }
 
   value(depth: number): JsonValue {

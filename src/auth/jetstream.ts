@@ -42,7 +42,7 @@
 import { isValidLiteralSubject, subjectsIntersect } from "../subject/subject.js";
 import { LIFECYCLE_PATTERN, type CallerPolicy } from "./caller_policy.js";
 import { forEachHeaderLine } from "../protocol/headers.js";
-import { GoJsonError, field, isObject, parseGoJson, serialise, setField, type JsonObject, type JsonValue } from "./go_json.js";
+import { GoJsonError, field, isBlankJson, isObject, parseGoJson, serialise, setField, type JsonObject, type JsonValue } from "./go_json.js";
 
 const JS_PREFIX = "$JS.";
 const API_PREFIX = "$JS.API.";
@@ -104,7 +104,9 @@ export function checkJsRequest(subject: string, hdrLen: number, payload: Uint8Ar
   if (op === Op.Archive) return refuse("stream snapshots and restores are not available through the gateway");
   const bodyStart = hdrLen > 0 ? hdrLen : 0;
   const bytes = payload.subarray(bodyStart);
-  if (op === Op.DirectGet && isBlankBody(bytes)) return PASS; // the usual KV get: the key is in the subject
+  // The usual KV get has no body: its subject names the key. A byte search for the key could not
+  // stand in for parsing any other body, as Go reads `\u` escapes in keys.
+  if (op === Op.DirectGet && isBlankJson(bytes)) return PASS;
   let body: JsonValue;
   try {
     body = parseGoJson(bytes);
@@ -121,18 +123,6 @@ export function checkJsRequest(subject: string, hdrLen: number, payload: Uint8Ar
     default:
       return checkConsumerCreate(body, payload, bodyStart, perms);
   }
-}
-
-/**
- * Nothing but JSON white space: no request object at all. A byte search for
- * the key cannot stand in for parsing, as Go reads `\u` escapes in keys.
- */
-function isBlankBody(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
-  }
-  return true;
 }
 
 /** Placeholder token standing for a wildcard of a consumer filter in a permission check. */
