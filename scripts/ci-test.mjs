@@ -4,10 +4,11 @@
 // scripts/node24.sh); then the gateway's JSON reader against Go's encoding/json
 // (test/fuzz/go_json_diff.ts, 100,000 bodies, a new seed each run, printed); then the
 // packed-install check (scripts/check-package.mjs: npm pack from a clean copy, npm install -g
-// into a temporary prefix, --version and check run with both Nodes). `pretest` has already installed dependencies and built build/ once; both
-// suite runs execute the same compiled files. Every phase runs even when an
-// earlier one failed, so one CI run reports everything; the exit status is non-zero if any
-// phase failed. Prints each phase's wall time at the end (CI must stay well under 90 min).
+// into a temporary prefix, --version and check run with both Nodes). `pretest` has already
+// installed dependencies and built build/ once; both suite runs execute the same compiled
+// files. Every phase runs even when an earlier one failed, so one CI run reports everything;
+// the exit status is non-zero if any phase failed. Prints each phase's wall time at the end
+// (CI must stay well under 90 min).
 import { spawnSync } from "node:child_process";
 
 const phases = [];
