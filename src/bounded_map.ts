@@ -21,6 +21,16 @@ export interface BoundedMapLimits {
   order?: "fifo" | "lru";
 }
 
+/**
+ * "No bound" for the character limits: more characters than V8 lets a string
+ * (or a process) hold, and, unlike Infinity, a small integer. V8 keeps a
+ * field as a small integer only while every instance stores one; a single map
+ * built with Infinity turned `maxKey` into a double and threw away the
+ * compiled code of every caller that had inlined get() (the router's and
+ * the connections' delivery path, docs/performance.md).
+ */
+const NO_BOUND = 2 ** 30 - 1;
+
 export class BoundedMap<V> {
   private map = new Map<string, V>();
   private chars = 0;
@@ -33,8 +43,8 @@ export class BoundedMap<V> {
   constructor(limits: BoundedMapLimits) {
     const n = limits.entries;
     this.capacity = Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
-    this.maxChars = limits.keyChars ?? Number.POSITIVE_INFINITY;
-    this.maxKey = Math.min(limits.keyLength ?? Number.POSITIVE_INFINITY, this.maxChars);
+    this.maxChars = boundOf(limits.keyChars);
+    this.maxKey = Math.min(boundOf(limits.keyLength), this.maxChars);
     this.lru = limits.order === "lru";
   }
 
@@ -83,4 +93,12 @@ export class BoundedMap<V> {
     this.map = new Map();
     this.chars = 0;
   }
+}
+
+/**
+ * A character limit as a whole number, NO_BOUND when missing, NaN, infinite or
+ * larger. Rounding down changes no comparison: lengths are whole numbers.
+ */
+function boundOf(limit: number | undefined): number {
+  return limit === undefined || !(limit < NO_BOUND) ? NO_BOUND : Math.floor(limit);
 }

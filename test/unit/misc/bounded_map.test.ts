@@ -109,3 +109,20 @@ test("property: the same answers as an unbounded model that drops entries the sa
     { numRuns: 300 },
   );
 });
+
+test("no character bound by default, with Infinity or NaN; fractional bounds act as whole ones", () => {
+  const long = "k".repeat(100_000);
+  for (const limits of [{ entries: 3 }, { entries: 3, keyChars: Number.POSITIVE_INFINITY, keyLength: Number.POSITIVE_INFINITY }, { entries: 3, keyChars: Number.NaN }]) {
+    const m = new BoundedMap<number>(limits);
+    m.set(long, 1);
+    m.set(`${long}2`, 2);
+    assert.equal(m.get(long), 1, JSON.stringify(limits));
+    assert.equal(m.keyChars, 200_001);
+  }
+  const frac = new BoundedMap<number>({ entries: 10, keyChars: 5.5, keyLength: 2.5 });
+  frac.set("abc", 1); // 3 > 2.5: not held
+  frac.set("ab", 2);
+  frac.set("cd", 3);
+  frac.set("ef", 4); // 6 > 5.5: "ab" goes
+  assert.deepEqual([frac.get("abc"), frac.get("ab"), frac.get("cd"), frac.get("ef")], [undefined, undefined, 3, 4]);
+});
