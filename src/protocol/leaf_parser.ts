@@ -110,135 +110,176 @@ export class LeafParser {
     return this.state;
   }
 
-  /** Feed one chunk. Throws ProtocolError on a violation; the parser is then unusable. */
+  /**
+   * Feed one chunk. Throws ProtocolError on a violation; the parser is then unusable.
+   *
+   * The loop itself handles only what a busy link is made of: an upper-case
+   * `LMSG `/`HMSG ` at the start of an op, a control line that ends in this
+   * chunk, and payload bytes. Everything else (the other ops, any op spelt
+   * in lower case or split across reads, a line still being gathered, the
+   * payload's CR LF after a split) goes through step(), one state at a time.
+   * Why two functions: V8 compiles the loop once it is hot, and code it has
+   * never seen run (a PING, an LS+ between bursts, a split control line) is
+   * compiled as a bail-out; the first time such code runs, the whole compiled
+   * loop is thrown away and compiled again, with the delivery path inlined
+   * into it. Rare ops in a function of their own cost that function its
+   * recompile, not the loop (docs/performance.md, "The fan-in's first round").
+   */
   parse(input: Uint8Array): void {
     const buf = asBuffer(input);
     const n = buf.length;
     let i = 0;
     while (i < n) {
-      const b = buf[i]!;
       const state = this.state;
-      switch (state) {
-        case S.OP_START:
-          switch (b & 0xdf) {
-            case 0x49: this.state = S.OP_I; break; // I
-            case 0x4c: this.state = S.OP_L; break; // L
-            case 0x48: this.state = S.OP_H; break; // H
-            case 0x50: this.state = S.OP_P; break; // P
-            default:
-              if (b === 0x2b) this.state = S.OP_PLUS;
-              else if (b === 0x2d) this.state = S.OP_MINUS;
-              else throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
-          }
-          break;
-        case S.OP_L:
-          if ((b & 0xdf) === 0x53) this.state = S.OP_LS;
-          else if ((b & 0xdf) === 0x4d) this.state = S.OP_LM;
-          else throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
-          break;
-        case S.OP_LS:
-          if (b === 0x2b) this.state = S.OP_LS_PLUS;
-          else if (b === 0x2d) this.state = S.OP_LS_MINUS;
-          else throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
-          break;
-        case S.OP_P:
-          if ((b & 0xdf) === 0x49) this.state = S.OP_PI;
-          else if ((b & 0xdf) === 0x4f) this.state = S.OP_PO;
-          else throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
-          break;
-        case S.OP_PING:
-        case S.OP_PONG:
-        case S.OP_PLUS_OK: {
-          // Anything up to LF is ignored after the op name (docs/protocol.md#framing).
-          const lf = buf.indexOf(LF, i);
-          if (lf < 0) {
-            i = n;
-            continue;
-          }
-          i = lf + 1;
-          this.state = S.OP_START;
-          if (state === S.OP_PING) this.sink.ping();
-          else if (state === S.OP_PONG) this.sink.pong();
-          else this.sink.ok();
+      if (state === S.MSG_PAYLOAD) {
+        const want = this.msgSize - this.msgFill;
+        const take = Math.min(want, n - i);
+        this.msgBuf!.set(buf.subarray(i, i + take), this.msgFill);
+        this.msgFill += take;
+        i += take;
+        if (this.msgFill === this.msgSize) this.state = S.MSG_END_R;
+        continue;
+      }
+      if ((state === S.LMSG_ARG || state === S.HMSG_ARG) && this.line.pending === 0) {
+        const lf = buf.indexOf(LF, i);
+        if (lf >= 0) {
+          // The whole line is in this chunk: its length is checked here, as lengthWith() would.
+          const len = lf > i && buf[lf - 1] === CR ? lf - 1 - i : lf - i;
+          if (len > this.limits.maxControlLine) throw this.fail(ProtocolErrorCode.MaxControlLine, buf, i);
+          i = this.msgLine(state, buf, i, lf);
           continue;
         }
-        case S.OP_INFO:
-          // INFO needs no separator before its JSON; blanks are trimmed with the line.
-          this.state = S.INFO_ARG;
+      } else if (state === S.OP_START && i + 4 < n && buf[i + 1] === 0x4d && buf[i + 2] === 0x53 && buf[i + 3] === 0x47 && isBlank(buf[i + 4]!)) {
+        // `LMSG ` / `HMSG `: the op name and its first blank at once (more blanks are skipped by split()).
+        const op = buf[i]!;
+        if (op === 0x4c || op === 0x48) {
+          this.state = op === 0x4c ? S.LMSG_ARG : S.HMSG_ARG;
+          i += 5;
           continue;
-        case S.INFO_ARG:
-        case S.MINUS_ERR_ARG:
-        case S.LS_PLUS_ARG:
-        case S.LS_MINUS_ARG:
-        case S.LMSG_ARG:
-        case S.HMSG_ARG: {
-          const lf = buf.indexOf(LF, i);
-          const to = lf < 0 ? n : lf;
-          const line = this.line;
-          // Guard against a hub (or something posing as one) making us buffer an endless line.
-          const limit = this.limits.maxControlLine;
-          if (line.lengthWith(buf, i, to) > limit) throw this.fail(ProtocolErrorCode.MaxControlLine, buf, i);
-          if (lf < 0) {
-            line.gather(buf, i, n, limit);
-            i = n;
-            continue;
-          }
-          line.take(buf, i, lf, limit);
-          this.state = S.OP_START;
-          i = lf + 1;
-          if (state === S.LMSG_ARG || state === S.HMSG_ARG) {
-            this.processMsgArgs(state === S.HMSG_ARG, buf, i);
-            if (this.state === S.OP_START) {
-              // Whole payload and its CRLF in this chunk: hand over a view. A plain
-              // Uint8Array view, not Buffer#subarray: one per hub message, and the
-              // Buffer species path costs about three times as much to make.
-              const size = this.msgSize;
-              if (buf[i + size] !== CR || buf[i + size + 1] !== LF) throw this.fail(ProtocolErrorCode.UnknownOp, buf, i + size);
-              this.emitMsg(new Uint8Array(buf.buffer, buf.byteOffset + i, size));
-              i += size + 2;
-            }
-          } else {
-            this.processLine(state, buf, i);
-          }
-          continue;
-        }
-        case S.MSG_PAYLOAD: {
-          const want = this.msgSize - this.msgFill;
-          const take = Math.min(want, n - i);
-          this.msgBuf!.set(buf.subarray(i, i + take), this.msgFill);
-          this.msgFill += take;
-          i += take;
-          if (this.msgFill === this.msgSize) this.state = S.MSG_END_R;
-          continue;
-        }
-        case S.MSG_END_R:
-          if (b !== CR) throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
-          this.state = S.MSG_END_N;
-          break;
-        case S.MSG_END_N: {
-          if (b !== LF) throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
-          this.state = S.OP_START;
-          const payload = this.msgBuf!;
-          this.msgBuf = null;
-          this.emitMsg(payload);
-          break;
-        }
-        default: {
-          const letter = LETTER_STEPS.get(state);
-          if (letter !== undefined) {
-            if ((b & 0xdf) === letter[0]) this.state = letter[1];
-            else throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
-            break;
-          }
-          const argState = SPACE_STEPS.get(state);
-          if (argState !== undefined && isBlank(b)) {
-            this.state = argState;
-            break;
-          }
-          throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
         }
       }
-      i++;
+      i = this.step(buf, i, n);
+    }
+  }
+
+  /**
+   * A control line of LMSG/HMSG ended at buf[lf] (gathered from earlier reads
+   * or not): read its arguments, and hand over the payload as a view when it
+   * is all in this chunk. Returns where parsing goes on.
+   */
+  private msgLine(state: number, buf: FastSliceBuffer, from: number, lf: number): number {
+    this.line.take(buf, from, lf, this.limits.maxControlLine);
+    this.state = S.OP_START;
+    let i = lf + 1;
+    this.processMsgArgs(state === S.HMSG_ARG, buf, i);
+    if (this.state === S.OP_START) {
+      // Whole payload and its CRLF in this chunk: hand over a view. A plain
+      // Uint8Array view, not Buffer#subarray: one per hub message, and the
+      // Buffer species path costs about three times as much to make.
+      const size = this.msgSize;
+      if (buf[i + size] !== CR || buf[i + size + 1] !== LF) throw this.fail(ProtocolErrorCode.UnknownOp, buf, i + size);
+      this.emitMsg(new Uint8Array(buf.buffer, buf.byteOffset + i, size));
+      i += size + 2;
+    }
+    return i;
+  }
+
+  /** One step of the op grammar at buf[i] (parse() has the common cases and all of MSG_PAYLOAD); returns where parsing goes on. */
+  private step(buf: FastSliceBuffer, i: number, n: number): number {
+    const b = buf[i]!;
+    const state = this.state;
+    switch (state) {
+      case S.OP_START:
+        switch (b & 0xdf) {
+          case 0x49: this.state = S.OP_I; break; // I
+          case 0x4c: this.state = S.OP_L; break; // L
+          case 0x48: this.state = S.OP_H; break; // H
+          case 0x50: this.state = S.OP_P; break; // P
+          default:
+            if (b === 0x2b) this.state = S.OP_PLUS;
+            else if (b === 0x2d) this.state = S.OP_MINUS;
+            else throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
+        }
+        return i + 1;
+      case S.OP_L:
+        if ((b & 0xdf) === 0x53) this.state = S.OP_LS;
+        else if ((b & 0xdf) === 0x4d) this.state = S.OP_LM;
+        else throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
+        return i + 1;
+      case S.OP_LS:
+        if (b === 0x2b) this.state = S.OP_LS_PLUS;
+        else if (b === 0x2d) this.state = S.OP_LS_MINUS;
+        else throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
+        return i + 1;
+      case S.OP_P:
+        if ((b & 0xdf) === 0x49) this.state = S.OP_PI;
+        else if ((b & 0xdf) === 0x4f) this.state = S.OP_PO;
+        else throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
+        return i + 1;
+      case S.OP_PING:
+      case S.OP_PONG:
+      case S.OP_PLUS_OK: {
+        // Anything up to LF is ignored after the op name (docs/protocol.md#framing).
+        const lf = buf.indexOf(LF, i);
+        if (lf < 0) return n;
+        this.state = S.OP_START;
+        if (state === S.OP_PING) this.sink.ping();
+        else if (state === S.OP_PONG) this.sink.pong();
+        else this.sink.ok();
+        return lf + 1;
+      }
+      case S.OP_INFO:
+        // INFO needs no separator before its JSON; blanks are trimmed with the line.
+        this.state = S.INFO_ARG;
+        return i;
+      case S.INFO_ARG:
+      case S.MINUS_ERR_ARG:
+      case S.LS_PLUS_ARG:
+      case S.LS_MINUS_ARG:
+      case S.LMSG_ARG:
+      case S.HMSG_ARG: {
+        const lf = buf.indexOf(LF, i);
+        const to = lf < 0 ? n : lf;
+        const line = this.line;
+        // Guard against a hub (or something posing as one) making us buffer an endless line.
+        const limit = this.limits.maxControlLine;
+        if (line.lengthWith(buf, i, to) > limit) throw this.fail(ProtocolErrorCode.MaxControlLine, buf, i);
+        if (lf < 0) {
+          line.gather(buf, i, n, limit);
+          return n;
+        }
+        if (state === S.LMSG_ARG || state === S.HMSG_ARG) return this.msgLine(state, buf, i, lf);
+        line.take(buf, i, lf, limit);
+        this.state = S.OP_START;
+        this.processLine(state, buf, lf + 1);
+        return lf + 1;
+      }
+      case S.MSG_END_R:
+        if (b !== CR) throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
+        this.state = S.MSG_END_N;
+        return i + 1;
+      case S.MSG_END_N: {
+        if (b !== LF) throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
+        this.state = S.OP_START;
+        const payload = this.msgBuf!;
+        this.msgBuf = null;
+        this.emitMsg(payload);
+        return i + 1;
+      }
+      default: {
+        const letter = LETTER_STEPS.get(state);
+        if (letter !== undefined) {
+          if ((b & 0xdf) === letter[0]) this.state = letter[1];
+          else throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
+          return i + 1;
+        }
+        const argState = SPACE_STEPS.get(state);
+        if (argState !== undefined && isBlank(b)) {
+          this.state = argState;
+          return i + 1;
+        }
+        throw this.fail(ProtocolErrorCode.UnknownOp, buf, i);
+      }
     }
   }
 

@@ -192,6 +192,41 @@ describe("leaf parser: violations", () => {
     partial.parse(b("INFO " + "x".repeat(10)));
     assert.throws(() => partial.parse(b("y".repeat(10))), { code: ProtocolErrorCode.MaxControlLine });
   });
+
+  // parse() checks a whole LMSG/HMSG line's length itself; a line gathered over
+  // reads is checked by LineReader.lengthWith(). Both must draw the line at the
+  // same byte, with CR LF or LF alone, however the bytes arrive.
+  test("property: an LMSG/HMSG line at the limit is accepted and one byte more refused, whole or split", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: -2, max: 2 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.nat(),
+        (subjectLen, delta, crlf, headers, cut) => {
+          const args = `${"s".repeat(subjectLen)} ${headers ? "0 0" : "0"}`;
+          const line = `${headers ? "HMSG" : "LMSG"} ${args}`;
+          const limit = Math.max(1, args.length + delta);
+          const input = b(`${line}${crlf ? "\r\n" : "\n"}\r\n`);
+          const at = cut % (input.length + 1);
+          const outcome = (chunks: Uint8Array[]): string => {
+            const p = new LeafParser(new Recorder(), { maxControlLine: limit });
+            try {
+              for (const c of chunks) p.parse(c);
+              return "ok";
+            } catch (err) {
+              return (err as ProtocolError).code;
+            }
+          };
+          const want = args.length <= limit ? "ok" : ProtocolErrorCode.MaxControlLine;
+          assert.equal(outcome([input]), want);
+          assert.equal(outcome([input.subarray(0, at), input.subarray(at)]), want, `split at ${at}`);
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
 });
 
 describe("leaf encoder", () => {
