@@ -377,7 +377,8 @@ export function isLifecycleSubject(subject: string): boolean {
  */
 export const JS_TERM = new Uint8Array(Buffer.from("+TERM"));
 
-const MSG_GET_RESPONSE = '{"type":"io.nats.jetstream.api.v1.stream_msg_get_response"';
+/** How nats-server's message-get answer begins, as bytes (compared in place: Choria replies are JSON too). */
+const MSG_GET_RESPONSE = Buffer.from('{"type":"io.nats.jetstream.api.v1.stream_msg_get_response"', "latin1");
 const LIFECYCLE_PREFIX = LIFECYCLE_PATTERN.slice(0, -1);
 
 /**
@@ -404,8 +405,8 @@ const LIFECYCLE_PREFIX = LIFECYCLE_PATTERN.slice(0, -1);
 export function storedSubject(reply: string | undefined, hdrLen: number, payload: Uint8Array): string | undefined {
   if (reply !== undefined) return undefined;
   if (hdrLen > 0) return lastHeaderValue(payload, hdrLen, NATS_SUBJECT);
-  if (payload.length < MSG_GET_RESPONSE.length || payload[0] !== 0x7b) return undefined;
-  if (Buffer.from(payload.buffer, payload.byteOffset, MSG_GET_RESPONSE.length).toString("latin1") !== MSG_GET_RESPONSE) return undefined;
+  if (payload.length < MSG_GET_RESPONSE.length) return undefined;
+  for (let i = 0; i < MSG_GET_RESPONSE.length; i++) if (payload[i] !== MSG_GET_RESPONSE[i]) return undefined;
   try {
     const r = parseGoJson(payload);
     const m = isObject(r) ? field(r, "message") : undefined;

@@ -357,6 +357,18 @@ describe("the stored subject a hub answer carries", () => {
     const none = hdr("X: y");
     assert.equal(storedSubject(undefined, none.length, none), undefined);
   });
+  test("the answer's prefix is compared in place: inside a larger read, one byte off, a Choria reply", () => {
+    const answer = msgGet("orders.x");
+    const line = Buffer.from(`LMSG a ${answer.length}\r\n`);
+    const read = Buffer.concat([line, answer, Buffer.from("\r\n")]);
+    assert.equal(storedSubject(undefined, -1, new Uint8Array(read.buffer, read.byteOffset + line.length, answer.length)), "orders.x");
+    const prefix = '{"type":"io.nats.jetstream.api.v1.stream_msg_get_response"';
+    const offByOne = Buffer.from(answer);
+    offByOne[prefix.length - 2] ^= 0x20;
+    assert.equal(storedSubject(undefined, -1, offByOne), undefined);
+    assert.equal(storedSubject(undefined, -1, Buffer.from(prefix.slice(0, -1))), undefined);
+    assert.equal(storedSubject(undefined, -1, Buffer.from('{"protocol":"choria:transport:1","data":"e30="}')), undefined);
+  });
 });
 
 describe("answers shown with the client's own deliver subject", () => {
