@@ -27,6 +27,24 @@ async function open(spec: Parameters<typeof connectClient>[0], timeoutMs?: numbe
   return nc;
 }
 
+/**
+ * A payload of `size` bytes shaped like a Choria message: a JSON transport
+ * envelope whose data field is padded with `fill`, as Choria requests and
+ * replies are JSON. What a leaf does per message may depend on the first bytes
+ * (the gateway looks for a JetStream message-get answer in JSON bodies), so
+ * the bench sends what a fleet sends. Shorter sizes are plain fill.
+ */
+function choriaPayload(size: number, fill: number): Uint8Array {
+  const head = Buffer.from('{"protocol":"choria:transport:1","data":"');
+  const tail = Buffer.from('"}');
+  const out = new Uint8Array(size).fill(fill);
+  if (size >= head.length + tail.length) {
+    out.set(head, 0);
+    out.set(tail, size - tail.length);
+  }
+  return out;
+}
+
 function answerReady(nc: NatsConnection, subject: string): void {
   nc.subscribe(subject, { callback: (err, m) => { if (!err) m.respond(); } });
 }
@@ -47,7 +65,7 @@ const handlers: { [K in OpName]: Handler<K> } = {
   async publish({ client, subject, count, size, readySubjects }) {
     const nc = await open(client);
     for (const ready of readySubjects) await awaitResponder(nc, ready);
-    const payload = new Uint8Array(size).fill(0x61);
+    const payload = choriaPayload(size, 0x61);
     const startAt = epochMs();
     for (let i = 0; i < count; i++) {
       nc.publish(subject, payload);
@@ -60,7 +78,7 @@ const handlers: { [K in OpName]: Handler<K> } = {
 
   async replyBurst({ client, subject, replies, size, readySubject }) {
     const nc = await open(client);
-    const payload = new Uint8Array(size).fill(0x62);
+    const payload = choriaPayload(size, 0x62);
     nc.subscribe(subject, {
       callback: (err, m: Msg) => {
         if (err || !m.reply) return;
@@ -147,7 +165,7 @@ const handlers: { [K in OpName]: Handler<K> } = {
   async latency({ client, subject, count, size, timeoutMs }) {
     const nc = await open(client);
     await awaitResponder(nc, subject);
-    const payload = new Uint8Array(size).fill(0x63);
+    const payload = choriaPayload(size, 0x63);
     for (let i = 0; i < Math.min(100, count); i++) await nc.request(subject, payload, { timeout: timeoutMs });
     const latenciesMs: number[] = [];
     let errors = 0;
@@ -169,7 +187,7 @@ const handlers: { [K in OpName]: Handler<K> } = {
   },
 
   async stormConnect({ clients, subject, size, timeoutMs }) {
-    const payload = new Uint8Array(size).fill(0x64);
+    const payload = choriaPayload(size, 0x64);
     const startAt = epochMs();
     let connectedAt = startAt, requestsDoneAt = startAt, connected = 0, failed = 0, requestsOk = 0;
     let firstError = "";
