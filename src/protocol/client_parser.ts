@@ -27,6 +27,14 @@ const CR = 0x0d;
 const SPACE = 0x20;
 const TAB = 0x09;
 
+// The states parse() itself uses, as module constants for the same reason: a
+// property load of State costs V8 a bail-out the first time a branch reads it.
+const OP_START = State.OP_START;
+const OP_PUB_SPC = State.OP_PUB_SPC;
+const PUB_ARG = State.PUB_ARG;
+const HPUB_ARG = State.HPUB_ARG;
+const MSG_PAYLOAD = State.MSG_PAYLOAD;
+
 /** HPUB has the most arguments (4); one more slot tells "too many" apart. */
 const MAX_ARGS = 5;
 
@@ -52,6 +60,8 @@ export class ClientParser {
   // A payload that straddles reads is gathered here; reused, since views die after pub().
   private payloadBuf: Buffer = EMPTY;
   private payloadHave = 0;
+  /** step() read a CONNECT line: parse() returns right after it. */
+  private connectRead = false;
 
   constructor(sink: ClientOpSink, limits: ParserLimits) {
     this.sink = sink;
@@ -63,199 +73,232 @@ export class ClientParser {
    * right after a CONNECT, where it stops so the caller can authenticate before
    * anything else is processed and later calls parse() with the rest.
    * Throws ProtocolError; the parser is unusable afterwards (the connection closes).
+   *
+   * The loop itself handles only what a busy connection is made of: a `PUB `
+   * at the start of an op, a PUB/HPUB line that ends in this read, and a
+   * payload that is all in it. Everything else (SUB, UNSUB, PING, CONNECT, any
+   * op spelt out byte by byte, a line or payload that straddles reads) goes
+   * through step(), one state at a time, as in the leaf parser: V8 compiles
+   * the hot loop once, and code it has not seen run yet costs only step() its
+   * recompile (docs/performance.md, change 10).
    */
   parse(input: Uint8Array): number {
     const buf = asBuffer(input);
     const n = buf.length;
-    const sink = this.sink;
-    let state = this.state;
     let i = 0;
-    try {
-      while (i < n) {
-        const b = buf[i];
-        switch (state) {
-          case State.OP_START:
-            // Shortcut for the commonest op: a whole "PUB " skips three spelling states.
-            if (isLetter(b, 0x70) && i + 3 < n && isLetter(buf[i + 1], 0x75) && isLetter(buf[i + 2], 0x62)) {
-              const blank = buf[i + 3];
-              if (blank === SPACE || blank === TAB) {
-                state = State.OP_PUB_SPC;
-                i += 4;
-                break;
-              }
-            }
-            if (isLetter(b, 0x70)) state = State.OP_P;
-            else if (isLetter(b, 0x73)) state = State.OP_S;
-            else if (isLetter(b, 0x75)) state = State.OP_U;
-            else if (isLetter(b, 0x68)) state = State.OP_H;
-            else if (isLetter(b, 0x63)) state = State.OP_C;
-            else if (isLetter(b, 0x69)) state = State.OP_I;
-            else if (b === 0x2b) state = State.OP_PLUS;
-            else if (b === 0x2d) state = State.OP_MINUS;
-            else if (isLetter(b, 0x72)) state = State.OP_R;
-            else if (isLetter(b, 0x6c)) state = State.OP_L;
-            else if (isLetter(b, 0x61)) state = State.OP_A;
-            // Anything else, including MSG/HMSG, leading whitespace and empty lines (docs/protocol.md#framing).
-            else throw parserError.unknownOp(state, buf, i);
-            i++;
-            break;
-
-          // PUB, PING, PONG branch here; the rest of every op name is spelled by SPELL_NEXT below.
-          case State.OP_P:
-            if (isLetter(b, 0x75)) state = State.OP_PU;
-            else if (isLetter(b, 0x69)) state = State.OP_PI;
-            else if (isLetter(b, 0x6f)) state = State.OP_PO;
-            else throw parserError.unknownOp(state, buf, i);
-            i++;
-            break;
-          case State.OP_PING:
-          case State.OP_PONG:
-          case State.OP_PLUS_OK: {
-            // Everything after the op name up to LF is ignored (docs/protocol.md#framing: `pingxyz` is a PING).
-            const lf = buf.indexOf(LF, i);
-            if (lf < 0) {
-              i = n;
-              break;
-            }
-            i = lf + 1;
-            if (state === State.OP_PING) sink.ping();
-            else if (state === State.OP_PONG) sink.pong();
-            state = State.OP_START;
-            break;
-          }
-
-          // Blanks between an op and its arguments; the argument part starts at the first other byte.
-          case State.OP_PUB_SPC:
-          case State.OP_HPUB_SPC:
-          case State.OP_SUB_SPC:
-          case State.OP_UNSUB_SPC:
-          case State.OP_MINUS_ERR_SPC:
-          case State.OP_CONNECT:
-          case State.OP_INFO:
-            if (b === SPACE || b === TAB) i++;
-            else state = ARG_STATE_AFTER[state];
-            break;
-
-          case State.PUB_ARG:
-          case State.HPUB_ARG:
-          case State.SUB_ARG:
-          case State.UNSUB_ARG:
-          case State.CONNECT_ARG:
-          case State.INFO_ARG:
-          case State.MINUS_ERR_ARG: {
-            // Native memchr beats a JS byte loop by far here (bytes are ~4 ns each in JS).
-            const lf = buf.indexOf(LF, i);
-            const line = this.line;
-            const limit = this.lineLimit(state);
-            // The limit is on the argument part and holds for lines still being received (docs/protocol.md#framing).
-            if (lf >= 0 && line.pending === 0) {
-              // The whole line is in this read (the common case): parse it in place.
-              const start = i;
-              let end = lf;
-              if (end > start && buf[end - 1] === CR) end--;
-              if (end - start > limit) throw parserError.maxControlLine(state, end - start, limit, buf, start, end);
-              i = lf + 1;
-              state = this.processLine(state, buf, start, end);
-            } else {
-              const len = line.lengthWith(buf, i, lf < 0 ? n : lf);
-              if (len > limit) throw parserError.maxControlLine(state, len, limit, buf, i, lf < 0 ? n : lf);
-              if (lf < 0) {
-                line.gather(buf, i, n, limit);
-                i = n;
-                break;
-              }
-              line.take(buf, i, lf, limit);
-              i = lf + 1;
-              state = this.processLine(state, line.src, line.start, line.end);
-            }
-            if (state === State.CONNECT_ARG) {
-              // Stop after CONNECT so the caller authenticates before anything else runs.
-              state = State.OP_START;
-              return i;
-            }
-            break;
-          }
-
-          case State.MSG_PAYLOAD: {
-            const size = this.pubSize;
-            if (this.payloadHave === 0 && n - i >= size + 2) {
-              // Whole payload and terminator in this read: hand out a view, copy nothing.
-              if (buf[i + size] !== CR) throw parserError.unknownOp(State.MSG_END_R, buf, i + size);
-              if (buf[i + size + 1] !== LF) throw parserError.unknownOp(State.MSG_END_N, buf, i + size + 1);
-              // A plain Uint8Array view: measurably cheaper to make than Buffer#subarray.
-              sink.pub(this.pubSubject, this.pubReply, this.pubHdr, new Uint8Array(buf.buffer, buf.byteOffset + i, size));
-              i += size + 2;
-              state = State.OP_START;
-              break;
-            }
-            if (this.payloadHave === 0 && this.payloadBuf.length < size) {
-              // Doubling saves reallocations, but never past the payload limit: one connection pins at most that.
-              this.payloadBuf = Buffer.allocUnsafe(Math.max(size, Math.min(this.payloadBuf.length * 2, this.limits.maxPayload)));
-            }
-            const take = Math.min(size - this.payloadHave, n - i);
-            this.payloadBuf.set(buf.subarray(i, i + take), this.payloadHave);
-            this.payloadHave += take;
-            i += take;
-            if (this.payloadHave === size) state = State.MSG_END_R;
-            break;
-          }
-          case State.MSG_END_R:
-            // docs/protocol.md#framing: after exactly <size> bytes the next two must be CRLF.
-            if (b !== CR) throw parserError.unknownOp(state, buf, i);
-            state = State.MSG_END_N;
-            i++;
-            break;
-          case State.MSG_END_N:
-            if (b !== LF) throw parserError.unknownOp(state, buf, i);
-            i++;
-            state = State.OP_START;
-            this.payloadHave = 0;
-            sink.pub(this.pubSubject, this.pubReply, this.pubHdr, new Uint8Array(this.payloadBuf.buffer, this.payloadBuf.byteOffset, this.pubSize));
-            // Do not pin a large scratch buffer to an idle connection.
-            if (this.payloadBuf.length > RETAINED_SCRATCH_BYTES) this.payloadBuf = EMPTY;
-            break;
-
-          // Route (RS+ RS- RMSG), leafnode (LS+ LS- LMSG) and gateway (A+ A-) ops: refused by name.
-          case State.OP_R:
-          case State.OP_L:
-            if (isLetter(b, 0x73)) state = state === State.OP_R ? State.OP_RS : State.OP_LS;
-            else if (isLetter(b, 0x6d)) state = state === State.OP_R ? State.OP_RM : State.OP_LM;
-            else throw parserError.unknownOp(state, buf, i);
-            i++;
-            break;
-          case State.OP_RM:
-          case State.OP_LM:
-            if (isLetter(b, 0x73)) state = state === State.OP_RM ? State.OP_RMS : State.OP_LMS;
-            else throw parserError.unknownOp(state, buf, i);
-            i++;
-            break;
-          case State.OP_RMS:
-          case State.OP_LMS:
-            if (isLetter(b, 0x67)) throw parserError.foreignOp(state, buf, i);
-            throw parserError.unknownOp(state, buf, i);
-          case State.OP_RS:
-          case State.OP_LS:
-          case State.OP_A:
-            if (b === 0x2b || b === 0x2d) throw parserError.foreignOp(state, buf, i);
-            throw parserError.unknownOp(state, buf, i);
-
-          default: {
-            // Spelling of op names (HMSG from a client fails here, at the M). PUB, HPUB,
-            // SUB, UNSUB and -ERR need a blank after the name; CONNECT and INFO do not (docs/protocol.md#framing).
-            const next = SPELL_NEXT[state];
-            const expect = SPELL_EXPECT[state];
-            if (next < 0 || (expect === BLANK ? b !== SPACE && b !== TAB : (b | 0x20) !== expect)) {
-              throw parserError.unknownOp(state, buf, i);
-            }
-            state = next;
-            i++;
-          }
+    while (i < n) {
+      const state = this.state;
+      if (state === MSG_PAYLOAD) {
+        const size = this.pubSize;
+        if (this.payloadHave === 0 && n - i >= size + 2) {
+          // Whole payload and terminator in this read: hand out a view, copy nothing.
+          if (buf[i + size] !== CR) throw parserError.unknownOp(State.MSG_END_R, buf, i + size);
+          if (buf[i + size + 1] !== LF) throw parserError.unknownOp(State.MSG_END_N, buf, i + size + 1);
+          this.state = OP_START;
+          // A plain Uint8Array view: measurably cheaper to make than Buffer#subarray.
+          this.sink.pub(this.pubSubject, this.pubReply, this.pubHdr, new Uint8Array(buf.buffer, buf.byteOffset + i, size));
+          i += size + 2;
+          continue;
+        }
+      } else if ((state === PUB_ARG || state === HPUB_ARG) && this.line.pending === 0) {
+        // Native memchr beats a JS byte loop by far here (bytes are ~4 ns each in JS).
+        const lf = buf.indexOf(LF, i);
+        if (lf >= 0) {
+          // The whole line is in this read: parse it in place (the limit is on the argument part).
+          const start = i;
+          let end = lf;
+          if (end > start && buf[end - 1] === CR) end--;
+          const limit = this.limits.maxControlLine;
+          if (end - start > limit) throw parserError.maxControlLine(state, end - start, limit, buf, start, end);
+          i = lf + 1;
+          this.state = this.processPub(state, buf, start, end);
+          continue;
+        }
+      } else if (state === OP_START && isLetter(buf[i]!, 0x70) && i + 3 < n && isLetter(buf[i + 1]!, 0x75) && isLetter(buf[i + 2]!, 0x62)) {
+        // A whole "PUB " skips three spelling states, and the blank state too when one blank follows.
+        const blank = buf[i + 3];
+        if (blank === SPACE || blank === TAB) {
+          i += 4;
+          this.state = i < n && buf[i] !== SPACE && buf[i] !== TAB ? PUB_ARG : OP_PUB_SPC;
+          continue;
         }
       }
-      return n;
-    } finally {
-      this.state = state;
+      i = this.step(buf, i, n);
+      if (this.connectRead) {
+        this.connectRead = false;
+        return i;
+      }
     }
+    return n;
+  }
+
+  /** One step of the op grammar at buf[i] (parse() has the common cases); returns where parsing goes on. */
+  private step(buf: FastSliceBuffer, i: number, n: number): number {
+    const b = buf[i];
+    const sink = this.sink;
+    let state = this.state;
+    switch (state) {
+      case State.OP_START:
+        if (isLetter(b, 0x70)) state = State.OP_P;
+        else if (isLetter(b, 0x73)) state = State.OP_S;
+        else if (isLetter(b, 0x75)) state = State.OP_U;
+        else if (isLetter(b, 0x68)) state = State.OP_H;
+        else if (isLetter(b, 0x63)) state = State.OP_C;
+        else if (isLetter(b, 0x69)) state = State.OP_I;
+        else if (b === 0x2b) state = State.OP_PLUS;
+        else if (b === 0x2d) state = State.OP_MINUS;
+        else if (isLetter(b, 0x72)) state = State.OP_R;
+        else if (isLetter(b, 0x6c)) state = State.OP_L;
+        else if (isLetter(b, 0x61)) state = State.OP_A;
+        // Anything else, including MSG/HMSG, leading whitespace and empty lines (docs/protocol.md#framing).
+        else throw parserError.unknownOp(state, buf, i);
+        i++;
+        break;
+
+      // PUB, PING, PONG branch here; the rest of every op name is spelled by SPELL_NEXT below.
+      case State.OP_P:
+        if (isLetter(b, 0x75)) state = State.OP_PU;
+        else if (isLetter(b, 0x69)) state = State.OP_PI;
+        else if (isLetter(b, 0x6f)) state = State.OP_PO;
+        else throw parserError.unknownOp(state, buf, i);
+        i++;
+        break;
+      case State.OP_PING:
+      case State.OP_PONG:
+      case State.OP_PLUS_OK: {
+        // Everything after the op name up to LF is ignored (docs/protocol.md#framing: `pingxyz` is a PING).
+        const lf = buf.indexOf(LF, i);
+        if (lf < 0) {
+          i = n;
+          break;
+        }
+        i = lf + 1;
+        if (state === State.OP_PING) sink.ping();
+        else if (state === State.OP_PONG) sink.pong();
+        state = State.OP_START;
+        break;
+      }
+
+      // Blanks between an op and its arguments; the argument part starts at the first other byte.
+      case State.OP_PUB_SPC:
+      case State.OP_HPUB_SPC:
+      case State.OP_SUB_SPC:
+      case State.OP_UNSUB_SPC:
+      case State.OP_MINUS_ERR_SPC:
+      case State.OP_CONNECT:
+      case State.OP_INFO:
+        if (b === SPACE || b === TAB) i++;
+        else state = ARG_STATE_AFTER[state];
+        break;
+
+      case State.PUB_ARG:
+      case State.HPUB_ARG:
+      case State.SUB_ARG:
+      case State.UNSUB_ARG:
+      case State.CONNECT_ARG:
+      case State.INFO_ARG:
+      case State.MINUS_ERR_ARG: {
+        // Native memchr beats a JS byte loop by far here (bytes are ~4 ns each in JS).
+        const lf = buf.indexOf(LF, i);
+        const line = this.line;
+        const limit = this.lineLimit(state);
+        // The limit is on the argument part and holds for lines still being received (docs/protocol.md#framing).
+        if (lf >= 0 && line.pending === 0) {
+          // The whole line is in this read (the common case): parse it in place.
+          const start = i;
+          let end = lf;
+          if (end > start && buf[end - 1] === CR) end--;
+          if (end - start > limit) throw parserError.maxControlLine(state, end - start, limit, buf, start, end);
+          i = lf + 1;
+          state = this.processLine(state, buf, start, end);
+        } else {
+          const len = line.lengthWith(buf, i, lf < 0 ? n : lf);
+          if (len > limit) throw parserError.maxControlLine(state, len, limit, buf, i, lf < 0 ? n : lf);
+          if (lf < 0) {
+            line.gather(buf, i, n, limit);
+            i = n;
+            break;
+          }
+          line.take(buf, i, lf, limit);
+          i = lf + 1;
+          state = this.processLine(state, line.src, line.start, line.end);
+        }
+        if (state === State.CONNECT_ARG) {
+          // Stop after CONNECT so the caller authenticates before anything else runs.
+          state = State.OP_START;
+          this.connectRead = true;
+        }
+        break;
+      }
+
+      case State.MSG_PAYLOAD: {
+        // A payload that straddles reads (parse() hands out whole ones): gathered here.
+        const size = this.pubSize;
+        if (this.payloadHave === 0 && this.payloadBuf.length < size) {
+          // Doubling saves reallocations, but never past the payload limit: one connection pins at most that.
+          this.payloadBuf = Buffer.allocUnsafe(Math.max(size, Math.min(this.payloadBuf.length * 2, this.limits.maxPayload)));
+        }
+        const take = Math.min(size - this.payloadHave, n - i);
+        this.payloadBuf.set(buf.subarray(i, i + take), this.payloadHave);
+        this.payloadHave += take;
+        i += take;
+        if (this.payloadHave === size) state = State.MSG_END_R;
+        break;
+      }
+      case State.MSG_END_R:
+        // docs/protocol.md#framing: after exactly <size> bytes the next two must be CRLF.
+        if (b !== CR) throw parserError.unknownOp(state, buf, i);
+        state = State.MSG_END_N;
+        i++;
+        break;
+      case State.MSG_END_N:
+        if (b !== LF) throw parserError.unknownOp(state, buf, i);
+        i++;
+        state = State.OP_START;
+        this.payloadHave = 0;
+        sink.pub(this.pubSubject, this.pubReply, this.pubHdr, new Uint8Array(this.payloadBuf.buffer, this.payloadBuf.byteOffset, this.pubSize));
+        // Do not pin a large scratch buffer to an idle connection.
+        if (this.payloadBuf.length > RETAINED_SCRATCH_BYTES) this.payloadBuf = EMPTY;
+        break;
+
+      // Route (RS+ RS- RMSG), leafnode (LS+ LS- LMSG) and gateway (A+ A-) ops: refused by name.
+      case State.OP_R:
+      case State.OP_L:
+        if (isLetter(b, 0x73)) state = state === State.OP_R ? State.OP_RS : State.OP_LS;
+        else if (isLetter(b, 0x6d)) state = state === State.OP_R ? State.OP_RM : State.OP_LM;
+        else throw parserError.unknownOp(state, buf, i);
+        i++;
+        break;
+      case State.OP_RM:
+      case State.OP_LM:
+        if (isLetter(b, 0x73)) state = state === State.OP_RM ? State.OP_RMS : State.OP_LMS;
+        else throw parserError.unknownOp(state, buf, i);
+        i++;
+        break;
+      case State.OP_RMS:
+      case State.OP_LMS:
+        if (isLetter(b, 0x67)) throw parserError.foreignOp(state, buf, i);
+        throw parserError.unknownOp(state, buf, i);
+      case State.OP_RS:
+      case State.OP_LS:
+      case State.OP_A:
+        if (b === 0x2b || b === 0x2d) throw parserError.foreignOp(state, buf, i);
+        throw parserError.unknownOp(state, buf, i);
+
+      default: {
+        // Spelling of op names (HMSG from a client fails here, at the M). PUB, HPUB,
+        // SUB, UNSUB and -ERR need a blank after the name; CONNECT and INFO do not (docs/protocol.md#framing).
+        const next = SPELL_NEXT[state];
+        const expect = SPELL_EXPECT[state];
+        if (next < 0 || (expect === BLANK ? b !== SPACE && b !== TAB : (b | 0x20) !== expect)) {
+          throw parserError.unknownOp(state, buf, i);
+        }
+        state = next;
+        i++;
+      }
+    }
+    this.state = state;
+    return i;
   }
 
   /** Bytes this parser holds on to between reads (a partial line, a payload buffer): bounded by the limits. */
@@ -314,12 +357,12 @@ export class ClientParser {
     let size: number;
     let hasReply: boolean;
     if (state === State.PUB_ARG) {
-      if (count !== 2 && count !== 3) throw parserError.badArgs(state, src, start, end, `PUB needs 2 or 3 arguments, got ${count}`);
+      if (count < 2 || count > 3) throw parserError.badArgs(state, src, start, end, `PUB needs 2 or 3 arguments, got ${count}`);
       hasReply = count === 3;
       size = line.size(src, count - 1);
       if (size < 0) throw parserError.badArgs(state, src, start, end, "bad PUB size");
     } else {
-      if (count !== 3 && count !== 4) throw parserError.badArgs(state, src, start, end, `HPUB needs 3 or 4 arguments, got ${count}`);
+      if (count < 3 || count > 4) throw parserError.badArgs(state, src, start, end, `HPUB needs 3 or 4 arguments, got ${count}`);
       hasReply = count === 4;
       hdr = line.size(src, count - 2);
       size = line.size(src, count - 1);

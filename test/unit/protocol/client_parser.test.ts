@@ -14,6 +14,7 @@ import type { ClientOpSink } from "../../../src/protocol/ops.js";
 import { ProtocolErrorCode } from "../../../src/protocol/line_reader.js";
 import { bytes, errorOf, feed, newParser, parseChunks, plain } from "../../helpers/parser.js";
 import type { PlainOp } from "../../helpers/parser.js";
+import fc from "fast-check";
 
 const pub = (subject: string, payload: string, reply?: string, hdrLen = -1): PlainOp => ({
   op: "PUB",
@@ -172,6 +173,27 @@ describe("ClientParser errors", () => {
   });
 });
 
+describe("ClientParser: the PUB shortcut and the blanks after it", () => {
+  const pub = (subject: string, payload: string): PlainOp => ({ op: "PUB", subject, reply: undefined, hdrLen: -1, payload });
+  const cases: [string, string[], PlainOp[]][] = [
+    ["one blank", ["PUB a 1\r\nx\r\n"], [pub("a", "x")]],
+    ["two blanks", ["PUB  a 1\r\nx\r\n"], [pub("a", "x")]],
+    ["a tab and a blank", ["PUB\t a 1\r\nx\r\n"], [pub("a", "x")]],
+    ["mixed case", ["pUb a 1\r\nx\r\n"], [pub("a", "x")]],
+    ["the read ends after 'PUB '", ["PUB ", "a 1\r\nx\r\n"], [pub("a", "x")]],
+    ["the read ends after 'PUB' and a blank follows", ["PUB", " a 1\r\nx\r\n"], [pub("a", "x")]],
+    ["the read ends after 'PUB  '", ["PUB  ", " a 1\r\nx\r\n"], [pub("a", "x")]],
+  ];
+  for (const [name, chunks, want] of cases) {
+    test(name, () => assert.deepEqual(parseChunks(chunks.map(bytes)), want));
+  }
+  test("'PUB' with nothing after the blank but the line end: wrong argument count", () => {
+    const { parser } = newParser();
+    const err = errorOf(() => feed(parser, bytes("PUB \r\n")));
+    assert.ok(err !== "no error" && err.code === ProtocolErrorCode.BadArgs, JSON.stringify(err));
+  });
+});
+
 describe("ClientParser limits", () => {
   test("control line exactly at the limit passes, one more byte fails", () => {
     const arg = (len: number) => `${"s".repeat(len - 2)} 1`; // SUB <subject> 1, argument part of `len` bytes
@@ -194,6 +216,36 @@ describe("ClientParser limits", () => {
     feed(parser, bytes("SUB abcdefgh 1\r")); // argument part "abcdefgh 1" = 10 bytes
     feed(parser, bytes("\n"));
     assert.deepEqual(plain(sink.ops), [{ op: "SUB", subject: "abcdefgh", queue: undefined, sid: "1" }]);
+  });
+
+  // parse() checks a PUB/HPUB line that ends in the read itself; any other line,
+  // and one gathered over reads, is checked in step(). All must draw the line at
+  // the same byte, with CR LF or LF alone, however the bytes arrive.
+  test("property: PUB/HPUB/SUB lines at the limit pass and one byte more fails, whole or split anywhere", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: -2, max: 2 }),
+        fc.constantFrom("PUB", "HPUB", "pub", "SUB"),
+        fc.boolean(),
+        fc.nat(),
+        (subjectLen, delta, op, crlf, cut) => {
+          const args = `${"s".repeat(subjectLen)} ${op === "HPUB" ? "0 0" : op === "SUB" ? "1" : "0"}`;
+          const limit = Math.max(1, args.length + delta);
+          const input = bytes(`${op} ${args}${crlf ? "\r\n" : "\n"}${op === "SUB" ? "" : "\r\n"}`);
+          const at = cut % (input.length + 1);
+          const outcome = (chunks: Uint8Array[]): string => {
+            const { parser } = newParser({ maxControlLine: limit });
+            const err = errorOf(() => { for (const c of chunks) feed(parser, c); });
+            return err === "no error" ? "ok" : err.code;
+          };
+          const want = args.length <= limit ? "ok" : "GW_ERR_MAX_CONTROL_LINE";
+          assert.equal(outcome([input]), want);
+          assert.equal(outcome([input.subarray(0, at), input.subarray(at)]), want, `split at ${at}`);
+        },
+      ),
+      { numRuns: 2_000 },
+    );
   });
 
   test("CONNECT uses maxConnectLine, not maxControlLine", () => {
