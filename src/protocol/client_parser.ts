@@ -16,7 +16,7 @@
 
 import { ARG_STATE_AFTER, BLANK, parserError, SPELL_EXPECT, SPELL_NEXT, State } from "./ops.js";
 import type { ClientOpSink, ParserLimits } from "./ops.js";
-import { asBuffer, EMPTY, type FastSliceBuffer, LineReader, RETAINED_SCRATCH_BYTES } from "./line_reader.js";
+import { argLength, asBuffer, EMPTY, type FastSliceBuffer, LineReader, RETAINED_SCRATCH_BYTES } from "./line_reader.js";
 
 export type { ClientOpSink, ParserLimits } from "./ops.js";
 export { DEFAULT_PARSER_LIMITS } from "./ops.js";
@@ -104,12 +104,9 @@ export class ClientParser {
         // Native memchr beats a JS byte loop by far here (bytes are ~4 ns each in JS).
         const lf = buf.indexOf(LF, i);
         if (lf >= 0) {
-          // The whole line is in this read: parse it in place (the limit is on the argument part).
+          // The whole line is in this read: parse it in place.
           const start = i;
-          let end = lf;
-          if (end > start && buf[end - 1] === CR) end--;
-          const limit = this.limits.maxControlLine;
-          if (end - start > limit) throw parserError.maxControlLine(state, end - start, limit, buf, start, end);
+          const end = this.wholeLineEnd(state, buf, start, lf, this.limits.maxControlLine);
           i = lf + 1;
           this.state = this.processPub(state, buf, start, end);
           continue;
@@ -204,11 +201,9 @@ export class ClientParser {
         const limit = this.lineLimit(state);
         // The limit is on the argument part and holds for lines still being received (docs/protocol.md#framing).
         if (lf >= 0 && line.pending === 0) {
-          // The whole line is in this read (the common case): parse it in place.
+          // The whole line is in this read: parse it in place.
           const start = i;
-          let end = lf;
-          if (end > start && buf[end - 1] === CR) end--;
-          if (end - start > limit) throw parserError.maxControlLine(state, end - start, limit, buf, start, end);
+          const end = this.wholeLineEnd(state, buf, start, lf, limit);
           i = lf + 1;
           state = this.processLine(state, buf, start, end);
         } else {
@@ -308,6 +303,16 @@ export class ClientParser {
 
   private lineLimit(state: number): number {
     return state === State.CONNECT_ARG || state === State.INFO_ARG ? this.limits.maxConnectLine : this.limits.maxControlLine;
+  }
+
+  /**
+   * A control line whole in this read, buf[start, lf): the end of its argument
+   * part (the limit is on that part, docs/protocol.md#framing), refused past `limit`.
+   */
+  private wholeLineEnd(state: number, buf: FastSliceBuffer, start: number, lf: number, limit: number): number {
+    const end = start + argLength(buf, start, lf);
+    if (end - start > limit) throw parserError.maxControlLine(state, end - start, limit, buf, start, end);
+    return end;
   }
 
   /** Acts on one complete control line; returns the next state. */

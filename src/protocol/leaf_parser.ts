@@ -11,7 +11,7 @@
  * argument layout; the 2nd token of a long LMSG/HMSG must be `+` or `|`).
  */
 import type { ProtocolError } from "../errors.js";
-import { asBuffer, CR, type FastSliceBuffer, isBlank, LF, LineReader, ProtocolErrorCode, type ProtocolErrorCodeValue, protocolError, text } from "./line_reader.js";
+import { argLength, asBuffer, CR, type FastSliceBuffer, isBlank, LF, LineReader, ProtocolErrorCode, type ProtocolErrorCodeValue, protocolError, text } from "./line_reader.js";
 
 /** Receives hub ops in order. No method may keep `payload` after it returns. */
 export interface LeafOpSink {
@@ -143,9 +143,8 @@ export class LeafParser {
       if ((state === S.LMSG_ARG || state === S.HMSG_ARG) && this.line.pending === 0) {
         const lf = buf.indexOf(LF, i);
         if (lf >= 0) {
-          // The whole line is in this chunk: its length is checked here, as lengthWith() would.
-          const len = lf > i && buf[lf - 1] === CR ? lf - 1 - i : lf - i;
-          if (len > this.limits.maxControlLine) throw this.fail(ProtocolErrorCode.MaxControlLine, buf, i);
+          // The whole line is in this chunk: nothing gathered, so argLength() is lengthWith()'s answer.
+          if (argLength(buf, i, lf) > this.limits.maxControlLine) throw this.fail(ProtocolErrorCode.MaxControlLine, buf, i);
           i = this.msgLine(state, buf, i, lf);
           continue;
         }

@@ -51,6 +51,16 @@ export function asBuffer(buf: Uint8Array): FastSliceBuffer {
   return (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)) as FastSliceBuffer;
 }
 
+/**
+ * Length of a line's argument part buf[from, to) when nothing of it was
+ * gathered from earlier reads: a CR right before `to` belongs to the line's
+ * terminator. The one rule both parsers check the control-line limit with
+ * (LineReader.lengthWith for gathered lines).
+ */
+export function argLength(buf: Uint8Array, from: number, to: number): number {
+  return to > from && buf[to - 1] === CR ? to - from - 1 : to - from;
+}
+
 export function isBlank(b: number): boolean {
   return b === SPACE || b === TAB;
 }
@@ -164,8 +174,9 @@ export class LineReader {
    * not counting a CR at the end (it may be the line's own terminator).
    */
   lengthWith(buf: Uint8Array, from: number, to: number): number {
+    if (this.pending === 0) return argLength(buf, from, to);
     const len = this.pending + (to - from);
-    const last = to > from ? buf[to - 1] : this.pending > 0 ? this.gathered[this.pending - 1] : -1;
+    const last = to > from ? buf[to - 1] : this.gathered[this.pending - 1];
     return last === CR ? len - 1 : len;
   }
 
