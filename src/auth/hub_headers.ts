@@ -26,6 +26,7 @@
  * refused, so no reading of the block escapes the check. Pure.
  */
 import { forEachHeaderLine } from "../protocol/headers.js";
+import { isBlank } from "../protocol/line_reader.js";
 import { isValidLiteralSubject } from "../subject/subject.js";
 import type { CallerPolicy } from "./caller_policy.js";
 
@@ -58,8 +59,8 @@ export function checkHubHeaders(hdrLen: number, payload: Uint8Array, perms: Call
     if (name !== TRACE_DEST && name !== SCHEDULE_TARGET && name !== SCHEDULE_SOURCE) return;
     let from = colon + 1;
     let to = end;
-    while (from < to && (hdr[from] === 0x20 || hdr[from] === 0x09)) from++;
-    while (to > from && (hdr[to - 1] === 0x20 || hdr[to - 1] === 0x09)) to--;
+    while (from < to && isBlank(hdr[from]!)) from++;
+    while (to > from && isBlank(hdr[to - 1]!)) to--;
     if (to === from) return;
     const value = hdr.toString("utf8", from, to);
     if (found.has(name)) {
