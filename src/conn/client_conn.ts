@@ -19,7 +19,7 @@ import { checkHubHeaders } from "../auth/hub_headers.js";
 import { JsAnswerGrants } from "../auth/js_answers.js";
 import { USER_INFO_SUBJECT, userInfoResponse, type AnsweringServer } from "../auth/user_info.js";
 import { ClientParser, type ClientOpSink } from "../protocol/client_parser.js";
-import { encodeErr, encodeInfo, NO_RESPONDERS_HEADER, OK, PING, PONG } from "../protocol/encode.js";
+import { encodeErr, encodeInfo, MsgHead, NO_RESPONDERS_HEADER, OK, PING, PONG } from "../protocol/encode.js";
 import { WireText, pubViolation, replyViolation, subViolation } from "../protocol/wire_text.js";
 import type { Subscriber, Subscription } from "../router/types.js";
 import { isValidSubject } from "../subject/subject.js";
@@ -44,6 +44,8 @@ interface ClientSubscription extends Subscription {
   readonly rewritten: boolean;
   delivered: number;
   max: number;
+  /** `<subject> <sid> ` of its MSG lines while deliveries repeat a subject. */
+  readonly head: MsgHead;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -323,7 +325,7 @@ export class ClientConn implements Subscriber, ClientOpSink {
     if (routed === null) return this.violation("subscribe", subject, subViolation(subject, queue), queue);
     const rewritten = routed !== subject;
     if (rewritten) this.ctx.counters.rewrittenInboxes++;
-    const s: ClientSubscription = { subject: routed, queue, sid, owner: this, clientSubject: subject, rewritten, delivered: 0, max: 0 };
+    const s: ClientSubscription = { subject: routed, queue, sid, owner: this, clientSubject: subject, rewritten, delivered: 0, max: 0, head: new MsgHead(sid) };
     this.subs.set(sid, s);
     this.ctx.router.subscribe(s);
     this.ackVerbose();
@@ -374,8 +376,14 @@ export class ClientConn implements Subscriber, ClientOpSink {
       const unmapped = unmapDeliverSubjects(hdr, body, policy.prefixDot);
       if (unmapped !== null) body = unmapped;
     }
-    const shown = s.rewritten ? policy.clientSubject(subject) : subject;
-    if (!this.out.writeMsg(shown, s.sid, reply, hdr, body)) return false;
+    const head = s.head.get(subject);
+    if (head !== null) {
+      if (!this.out.writeMsgFromHead(head, reply, hdr, body)) return false;
+    } else {
+      const shown = s.rewritten ? policy.clientSubject(subject) : subject;
+      s.head.note(subject, shown);
+      if (!this.out.writeMsg(shown, s.sid, reply, hdr, body)) return false;
+    }
     if (reply !== undefined && reply.charCodeAt(0) === 0x24) (this.jsAnswers ??= new JsAnswerGrants()).noteDelivery(reply);
     s.delivered++;
     if (s.max > 0 && s.delivered >= s.max) this.removeSub(s);

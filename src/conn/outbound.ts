@@ -11,7 +11,7 @@
  * memory without bound or slows anyone else.
  */
 import type { Transport } from "../transport/transport.js";
-import { msgHeaderMaxBytes, writeMsgHeader } from "../protocol/encode.js";
+import { msgHeaderMaxBytes, msgHeadLineMaxBytes, writeMsgHeader, writeMsgHeaderFromHead } from "../protocol/encode.js";
 import { BatchWriter } from "../transport/batch_writer.js";
 
 export interface OutboundOptions {
@@ -61,6 +61,20 @@ export class Outbound {
     const wb = this.batch.wb;
     const offset = wb.reserve(msgHeaderMaxBytes(subject, sid, reply));
     wb.advance(writeMsgHeader(wb.current, offset, subject, sid, reply, hdrLen, payload.length) - offset);
+    return this.writePayload(payload);
+  }
+
+  /** Queue one MSG/HMSG whose `<subject> <sid> ` is a MsgHead's kept bytes. Returns false if the connection is past its limits. */
+  writeMsgFromHead(head: Uint8Array, reply: string | undefined, hdrLen: number, payload: Uint8Array): boolean {
+    if (this.closed || this.failed) return false;
+    const wb = this.batch.wb;
+    const offset = wb.reserve(msgHeadLineMaxBytes(head, reply));
+    wb.advance(writeMsgHeaderFromHead(wb.current, offset, head, reply, hdrLen, payload.length) - offset);
+    return this.writePayload(payload);
+  }
+
+  private writePayload(payload: Uint8Array): boolean {
+    const wb = this.batch.wb;
     wb.writeBytes(payload);
     wb.writeCrlf();
     this.outMsgs++;

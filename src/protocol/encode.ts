@@ -92,6 +92,32 @@ export function writeMsgHeader(
   out[o++] = SPACE;
   o = writeString(out, o, sid);
   out[o++] = SPACE;
+  return writeMsgTail(out, o, reply, hdrLen, totalLen);
+}
+
+/**
+ * The same line as writeMsgHeader, with `<subject> <sid> ` taken from a
+ * MsgHead's bytes. The caller has reserved msgHeadLineMaxBytes().
+ */
+export function writeMsgHeaderFromHead(buf: Buffer, offset: number, head: Uint8Array, reply: string | undefined, hdrLen: number, totalLen: number): number {
+  let o = offset;
+  if (hdrLen >= 0) buf[o++] = 0x48; // H
+  buf[o++] = 0x4d; // M
+  buf[o++] = 0x53; // S
+  buf[o++] = 0x47; // G
+  buf[o++] = SPACE;
+  buf.set(head, o);
+  return writeMsgTail(buf, o + head.length, reply, hdrLen, totalLen);
+}
+
+/** Upper bound of the bytes writeMsgHeaderFromHead needs. */
+export function msgHeadLineMaxBytes(head: Uint8Array, reply: string | undefined): number {
+  // "HMSG " + reply and its blank + 2 sizes + blank between them + CRLF
+  return 5 + head.length + (reply === undefined ? 0 : 3 * reply.length + 1) + 2 * MAX_SIZE_DIGITS + 1 + 2;
+}
+
+/** `[reply ][hdrLen ]<total>\r\n`, the part of a MSG/HMSG line after `<subject> <sid> `. */
+function writeMsgTail(out: Buffer, o: number, reply: string | undefined, hdrLen: number, totalLen: number): number {
   if (reply !== undefined) {
     o = writeString(out, o, reply);
     out[o++] = SPACE;
@@ -156,4 +182,39 @@ export function writeDecimal(buf: Buffer, o: number, n: number): number {
   }
   buf[--p] = 0x30 + n;
   return o + digits;
+}
+
+/** Heads of more UTF-16 units than this are not kept: a subscription pins at most 3 bytes per unit of it. */
+export const MSG_HEAD_MAX_UNITS = 256;
+
+/**
+ * `<subject> <sid> ` of one subscription's MSG lines, kept as bytes. Most
+ * subscriptions see one subject again and again (a fan-in's replies all go to
+ * one reply subject, a broadcast reaches each subscriber on its subject), and
+ * copying kept bytes costs a fraction of encoding the two strings and
+ * mapping the subject back for the client (docs/performance.md, change 11).
+ * The bytes are made on a subject's second delivery in a row, so a wildcard
+ * subscription that sees a new subject each time allocates nothing for it.
+ */
+export class MsgHead {
+  /** The subject as routed (the key), whose head is kept or which was seen last. */
+  private subject: string | undefined = undefined;
+  private bytes: Uint8Array | null = null;
+
+  constructor(private readonly sid: string) {}
+
+  /** The kept head when `subject` (as routed) is the one it was made for, else null: write the strings. */
+  get(subject: string): Uint8Array | null {
+    return subject === this.subject ? this.bytes : null;
+  }
+
+  /** A delivery on `subject` (as routed) was written with the strings, `shown` being the subject the client sees. */
+  note(subject: string, shown: string): void {
+    if (subject !== this.subject) {
+      this.subject = subject;
+      this.bytes = null;
+    } else if (shown.length + this.sid.length + 2 <= MSG_HEAD_MAX_UNITS) {
+      this.bytes = Buffer.from(`${shown} ${this.sid} `, "utf8");
+    }
+  }
 }

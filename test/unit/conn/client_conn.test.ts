@@ -152,6 +152,31 @@ describe("ClientConn enforces the caller policy", () => {
     assert.equal(w.counters.rewrittenInboxes, 2);
   });
 
+  test("the kept MSG line head follows the subject: repeats, changes, two subscriptions, reply and headers", async () => {
+    // Deliveries on one subject reuse kept bytes of `<subject> <sid> ` (encode.ts MsgHead); any stale
+    // head would show the client the wrong subject or sid here.
+    const w = connWorld();
+    const alice = await w.login("alice", { fleet_management: true });
+    alice.t.send(`CONNECT {"headers":true,"verbose":false}\r\nSUB _INBOX.abc.* 7\r\nSUB _INBOX.abc.* 8\r\nPING\r\n`);
+    await settle();
+    alice.t.take();
+    const ns = `choria.reply.${A_MD5}._INBOX.abc.`;
+    const order = ["1", "1", "1", "2", "2", "1", "2", "3", "3", "3"];
+    let want = "";
+    for (const [k, id] of order.entries()) {
+      const reply = k % 4 === 3 ? `reply.${k}` : undefined;
+      const headers = k % 3 === 2;
+      const payload = headers ? Buffer.from("NATS/1.0\r\n\r\nx") : Buffer.from("x");
+      w.router.deliverFromUpstream(w.hub, ns + id, reply, null, headers ? 12 : -1, payload);
+      for (const sid of ["7", "8"]) {
+        const r = reply === undefined ? "" : `${reply} `;
+        want += headers ? `HMSG _INBOX.abc.${id} ${sid} ${r}12 13\r\nNATS/1.0\r\n\r\nx\r\n` : `MSG _INBOX.abc.${id} ${sid} ${r}1\r\nx\r\n`;
+      }
+    }
+    await settle();
+    assert.equal(alice.t.take(), want);
+  });
+
   test("replies outside the caller's namespace are refused, even for org_admin", async () => {
     const w = connWorld();
     const server = await w.login("server", { org_admin: true });

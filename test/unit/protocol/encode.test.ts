@@ -11,11 +11,15 @@ import {
   encodeErr,
   encodeInfo,
   msgHeaderMaxBytes,
+  msgHeadLineMaxBytes,
+  MSG_HEAD_MAX_UNITS,
+  MsgHead,
   NO_RESPONDERS_HEADER,
   OK,
   PING,
   PONG,
   writeMsgHeader,
+  writeMsgHeaderFromHead,
 } from "../../../src/protocol/encode.js";
 import { pubViolation, WireText } from "../../../src/protocol/wire_text.js";
 import fc from "fast-check";
@@ -110,6 +114,65 @@ describe("writeMsgHeader", () => {
     assert.equal(writeMsgHeader(buf, 3, "héllo", "12", "r", 100, 2000), need + 3);
     assert.equal(buf.subarray(3).toString(), line);
     assert.equal(writeMsgHeader(Buffer.alloc(need + 2), 3, "héllo", "12", "r", 100, 2000), -1);
+  });
+});
+
+describe("MsgHead and writeMsgHeaderFromHead", () => {
+  /** One delivery as ClientConn writes it: the kept head when there is one, else the strings (and note them). */
+  function deliver(head: MsgHead, routed: string, shown: string, sid: string, reply: string | undefined, hdr: number, total: number): { line: string; kept: boolean } {
+    const buf = Buffer.alloc(4096, 0xee);
+    const kept = head.get(routed);
+    let end: number;
+    if (kept !== null) {
+      end = writeMsgHeaderFromHead(buf, 5, kept, reply, hdr, total);
+      assert.ok(msgHeadLineMaxBytes(kept, reply) >= end - 5, "bound holds");
+    } else {
+      end = writeMsgHeader(buf, 5, shown, sid, reply, hdr, total);
+      head.note(routed, shown);
+    }
+    assert.ok(buf.subarray(0, 5).every((b) => b === 0xee) && buf.subarray(end).every((b) => b === 0xee), "nothing written outside the line");
+    return { line: buf.subarray(5, end).toString("utf8"), kept: kept !== null };
+  }
+
+  test("kept from a subject's second delivery in a row, dropped when the subject changes", () => {
+    const head = new MsgHead("7");
+    const kept = ["a.1", "a.1", "a.1", "b", "a.1", "a.1", "a.1"].map((s) => deliver(head, `ns.${s}`, s, "7", undefined, -1, 3));
+    assert.deepEqual(kept.map((d) => d.kept), [false, false, true, false, false, false, true]);
+    assert.deepEqual(kept.map((d) => d.line), ["a.1", "a.1", "a.1", "b", "a.1", "a.1", "a.1"].map((s) => `MSG ${s} 7 3\r\n`));
+  });
+
+  test("a new subject every time keeps nothing", () => {
+    const head = new MsgHead("1");
+    for (let k = 0; k < 50; k++) assert.equal(deliver(head, `s.${k}`, `s.${k}`, "1", undefined, -1, 1).kept, false);
+  });
+
+  test("a head longer than MSG_HEAD_MAX_UNITS is never kept; one at the limit is", () => {
+    // With the sid "12" and its two blanks, `fits` is exactly at the limit and `over` one unit past it.
+    const fits = "x".repeat(MSG_HEAD_MAX_UNITS - 4);
+    const over = "x".repeat(MSG_HEAD_MAX_UNITS - 3);
+    for (const [subject, keep] of [[fits, true], [over, false]] as const) {
+      const head = new MsgHead("12");
+      const lines = [0, 1, 2, 3].map(() => deliver(head, subject, subject, "12", "r", 2, 9));
+      assert.equal(lines[3]!.kept, keep, `${subject.length} units`);
+      for (const d of lines) assert.equal(d.line, `HMSG ${subject} 12 r 2 9\r\n`);
+    }
+  });
+
+  test("property: any run of deliveries writes the lines the strings would, whatever is kept", () => {
+    const token = fc.string({ minLength: 1, maxLength: 40, unit: "grapheme" }).filter((s) => !/\s/.test(s));
+    fc.assert(fc.property(
+      fc.array(token, { minLength: 1, maxLength: 4 }), token,
+      fc.array(fc.record({ pick: fc.nat(), reply: fc.option(token, { nil: undefined }), hdr: fc.integer({ min: -1, max: 20 }), total: fc.integer({ min: 20, max: 100_000 }) }), { maxLength: 30 }),
+      (subjects, sid, deliveries) => {
+        const head = new MsgHead(sid);
+        for (const d of deliveries) {
+          const shown = subjects[d.pick % subjects.length]!;
+          const got = deliver(head, `ns.${shown}`, shown, sid, d.reply, d.hdr, d.total).line;
+          const r = d.reply === undefined ? "" : `${d.reply} `;
+          assert.equal(got, d.hdr >= 0 ? `HMSG ${shown} ${sid} ${r}${d.hdr} ${d.total}\r\n` : `MSG ${shown} ${sid} ${r}${d.total}\r\n`);
+        }
+      },
+    ), { numRuns: 2000 });
   });
 });
 
