@@ -94,6 +94,13 @@ export class CallerPolicy {
   private readonly denyAll: boolean;
   private readonly pubVerdicts = newVerdictCache();
   private readonly deliverVerdicts = newVerdictCache();
+  /**
+   * The last deliver() question and its answer. A fan-in asks about one
+   * subject for every reply; the policy never changes, so the answer cannot.
+   */
+  private lastDelivered: string | undefined = undefined;
+  private lastMapped = false;
+  private lastVerdict: Delivery = Delivery.Refused;
 
   /** Throws (GW_ERR_INVALID_SUBJECT) on an invalid grant; see compileCallerPolicy for the safe form. */
   constructor(callerId: string, collective: string, grants: PermissionGrants, denyAll = false) {
@@ -243,6 +250,15 @@ export class CallerPolicy {
    * Per delivered message: the common path allocates nothing.
    */
   deliver(subject: string, mapped: boolean): Delivery {
+    if (subject === this.lastDelivered && mapped === this.lastMapped) return this.lastVerdict;
+    const verdict = this.deliveryVerdict(subject, mapped);
+    this.lastDelivered = subject;
+    this.lastMapped = mapped;
+    this.lastVerdict = verdict;
+    return verdict;
+  }
+
+  private deliveryVerdict(subject: string, mapped: boolean): Delivery {
     if (this.denyAll) return Delivery.Refused;
     // Someone else's generic inbox (a hub client's `_INBOX.…`) reaches no wildcard subscription here.
     if (!mapped && subject.startsWith(INBOX)) return Delivery.Refused;

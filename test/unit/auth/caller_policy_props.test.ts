@@ -67,6 +67,29 @@ describe("caller policy properties", () => {
     );
   });
 
+  test("a long-lived policy answers every delivery as a fresh one does (its last answer is remembered)", () => {
+    // deliver() remembers its last question: a run of repeats, mapped or not, must not reuse a wrong answer.
+    const fresh = [
+      () => compileCallerPolicy({ purpose: "choria_client_id", callerid: A, public_key: "", exp: 2e9, permissions: { org_admin: true } }, policies, { collective: "choria" }),
+      () => developmentPolicy(A, "choria"),
+      () => compileCallerPolicy({ purpose: "choria_client_id", callerid: A, public_key: "", exp: 2e9 }, policies, { collective: "choria" }),
+    ];
+    const pool = fc.array(literal, { minLength: 1, maxLength: 3 }).map((ls) => [...ls, "_INBOX.x", `choria.reply.${B_HASHES[0]}.1`, "choria.lifecycle.event.x"]);
+    fc.assert(
+      fc.property(pool, fc.array(fc.tuple(fc.nat(), fc.boolean()), { maxLength: 20 }), (subjects, asks) => {
+        fresh.forEach((make, k) => {
+          const lived = make();
+          for (const [pick, mapped] of asks) {
+            // A copy of the string, as the parser makes one per message.
+            const s = subjects[pick % subjects.length]!;
+            assert.equal(lived.deliver(`${s} `.trimEnd(), mapped), make().deliver(s, mapped), `policy ${k}: ${s} mapped=${mapped}`);
+          }
+        });
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   test("every reply A may send lies in A's own namespace", () => {
     fc.assert(
       fc.property(fc.oneof(subject, literal, literal.map((s) => `_INBOX.${s}`)), (r) => {
