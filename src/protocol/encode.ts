@@ -82,12 +82,7 @@ export function writeMsgHeader(
     if (offset + msgHeaderExactBytes(subject, sid, reply, hdrLen, totalLen) > buf.length) return -1;
   }
   const out = buf as Utf8WriteBuffer;
-  let o = offset;
-  if (hdrLen >= 0) out[o++] = 0x48; // H
-  out[o++] = 0x4d; // M
-  out[o++] = 0x53; // S
-  out[o++] = 0x47; // G
-  out[o++] = SPACE;
+  let o = writeMsgOp(out, offset, hdrLen);
   o = writeString(out, o, subject);
   out[o++] = SPACE;
   o = writeString(out, o, sid);
@@ -100,14 +95,19 @@ export function writeMsgHeader(
  * MsgHead's bytes. The caller has reserved msgHeadLineMaxBytes().
  */
 export function writeMsgHeaderFromHead(buf: Buffer, offset: number, head: Uint8Array, reply: string | undefined, hdrLen: number, totalLen: number): number {
-  let o = offset;
-  if (hdrLen >= 0) buf[o++] = 0x48; // H
-  buf[o++] = 0x4d; // M
-  buf[o++] = 0x53; // S
-  buf[o++] = 0x47; // G
-  buf[o++] = SPACE;
+  const o = writeMsgOp(buf, offset, hdrLen);
   buf.set(head, o);
   return writeMsgTail(buf, o + head.length, reply, hdrLen, totalLen);
+}
+
+/** `MSG ` or, with headers (hdrLen >= 0), `HMSG `, at o; returns the offset after it. */
+function writeMsgOp(out: Buffer, o: number, hdrLen: number): number {
+  if (hdrLen >= 0) out[o++] = 0x48; // H
+  out[o++] = 0x4d; // M
+  out[o++] = 0x53; // S
+  out[o++] = 0x47; // G
+  out[o++] = SPACE;
+  return o;
 }
 
 /** Upper bound of the bytes writeMsgHeaderFromHead needs. */
