@@ -184,7 +184,11 @@ export function writeDecimal(buf: Buffer, o: number, n: number): number {
   return o + digits;
 }
 
-/** Heads of more UTF-16 units than this are not kept: a subscription pins at most 3 bytes per unit of it. */
+/**
+ * Heads of more UTF-16 units than this are not kept, nor are subjects longer
+ * than this remembered: a subscription pins at most a subject of this length
+ * and 3 bytes per unit of it.
+ */
 export const MSG_HEAD_MAX_UNITS = 256;
 
 /**
@@ -211,7 +215,8 @@ export class MsgHead {
   /** A delivery on `subject` (as routed) was written with the strings, `shown` being the subject the client sees. */
   note(subject: string, shown: string): void {
     if (subject !== this.subject) {
-      this.subject = subject;
+      // Only a subject whose head could be kept is remembered: a long one is never pinned here.
+      this.subject = subject.length <= MSG_HEAD_MAX_UNITS ? subject : undefined;
       this.bytes = null;
     } else if (shown.length + this.sid.length + 2 <= MSG_HEAD_MAX_UNITS) {
       this.bytes = Buffer.from(`${shown} ${this.sid} `, "utf8");
