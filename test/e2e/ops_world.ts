@@ -95,11 +95,11 @@ function parseLines(text: string): LogRecord[] {
   return out;
 }
 
-/** Start `aaa-leafnode run --config <dir>/broker.conf` and wait for its started line. */
-export async function spawnGateway(t: TestContext, dir: string, lines: string[]): Promise<OpsGateway> {
+/** Start `aaa-leafnode run --config <dir>/broker.conf` (with `env` added to this process's) and wait for its started line. */
+export async function spawnGateway(t: TestContext, dir: string, lines: string[], env: Record<string, string> = {}): Promise<OpsGateway> {
   const confFile = join(dir, "broker.conf");
   writeFileSync(confFile, confText(lines));
-  const child = spawnCli(["run", "--config", confFile], { timeoutMs: 120_000 });
+  const child = spawnCli(["run", "--config", confFile], { timeoutMs: 120_000, env });
   const running = () => child.process.exitCode === null && child.process.signalCode === null;
   t.after(async () => {
     if (running()) child.process.kill("SIGKILL");

@@ -47,7 +47,11 @@ async function startWorld(t: TestContext, pki: Pki, hub: Hub | null, extra: stri
   const tokens = tokenWorld();
   const { publicKeyPath } = writeSignerFiles(tokens.signer, dir, "signer");
   const lines = baseConf(pki, [publicKeyPath], [`${W}workers = 2`, ...(hub ? upstreamLines(pki, hub) : []), ...extra]);
-  const gw = await spawnGateway(t, dir, lines);
+  // Round robin (the primary hands connections out in turn) puts two sequential clients on two
+  // workers for certain. Under the default, each worker accepts from the shared socket and the
+  // kernel picks: in a loaded CI run ten sequential clients all landed on one worker. Where a
+  // connection lands is all the policy decides; everything these tests check happens after it.
+  const gw = await spawnGateway(t, dir, lines, { NODE_CLUSTER_SCHED_POLICY: "rr" });
   return { gw, tokens, clients: new Clients(t, pki), stats: gw.statsPort ?? 0, lines };
 }
 
@@ -60,8 +64,10 @@ function serverId(nc: NatsConnection): string {
   return String(info?.server_id ?? "");
 }
 
-/** Connect clients until there is one on each of two different workers. */
+/** Connect clients until there is one on each of two different workers (round robin: the second does it). */
 async function onTwoWorkers(w: World, token: string): Promise<[NatsConnection, NatsConnection, NatsConnection[]]> {
+  const started = w.gw.logged("aaa-leafnode started").find((r) => r["worker"] === undefined);
+  assert.equal(started?.["scheduling"], "rr", "the primary took NODE_CLUSTER_SCHED_POLICY=rr");
   const all: NatsConnection[] = [];
   for (let i = 0; i < 10; i++) {
     const nc = await w.clients.connect(w.gw.url, token, w.tokens.user, { name: `c${i}`, reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
