@@ -56,9 +56,14 @@ const JS_COPY_MAX_CHARS = 64;
  * sizes: every UTF-16 unit takes at most 3 UTF-8 bytes.
  */
 export function msgHeaderMaxBytes(subject: string, sid: string, reply: string | undefined): number {
-  const strings = subject.length + sid.length + (reply === undefined ? 0 : reply.length + 1);
-  // "HMSG " + 2 blanks + 2 sizes + blank between them + CRLF
-  return 5 + 3 * strings + 2 + 2 * MAX_SIZE_DIGITS + 1 + 2;
+  // `<subject> <sid> `: 3 bytes per unit and the 2 blanks.
+  return msgLineMaxBytes(3 * (subject.length + sid.length) + 2, reply);
+}
+
+/** Upper bound of a MSG/HMSG line whose `<subject> <sid> ` takes `headBytes`, whatever the sizes. */
+function msgLineMaxBytes(headBytes: number, reply: string | undefined): number {
+  // "HMSG " + head + reply and its blank + 2 sizes + blank between them + CRLF
+  return 5 + headBytes + (reply === undefined ? 0 : 3 * reply.length + 1) + 2 * MAX_SIZE_DIGITS + 1 + 2;
 }
 
 /**
@@ -112,8 +117,7 @@ function writeMsgOp(out: Buffer, o: number, hdrLen: number): number {
 
 /** Upper bound of the bytes writeMsgHeaderFromHead needs. */
 export function msgHeadLineMaxBytes(head: Uint8Array, reply: string | undefined): number {
-  // "HMSG " + reply and its blank + 2 sizes + blank between them + CRLF
-  return 5 + head.length + (reply === undefined ? 0 : 3 * reply.length + 1) + 2 * MAX_SIZE_DIGITS + 1 + 2;
+  return msgLineMaxBytes(head.length, reply);
 }
 
 /** `[reply ][hdrLen ]<total>\r\n`, the part of a MSG/HMSG line after `<subject> <sid> `. */
